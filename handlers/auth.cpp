@@ -1,0 +1,63 @@
+#include "handlers/auth.hpp"
+
+#include <strings.h>
+
+#include "handlers/error.hpp"
+#include "handlers/token.hpp"
+
+namespace chatd::http {
+
+namespace {
+
+constexpr const char* kCookieName = "coder_session_token";
+constexpr const char* kSignedOut =
+    "You are signed out or your session has expired. Please sign in again to continue.";
+
+ApiError unauthorized(std::string message, std::string detail) {
+  return ApiError(401, std::move(message), std::move(detail), {},
+                  {{"WWW-Authenticate", "Bearer realm=\"chatd\""}});
+}
+
+ApiError signed_out(std::string detail) { return unauthorized(kSignedOut, std::move(detail)); }
+
+}  // namespace
+
+std::string find_token(const Request& request) {
+  if (auto cookie = request.cookie(kCookieName); cookie && !cookie->empty()) return *cookie;
+  if (auto query = request.query_param(kCookieName); query && !query->empty()) return *query;
+  if (auto header = request.header("coder-session-token"); header && !header->empty())
+    return *header;
+  if (auto header = request.header("authorization")) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (header->size() > kBearer.size() &&
+        strncasecmp(header->c_str(), kBearer.data(), kBearer.size()) == 0)
+      return header->substr(kBearer.size());
+  }
+  return {};
+}
+
+Identity authenticate(Context& context, const Request& request) {
+  std::string token = find_token(request);
+  if (token.empty())
+    throw signed_out("Cookie \"coder_session_token\" or query parameter must be provided.");
+  auto parts = split_token(token);
+  if (auto* reason = std::get_if<std::string>(&parts))
+    throw signed_out("Invalid API key format: " + *reason);
+  const auto& [id, secret] = std::get<TokenParts>(parts);
+
+  auto key = context.store.find_api_key(id);
+  // Hash even for an unknown id, so both failures take the same time.
+  std::string hashed = hash_secret(secret);
+  if (!key) throw signed_out("API key is invalid.");
+  if (!constant_time_equal(hashed, key->hashed_secret))
+    throw signed_out("API key secret is invalid.");
+  if (key->expired) throw signed_out("API key expired at \"" + key->expires_at + "\".");
+  if (key->user_status != "active")
+    throw unauthorized("User is not active (status = \"" + key->user_status +
+                           "\"). Contact an admin to reactivate your account.",
+                       {});
+  if (key->touch_due) context.store.touch_api_key(id);
+  return Identity{key->user_id, id, key->user_is_admin};
+}
+
+}  // namespace chatd::http

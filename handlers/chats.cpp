@@ -1,0 +1,52 @@
+#include "handlers/chats.hpp"
+
+#include "handlers/error.hpp"
+#include "handlers/uuid.hpp"
+
+namespace chatd::http {
+
+namespace {
+
+// Field order as Coder's codersdk.Chat.
+nlohmann::ordered_json chat_json(const sql::ChatRecord& chat) {
+  return {{"id", chat.id},
+          {"created_at", chat.created_at},
+          {"updated_at", chat.updated_at},
+          {"title", chat.title}};
+}
+
+}  // namespace
+
+sql::ChatRecord load_chat(Context& context, const Request& request, ChatAccess access) {
+  auto id = parse_uuid(request.path_param("chat"));
+  if (!id) throw ApiError(400, "Invalid chat ID.");
+  auto chat = context.store.get_chat(*id);
+  const Identity& caller = *request.identity;
+  bool allowed = chat && (chat->owner_id == caller.user_id ||
+                          (access == ChatAccess::kRead && caller.is_admin));
+  if (!allowed) throw resource_not_found();
+  return *chat;
+}
+
+void list_chats(Context& context, Request& request, ResponseWriter& out) {
+  auto body = nlohmann::ordered_json::array();
+  for (const auto& chat : context.store.list_chats(request.identity->user_id))
+    body.push_back(chat_json(chat));
+  respond_json(out, 200, body);
+}
+
+void create_chat(Context& context, Request& request, ResponseWriter& out) {
+  respond_json(out, 201, chat_json(context.store.create_chat(request.identity->user_id)));
+}
+
+void get_chat(Context& context, Request& request, ResponseWriter& out) {
+  respond_json(out, 200, chat_json(load_chat(context, request, ChatAccess::kRead)));
+}
+
+void list_chat_messages(Context& context, Request& request, ResponseWriter& out) {
+  auto chat = load_chat(context, request, ChatAccess::kRead);
+  respond(out, 200, "application/json; charset=utf-8",
+          escape_html_in_json(context.store.chat_messages_json(chat.id)));
+}
+
+}  // namespace chatd::http

@@ -1,0 +1,21 @@
+// /api/v2/chats and /api/v2/chats/{chat}[/messages].
+#pragma once
+
+#include "handlers/context.hpp"
+#include "handlers/http.hpp"
+#include "sql/store.hpp"
+
+namespace chatd::http {
+
+void list_chats(Context& context, Request& request, ResponseWriter& out);
+void create_chat(Context& context, Request& request, ResponseWriter& out);
+void get_chat(Context& context, Request& request, ResponseWriter& out);
+void list_chat_messages(Context& context, Request& request, ResponseWriter& out);
+
+enum class ChatAccess { kRead, kWrite };
+
+// The {chat} of the path, if the caller may read (owner or site admin) or write (owner only)
+// it. Throws 400 "Invalid chat ID." or the 404 that hides whether the chat exists.
+sql::ChatRecord load_chat(Context& context, const Request& request, ChatAccess access);
+
+}  // namespace chatd::http

@@ -1,0 +1,101 @@
+#include "handlers/routes.hpp"
+
+#include "handlers/auth.hpp"
+#include "handlers/chats.hpp"
+#include "handlers/error.hpp"
+#include "handlers/health.hpp"
+#include "sql/pool.hpp"
+
+namespace chatd::http {
+
+namespace {
+
+constexpr Route kRoutes[] = {
+    {"GET", "/healthz", Access::kPublic, get_health},
+    {"GET", "/api/v2/chats", Access::kUser, list_chats},
+    {"POST", "/api/v2/chats", Access::kUser, create_chat},
+    {"GET", "/api/v2/chats/{chat}", Access::kUser, get_chat},
+    {"GET", "/api/v2/chats/{chat}/messages", Access::kUser, list_chat_messages},
+};
+
+// Splits "/a/b" into {"a", "b"}; "/a/" gives {"a", ""} so a trailing slash never matches.
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path.empty() || path.front() != '/') return out;
+  path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool match_pattern(std::string_view pattern, const std::vector<std::string_view>& path,
+                   std::map<std::string, std::string, std::less<>>& params) {
+  auto parts = segments(pattern);
+  if (parts.size() != path.size()) return false;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].size() > 2 && parts[i].front() == '{' && parts[i].back() == '}') {
+      if (path[i].empty()) return false;
+      params.emplace(parts[i].substr(1, parts[i].size() - 2), percent_decode(path[i]));
+    } else if (parts[i] != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::span<const Route> routes() { return kRoutes; }
+
+RouteMatch match_route(std::span<const Route> table, std::string_view method,
+                       std::string_view path) {
+  RouteMatch result;
+  auto path_segments = segments(path);
+  for (const auto& route : table) {
+    std::map<std::string, std::string, std::less<>> params;
+    if (!match_pattern(route.pattern, path_segments, params)) continue;
+    if (route.method == method) {
+      result.route = &route;
+      result.params = std::move(params);
+      result.allow.clear();
+      return result;
+    }
+    if (result.allow.find(route.method) == std::string::npos) {
+      if (!result.allow.empty()) result.allow += ", ";
+      result.allow += route.method;
+    }
+  }
+  return result;
+}
+
+Outcome handle_request(Context& context, Request& request, ResponseWriter& out) {
+  Outcome outcome;
+  try {
+    auto match = match_route(routes(), request.method, request.path);
+    if (!match.route) {
+      throw match.allow.empty() ? route_not_found() : method_not_allowed(match.allow);
+    }
+    outcome.route = match.route->pattern;
+    request.path_params = std::move(match.params);
+    if (match.route->access == Access::kUser) {
+      request.identity = authenticate(context, request);
+      outcome.user_id = request.identity->user_id;
+    }
+    match.route->handler(context, request, out);
+  } catch (const ApiError& e) {
+    if (!out.started()) write_error(out, e);
+  } catch (const sql::DatabaseUnavailable& e) {
+    outcome.error = e.what();
+    if (!out.started()) write_error(out, database_unavailable());
+  } catch (const std::exception& e) {
+    outcome.error = e.what();
+    if (!out.started()) write_error(out, internal_error());
+  }
+  return outcome;
+}
+
+}  // namespace chatd::http

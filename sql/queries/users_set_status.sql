@@ -1,0 +1,1 @@
+UPDATE users SET status = $2 WHERE username = $1 RETURNING id

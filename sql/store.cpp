@@ -1,0 +1,162 @@
+#include "sql/store.hpp"
+
+namespace chatd::sql {
+
+namespace {
+
+ChatRecord chat_from_row(const pqxx::row& row) {
+  ChatRecord chat;
+  chat.id = row["id"].c_str();
+  chat.created_at = row["created_at"].c_str();
+  chat.updated_at = row["updated_at"].c_str();
+  chat.title = row["title"].c_str();
+  return chat;
+}
+
+}  // namespace
+
+bool Store::ping() {
+  return pool_.run([](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx.exec_prepared("health_ping").size() == 1;
+  });
+}
+
+std::optional<ApiKeyRecord> Store::find_api_key(const std::string& id) {
+  return pool_.run([&](pqxx::connection& c) -> std::optional<ApiKeyRecord> {
+    pqxx::nontransaction tx(c);
+    auto rows = tx.exec_prepared("auth_find_key", id);
+    if (rows.empty()) return std::nullopt;
+    const auto& row = rows[0];
+    ApiKeyRecord key;
+    key.hashed_secret = row["hashed_secret"].c_str();
+    key.expires_at = row["expires_at"].c_str();
+    key.expired = row["expired"].as<bool>();
+    key.touch_due = row["touch_due"].as<bool>();
+    key.user_id = row["user_id"].c_str();
+    key.user_status = row["status"].c_str();
+    key.user_is_admin = row["is_admin"].as<bool>();
+    return key;
+  });
+}
+
+void Store::touch_api_key(const std::string& id) {
+  pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared("auth_touch_key", id);
+  });
+}
+
+std::vector<ChatRecord> Store::list_chats(const std::string& owner_id) {
+  return pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::vector<ChatRecord> chats;
+    for (const auto& row : tx.exec_prepared("chats_list", owner_id))
+      chats.push_back(chat_from_row(row));
+    return chats;
+  });
+}
+
+ChatRecord Store::create_chat(const std::string& owner_id) {
+  return pool_.run(
+      [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        auto chat = chat_from_row(tx.exec_prepared1("chats_insert", owner_id));
+        chat.owner_id = owner_id;
+        return chat;
+      },
+      /*idempotent=*/false);
+}
+
+std::optional<ChatRecord> Store::get_chat(const std::string& id) {
+  return pool_.run([&](pqxx::connection& c) -> std::optional<ChatRecord> {
+    pqxx::nontransaction tx(c);
+    auto rows = tx.exec_prepared("chats_get", id);
+    if (rows.empty()) return std::nullopt;
+    auto chat = chat_from_row(rows[0]);
+    chat.owner_id = rows[0]["owner_id"].c_str();
+    return chat;
+  });
+}
+
+std::string Store::chat_messages_json(const std::string& chat_id) {
+  return pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::string out = "[";
+    for (const auto& row : tx.exec_prepared("chat_messages_list", chat_id)) {
+      if (out.size() > 1) out += ',';
+      out += row[0].c_str();
+    }
+    out += ']';
+    return out;
+  });
+}
+
+std::string Store::create_user(const std::string& username, const std::string& email, bool admin) {
+  return pool_.run(
+      [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        try {
+          return std::string(tx.exec_prepared1("users_insert", username, email, admin)[0].c_str());
+        } catch (const pqxx::unique_violation&) {
+          throw AlreadyExists("user \"" + username + "\" already exists");
+        }
+      },
+      /*idempotent=*/false);
+}
+
+std::vector<UserRecord> Store::list_users() {
+  return pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::vector<UserRecord> users;
+    for (const auto& row : tx.exec_prepared("users_list")) {
+      users.push_back({row["id"].c_str(), row["username"].c_str(), row["email"].c_str(),
+                       row["status"].c_str(), row["is_admin"].as<bool>(),
+                       row["created_at"].c_str()});
+    }
+    return users;
+  });
+}
+
+bool Store::set_user_status(const std::string& username, const std::string& status) {
+  return pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return !tx.exec_prepared("users_set_status", username, status).empty();
+  });
+}
+
+std::optional<std::string> Store::create_api_key(const std::string& id, const std::string& hashed,
+                                                 const std::string& username,
+                                                 const std::string& name,
+                                                 long long lifetime_seconds) {
+  return pool_.run(
+      [&](pqxx::connection& c) -> std::optional<std::string> {
+        pqxx::nontransaction tx(c);
+        auto rows =
+            tx.exec_prepared("api_keys_insert", id, hashed, username, name, lifetime_seconds);
+        if (rows.empty()) return std::nullopt;
+        return std::string(rows[0][0].c_str());
+      },
+      /*idempotent=*/false);
+}
+
+std::vector<ApiKeyInfo> Store::list_api_keys(const std::string& username) {
+  return pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::vector<ApiKeyInfo> keys;
+    for (const auto& row : tx.exec_prepared("api_keys_list", username)) {
+      keys.push_back({row["id"].c_str(), row["name"].c_str(), row["created_at"].c_str(),
+                      row["expires_at"].c_str(), row["last_used"].c_str()});
+    }
+    return keys;
+  });
+}
+
+bool Store::delete_api_key(const std::string& id) {
+  return pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx.exec_prepared("api_keys_delete", id).affected_rows() > 0;
+  });
+}
+
+}  // namespace chatd::sql

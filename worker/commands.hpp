@@ -1,0 +1,25 @@
+// The administrative commands besides `serve`: each takes its parsed options and returns the
+// process exit code. main.cpp declares their options and dispatches to them.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+namespace chatd::commands {
+
+namespace po = boost::program_options;
+
+void add_users_create_options(po::options_description& options);
+int users_create(const po::variables_map& values);
+int users_list(const po::variables_map& values);
+void add_username_argument(po::options_description& options, po::positional_options_description& p);
+int users_suspend(const po::variables_map& values);
+int users_activate(const po::variables_map& values);
+
+void add_tokens_create_options(po::options_description& options);
+int tokens_create(const po::variables_map& values);
+void add_tokens_list_options(po::options_description& options);
+int tokens_list(const po::variables_map& values);
+void add_token_id_argument(po::options_description& options, po::positional_options_description& p);
+int tokens_revoke(const po::variables_map& values);
+
+}  // namespace chatd::commands

@@ -1,0 +1,200 @@
+#include "worker/config.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "worker/duration.hpp"
+
+namespace chatd::config {
+
+namespace {
+
+constexpr const char* kEnvPrefix = "CHATD_";
+
+std::string env_name(const std::string& option) {
+  std::string name = kEnvPrefix;
+  for (char c : option) name += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return name;
+}
+
+// Every option any command knows, so that CHATD_LISTEN is not an error for `chatd users`.
+std::set<std::string> all_option_names() {
+  std::set<std::string> names;
+  for (const auto& desc : {general_options(), serve_options()})
+    for (const auto& option : desc.options()) names.insert(option->long_name());
+  return names;
+}
+
+const std::string& value_of(const po::variables_map& values, const char* key) {
+  static const std::string kEmpty;
+  auto it = values.find(key);
+  return it == values.end() ? kEmpty : it->second.as<std::string>();
+}
+
+unsigned bounded(const po::variables_map& values, const char* key, uint64_t low, uint64_t high) {
+  const auto& text = value_of(values, key);
+  auto number = parse_unsigned(text);
+  if (!number || *number < low || *number > high)
+    throw ConfigError(std::string(key) + ": must be a whole number from " + std::to_string(low) +
+                      " to " + std::to_string(high) + ", got \"" + text + "\"");
+  return static_cast<unsigned>(*number);
+}
+
+}  // namespace
+
+po::options_description general_options() {
+  po::options_description desc("General options");
+  desc.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>()->default_value(""),
+      "INI configuration file (lowest precedence: the environment and the command line win)")(
+      "database-url", po::value<std::string>()->default_value("postgresql:///chatd"),
+      "PostgreSQL connection string (URL or key=value)")(
+      "log-level", po::value<std::string>()->default_value("info"), "debug, info, warn or error");
+  return desc;
+}
+
+po::options_description serve_options() {
+  po::options_description desc("Serve options");
+  desc.add_options()("listen",
+                     po::value<std::string>()->default_value("unix:/run/chatd/chatd.sock"),
+                     "FastCGI socket: unix:/path or 127.0.0.1:PORT (ignored when systemd passes "
+                     "a socket)")("socket-mode", po::value<std::string>()->default_value("0660"),
+                                  "permissions of a unix socket chatd creates (octal)")(
+      "socket-group", po::value<std::string>()->default_value(""),
+      "group of a unix socket chatd creates (e.g. www-data); empty: chatd's group")(
+      "workers", po::value<std::string>()->default_value("0"),
+      "worker processes; 0 = one per CPU core")(
+      "threads", po::value<std::string>()->default_value("64"),
+      "request threads per worker (each holds one request, a streamed reply included)")(
+      "db-pool-size", po::value<std::string>()->default_value("16"),
+      "PostgreSQL connections per worker")("max-requests",
+                                           po::value<std::string>()->default_value("0"),
+                                           "recycle a worker after this many requests; 0 = never")(
+      "max-body-size", po::value<std::string>()->default_value("4MiB"),
+      "largest request body (bytes, or with KiB/MiB); larger ones get 413")(
+      "shutdown-timeout", po::value<std::string>()->default_value("30s"),
+      "on SIGTERM, how long in-flight requests may take to finish");
+  return desc;
+}
+
+po::variables_map load(const std::vector<std::string>& args, const po::options_description& options,
+                       const po::positional_options_description& positional) {
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), values);
+
+    // Only the CHATD_ variables; an unknown one is a typo worth refusing.
+    const auto known = all_option_names();
+    std::vector<std::string> unknown;
+    std::set<std::string> here;
+    for (const auto& option : options.options()) here.insert(option->long_name());
+    auto mapper = [&](const std::string& variable) -> std::string {
+      if (variable.rfind(kEnvPrefix, 0) != 0) return "";
+      for (const auto& name : known) {
+        if (env_name(name) == variable) return here.count(name) ? name : "";
+      }
+      unknown.push_back(variable);
+      return "";
+    };
+    po::store(po::parse_environment(options, mapper), values);
+    if (!unknown.empty())
+      throw ConfigError(unknown.front() + ": unknown environment variable (no such option)");
+
+    auto it = values.find("config");
+    if (it != values.end() && !it->second.as<std::string>().empty()) {
+      const auto& path = it->second.as<std::string>();
+      std::ifstream file(path);
+      if (!file) throw ConfigError("config: cannot read \"" + path + "\"");
+      // Options of other commands may appear in the shared file.
+      po::options_description everything;
+      everything.add(general_options()).add(serve_options());
+      auto parsed = po::parse_config_file(file, everything, /*allow_unregistered=*/false);
+      std::erase_if(parsed.options, [&](const po::option& o) { return !here.count(o.string_key); });
+      po::store(parsed, values);
+    }
+    po::notify(values);
+  } catch (const po::error& e) {
+    throw ConfigError(e.what());
+  }
+  return values;
+}
+
+General general(const po::variables_map& values) {
+  General out{value_of(values, "config"), value_of(values, "database-url"),
+              value_of(values, "log-level")};
+  static const std::set<std::string> kLevels = {"debug", "info", "warn", "error"};
+  if (!kLevels.count(out.log_level))
+    throw ConfigError("log-level: must be debug, info, warn or error, got \"" + out.log_level +
+                      "\"");
+  if (out.database_url.empty()) throw ConfigError("database-url: must not be empty");
+  return out;
+}
+
+Serve serve(const po::variables_map& values) {
+  Serve out;
+  out.listen = value_of(values, "listen");
+  static const std::regex kListen(
+      R"(^unix:/.+$|^[0-9.]+:[0-9]{1,5}$|^\[[0-9a-fA-F:]+\]:[0-9]{1,5}$)");
+  if (!std::regex_match(out.listen, kListen))
+    throw ConfigError("listen: must be unix:/absolute/path or ADDRESS:PORT, got \"" + out.listen +
+                      "\"");
+  const auto& mode = value_of(values, "socket-mode");
+  static const std::regex kMode("^0?[0-7]{3}$");
+  if (!std::regex_match(mode, kMode))
+    throw ConfigError("socket-mode: must be an octal mode such as 0660, got \"" + mode + "\"");
+  out.socket_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
+  out.socket_group = value_of(values, "socket-group");
+  out.workers = bounded(values, "workers", 0, 256);
+  if (out.workers == 0)
+    out.workers = static_cast<unsigned>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  out.threads = bounded(values, "threads", 1, 4096);
+  out.db_pool_size = bounded(values, "db-pool-size", 1, 1024);
+  const auto& max_requests = value_of(values, "max-requests");
+  auto requests = parse_unsigned(max_requests);
+  if (!requests)
+    throw ConfigError("max-requests: must be a whole number (0 = never), got \"" + max_requests +
+                      "\"");
+  out.max_requests = *requests;
+  const auto& body = value_of(values, "max-body-size");
+  auto size = parse_size(body);
+  if (!size || *size == 0 || *size > (uint64_t{1} << 30))
+    throw ConfigError("max-body-size: must be a size from 1 byte to 1GiB, got \"" + body + "\"");
+  out.max_body_size = *size;
+  const auto& timeout = value_of(values, "shutdown-timeout");
+  auto duration = parse_duration(timeout);
+  if (!duration)
+    throw ConfigError("shutdown-timeout: must be a duration such as 30s, got \"" + timeout + "\"");
+  out.shutdown_timeout = *duration;
+  return out;
+}
+
+std::string mask_database_url(const std::string& url) {
+  // postgresql://user:secret@host/db
+  static const std::regex kUrlPassword(R"(^([a-z]+://[^:/@]*):[^@]*@)");
+  // password=secret or password='sec ret'
+  static const std::regex kKeyword(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))");
+  std::string out = std::regex_replace(url, kUrlPassword, "$1:****@");
+  out = std::regex_replace(out, kKeyword, "$1****");
+  static const std::regex kQueryPassword(R"(([?&]password=)[^&]*)");
+  return std::regex_replace(out, kQueryPassword, "$1****");
+}
+
+std::string describe(const po::variables_map& values, const po::options_description& options) {
+  std::ostringstream out;
+  for (const auto& option : options.options()) {
+    const auto& name = option->long_name();
+    auto it = values.find(name);
+    if (name == "help" || it == values.end()) continue;
+    std::string value = it->second.as<std::string>();
+    if (name == "database-url") value = mask_database_url(value);
+    out << name << " = " << value << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace chatd::config

@@ -1,0 +1,59 @@
+// Configuration: command line > environment (CHATD_<OPTION>, dashes as underscores) > INI
+// file (--config). Every option is documented in its command's --help.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace chatd::config {
+
+namespace po = boost::program_options;
+
+// An invalid configuration; the message names the bad key.
+class ConfigError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// --help, --config, --database-url, --log-level: every command has them.
+po::options_description general_options();
+// What `chatd serve` adds.
+po::options_description serve_options();
+
+// Parses args (the words after the command) with the environment and the config file into one
+// map, in that order of precedence. Throws ConfigError.
+po::variables_map load(const std::vector<std::string>& args, const po::options_description& options,
+                       const po::positional_options_description& positional = {});
+
+struct General {
+  std::string config_file;
+  std::string database_url;
+  std::string log_level;
+};
+
+struct Serve {
+  std::string listen;
+  unsigned socket_mode = 0660;
+  std::string socket_group;
+  unsigned workers = 1;
+  unsigned threads = 64;
+  unsigned db_pool_size = 16;
+  uint64_t max_requests = 0;
+  uint64_t max_body_size = 4 << 20;
+  std::chrono::milliseconds shutdown_timeout{30'000};
+};
+
+// Validated views of the map; throw ConfigError naming the key.
+General general(const po::variables_map& values);
+Serve serve(const po::variables_map& values);
+
+// "key = value" lines of every option in `options`, secrets masked.
+std::string describe(const po::variables_map& values, const po::options_description& options);
+
+// The URL or keyword/value connection string with its password replaced by "****".
+std::string mask_database_url(const std::string& url);
+
+}  // namespace chatd::config

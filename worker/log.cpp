@@ -1,0 +1,56 @@
+#include "worker/log.hpp"
+
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <ctime>
+
+namespace chatd::log {
+
+namespace {
+
+std::atomic<Level> g_level{Level::kInfo};
+
+constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
+
+std::string now_rfc3339() {
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  tm utc;
+  gmtime_r(&tv.tv_sec, &utc);
+  char buf[40];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+  snprintf(buf + n, sizeof buf - n, ".%06ldZ", static_cast<long>(tv.tv_usec));
+  return buf;
+}
+
+}  // namespace
+
+void set_level(std::string_view name) {
+  for (int i = 0; i < 4; ++i)
+    if (name == kNames[i]) g_level = static_cast<Level>(i);
+}
+
+bool enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed); }
+
+void write(Level level, std::string_view message, const nlohmann::ordered_json& fields) {
+  if (!enabled(level)) return;
+  nlohmann::ordered_json line = {{"time", now_rfc3339()},
+                                 {"level", kNames[static_cast<int>(level)]},
+                                 {"pid", getpid()},
+                                 {"msg", message}};
+  if (fields.is_object())
+    for (const auto& [key, value] : fields.items()) line[key] = value;
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace chatd::log
