@@ -1,6 +1,7 @@
 #include "worker/listen_socket.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -103,12 +104,21 @@ ListenSocket open_tcp(const std::string& listen) {
 
 ListenSocket open_listen_socket(const std::string& listen, unsigned mode,
                                 const std::string& group) {
+  ListenSocket socket;
   int n = sd_listen_fds(/*unset_environment=*/1);
   if (n > 1)
     throw std::runtime_error("systemd passed " + std::to_string(n) + " sockets; expected 1");
-  if (n == 1) return {SD_LISTEN_FDS_START, "systemd fd " + std::to_string(SD_LISTEN_FDS_START), ""};
-  if (listen.rfind("unix:", 0) == 0) return open_unix(listen.substr(5), mode, group);
-  return open_tcp(listen);
+  if (n == 1)
+    socket = {SD_LISTEN_FDS_START, "systemd fd " + std::to_string(SD_LISTEN_FDS_START), ""};
+  else if (listen.rfind("unix:", 0) == 0)
+    socket = open_unix(listen.substr(5), mode, group);
+  else
+    socket = open_tcp(listen);
+  // Workers wait for connections with epoll and must never block in accept() (see
+  // worker_process.cpp); accepted connections do not inherit the flag.
+  int flags = ::fcntl(socket.fd, F_GETFL);
+  if (flags < 0 || ::fcntl(socket.fd, F_SETFL, flags | O_NONBLOCK) < 0) fail("fcntl O_NONBLOCK");
+  return socket;
 }
 
 }  // namespace chatd

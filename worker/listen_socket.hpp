@@ -12,7 +12,7 @@ struct ListenSocket {
 };
 
 // Takes the socket systemd passed (LISTEN_FDS), else binds `listen` (unix:/path or
-// ADDRESS:PORT). Throws std::runtime_error with the reason.
+// ADDRESS:PORT). The socket is non-blocking. Throws std::runtime_error with the reason.
 ListenSocket open_listen_socket(const std::string& listen, unsigned mode, const std::string& group);
 
 }  // namespace chatd

@@ -4,12 +4,16 @@
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -26,12 +30,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Interrupts a thread blocked in accept(): its handler does nothing, but it is installed
-// without SA_RESTART so accept() returns EINTR.
-constexpr int kWakeSignal = SIGUSR1;
-
-void on_wake(int) {}
-
 // Blocked in every thread of a worker; the main thread takes them with sigtimedwait.
 sigset_t control_signals() {
   sigset_t set;
@@ -40,8 +38,6 @@ sigset_t control_signals() {
   return set;
 }
 
-enum class ThreadState : int { kStarting, kAccepting, kBusy, kDone };
-
 class Worker {
  public:
   explicit Worker(const WorkerSetup& setup)
@@ -49,56 +45,79 @@ class Worker {
         pool_(setup.general.database_url, setup.serve.db_pool_size, std::chrono::seconds(5)),
         store_(pool_),
         context_{store_},
-        states_(setup.serve.threads) {}
+        stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
   int run();
 
  private:
-  void serve(size_t index);
+  void serve();
   void handle(FCGX_Request& raw);
-  void request_stop() { stopping_.store(true); }
+  void request_stop();
   bool drain();
 
   const WorkerSetup& setup_;
   sql::Pool pool_;
   sql::Store store_;
   http::Context context_;
-  std::vector<std::atomic<ThreadState>> states_;
+  // Readable once the worker stops accepting; every request thread waits on it.
+  const int stop_fd_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> served_{0};
+  std::mutex done_mutex_;
+  std::condition_variable done_;
+  size_t running_ = 0;
 };
 
-void Worker::serve(size_t index) {
+void Worker::request_stop() {
+  stopping_.store(true);
+  uint64_t one = 1;
+  if (::write(stop_fd_, &one, sizeof one) != sizeof one) log::error("cannot signal the stop");
+}
+
+// One request thread. It waits for a connection with epoll instead of blocking in accept():
+// a thread in accept() could only be stopped by a signal, and a signal that lands while
+// libfcgi polls a just-accepted connection makes it drop that request. With EPOLLEXCLUSIVE one
+// thread wakes per connection, and the non-blocking accept of the losers returns EAGAIN.
+void Worker::serve() {
+  int epoll = ::epoll_create1(EPOLL_CLOEXEC);
+  epoll_event listen_event{};
+  listen_event.events = EPOLLIN | EPOLLEXCLUSIVE;
+  listen_event.data.fd = setup_.listen_fd;
+  epoll_event stop_event{};
+  stop_event.events = EPOLLIN;
+  stop_event.data.fd = stop_fd_;
+  if (epoll < 0 || ::epoll_ctl(epoll, EPOLL_CTL_ADD, setup_.listen_fd, &listen_event) < 0 ||
+      ::epoll_ctl(epoll, EPOLL_CTL_ADD, stop_fd_, &stop_event) < 0) {
+    log::error("cannot set up epoll", {{"errno", errno}});
+    request_stop();
+  }
   FCGX_Request raw;
-  FCGX_InitRequest(&raw, setup_.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-  auto& state = states_[index];
-  while (true) {
-    // Publish "accepting" before the last look at the flag, so a drain that starts after
-    // that look finds us and interrupts the accept.
-    state.store(ThreadState::kAccepting);
-    if (stopping_.load()) break;
+  FCGX_InitRequest(&raw, setup_.listen_fd, 0);
+  while (!stopping_.load()) {
+    epoll_event event;
+    int n = ::epoll_wait(epoll, &event, 1, -1);
+    if (n <= 0 || event.data.fd == stop_fd_) continue;
     int rc = FCGX_Accept_r(&raw);
-    state.store(ThreadState::kBusy);
+    if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) continue;
     if (rc < 0) {
-      if (stopping_.load()) break;
-      if (rc != -EINTR) {
-        log::error("accept failed", {{"errno", -rc}});
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // e.g. EMFILE: don't spin
-      }
+      log::error("accept failed", {{"errno", -rc}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // e.g. EMFILE: don't spin
       continue;
     }
     handle(raw);
     FCGX_Finish_r(&raw);
     uint64_t served = served_.fetch_add(1) + 1;
-    if (setup_.serve.max_requests != 0 && served >= setup_.serve.max_requests) {
+    if (setup_.serve.max_requests != 0 && served == setup_.serve.max_requests) {
       log::info("worker recycles after max-requests", {{"requests", served}});
       request_stop();
-      ::kill(::getpid(), SIGTERM);  // wakes the main thread
     }
   }
   FCGX_Free(&raw, /*close=*/1);
-  state.store(ThreadState::kDone);
+  if (epoll >= 0) ::close(epoll);
+  std::lock_guard lock(done_mutex_);
+  --running_;
+  done_.notify_all();
 }
 
 void Worker::handle(FCGX_Request& raw) {
@@ -126,37 +145,31 @@ void Worker::handle(FCGX_Request& raw) {
     log::debug("request", fields);
 }
 
-// Stops every thread: those in accept() are interrupted, busy ones finish their request.
-// Returns false when the shutdown timeout passed first.
+// Stops accepting at once; requests in progress finish. Returns false when the shutdown
+// timeout passed first.
 bool Worker::drain() {
   request_stop();
-  auto deadline = Clock::now() + setup_.serve.shutdown_timeout;
-  while (true) {
-    bool all_done = true;
-    for (size_t i = 0; i < states_.size(); ++i) {
-      auto state = states_[i].load();
-      if (state != ThreadState::kDone) all_done = false;
-      // A signal can land just before the thread enters accept(); so repeat until it is out.
-      if (state == ThreadState::kAccepting) pthread_kill(threads_[i].native_handle(), kWakeSignal);
-    }
-    if (all_done) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  std::unique_lock lock(done_mutex_);
+  return done_.wait_for(lock, setup_.serve.shutdown_timeout, [&] { return running_ == 0; });
 }
 
 int Worker::run() {
-  for (size_t i = 0; i < states_.size(); ++i) threads_.emplace_back([this, i] { serve(i); });
+  if (stop_fd_ < 0) throw std::runtime_error("eventfd failed");
+  {
+    std::lock_guard lock(done_mutex_);
+    running_ = setup_.serve.threads;
+  }
+  for (unsigned i = 0; i < setup_.serve.threads; ++i) threads_.emplace_back([this] { serve(); });
   char ready = 'R';
   if (::write(setup_.ready_fd, &ready, 1) != 1) log::warn("cannot report readiness");
   ::close(setup_.ready_fd);
-  log::info("worker ready", {{"threads", states_.size()}});
+  log::info("worker ready", {{"threads", setup_.serve.threads}});
 
   sigset_t control = control_signals();
-  while (true) {
+  while (!stopping_.load()) {
     timespec tick{0, 200'000'000};
     int sig = sigtimedwait(&control, nullptr, &tick);
-    if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT || stopping_.load()) break;
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) break;
     if (::getppid() != setup_.master_pid) {
       log::warn("master is gone; worker drains");
       break;
@@ -179,14 +192,9 @@ void run_worker(const WorkerSetup& setup) {
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != setup.master_pid) ::_exit(0);
 
-  struct sigaction wake {};
-  wake.sa_handler = on_wake;
-  sigemptyset(&wake.sa_mask);
-  wake.sa_flags = 0;  // no SA_RESTART: accept() must return
-  ::sigaction(kWakeSignal, &wake, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGCHLD, SIG_DFL);
-  // The request threads inherit this mask: only the wake signal reaches them.
+  // The request threads inherit this mask; the main thread takes these signals.
   sigset_t control = control_signals();
   pthread_sigmask(SIG_SETMASK, &control, nullptr);
 

@@ -1,0 +1,403 @@
+#include "harness.hpp"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace chatd::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin/";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+void replace_once(std::string& text, const std::string& from, const std::string& to) {
+  auto at = text.find(from);
+  if (at == std::string::npos || text.find(from, at + 1) != std::string::npos)
+    throw std::runtime_error("nginx/chatd.conf must contain \"" + from + "\" exactly once");
+  text.replace(at, from.size(), to);
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  ::close(fd);
+  return port;
+}
+
+bool port_open(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+size_t append_body(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+size_t append_header(char* data, size_t size, size_t count, void* user) {
+  std::string line(data, size * count);
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(c));
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+    (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
+  }
+  return size * count;
+}
+
+std::vector<std::string> as_postgres(std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"runuser", "-u", "postgres", "--"});
+  return argv;
+}
+
+}  // namespace
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds interval) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(interval);
+  }
+}
+
+// The argv of execvp, built before fork: the child of a threaded program must not allocate.
+std::vector<char*> exec_args(std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  return args;
+}
+
+Process::Process(std::vector<std::string> argv, std::string log_path) {
+  auto args = exec_args(argv);
+  int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+    ::dup2(null, 0);
+    ::setpgid(0, 0);
+    ::execvp(args[0], args.data());
+    std::perror("execvp");
+    ::_exit(127);
+  }
+  ::close(log);
+  ::close(null);
+}
+
+Process::~Process() {
+  if (running()) {
+    signal(SIGKILL);
+    wait(5s);
+  }
+}
+
+bool Process::running() {
+  if (reaped_) return false;
+  int status;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    reaped_ = true;
+    status_ = status;
+    return false;
+  }
+  return true;
+}
+
+void Process::signal(int sig) {
+  if (!reaped_) ::kill(pid_, sig);
+}
+
+int Process::wait(std::chrono::milliseconds timeout) {
+  if (!wait_until([&] { return !running(); }, timeout)) return -1;
+  return status_;
+}
+
+CommandResult run_command(const std::vector<std::string>& argv) {
+  char out_path[] = "/tmp/chatd-cmd-out-XXXXXX";
+  char err_path[] = "/tmp/chatd-cmd-err-XXXXXX";
+  int out_fd = ::mkstemp(out_path), err_fd = ::mkstemp(err_path);
+  std::vector<std::string> copy = argv;
+  auto args = exec_args(copy);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_fd, 1);
+    ::dup2(err_fd, 2);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(out_fd);
+  ::close(err_fd);
+  CommandResult result{WIFEXITED(status) ? WEXITSTATUS(status) : 128, read_file(out_path),
+                       read_file(err_path)};
+  ::unlink(out_path);
+  ::unlink(err_path);
+  return result;
+}
+
+std::string HttpResponse::header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? "" : it->second;
+}
+
+HttpResponse http(const std::string& method, const std::string& url,
+                  const std::vector<std::string>& headers, const std::string& body,
+                  std::chrono::milliseconds timeout) {
+  HttpResponse response;
+  CURL* curl = curl_easy_init();
+  curl_slist* list = nullptr;
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  // No "Expect: 100-continue" round trip for bodies.
+  list = curl_slist_append(list, "Expect:");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  if (!body.empty() || method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, append_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  CURLcode rc = curl_easy_perform(curl);
+  if (rc == CURLE_OK)
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  else
+    response.error = curl_easy_strerror(rc);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return response;
+}
+
+PostgresCluster::PostgresCluster(const std::string& dir) : dir_(dir) {
+  fs::create_directories(dir_);
+  passwd* pg = ::getpwnam("postgres");
+  if (!pg) throw std::runtime_error("no postgres user: install the postgresql package");
+  if (::chown(dir_.c_str(), pg->pw_uid, pg->pw_gid) != 0)
+    throw std::runtime_error("cannot chown " + dir_);
+  auto r = run_command(as_postgres({std::string(kPgBin) + "initdb", "-D", dir_ + "/data", "-A",
+                                    "trust", "-U", "postgres", "--no-sync"}));
+  if (r.exit_code != 0) throw std::runtime_error("initdb failed: " + r.err);
+  start();
+  r = run_command(as_postgres({std::string(kPgBin) + "psql", "-h", dir_, "-U", "postgres", "-d",
+                               "postgres", "-c", "CREATE DATABASE chatd"}));
+  if (r.exit_code != 0) throw std::runtime_error("createdb failed: " + r.err);
+}
+
+PostgresCluster::~PostgresCluster() {
+  if (running_) stop();
+}
+
+void PostgresCluster::start() {
+  auto r = run_command(as_postgres(
+      {std::string(kPgBin) + "pg_ctl", "-D", dir_ + "/data", "-w", "-l", dir_ + "/postgres.log",
+       "-o", "-k " + dir_ + " -c listen_addresses='' -c fsync=off -c max_connections=200",
+       "start"}));
+  if (r.exit_code != 0) throw std::runtime_error("pg_ctl start failed: " + r.out + r.err);
+  running_ = true;
+}
+
+void PostgresCluster::stop() {
+  run_command(as_postgres(
+      {std::string(kPgBin) + "pg_ctl", "-D", dir_ + "/data", "-w", "-m", "fast", "stop"}));
+  running_ = false;
+}
+
+std::string PostgresCluster::url() const { return "host=" + dir_ + " dbname=chatd user=postgres"; }
+
+Chatd::Chatd(std::string dir, std::string database_url, std::vector<std::string> extra_args)
+    : dir_(std::move(dir)),
+      database_url_(std::move(database_url)),
+      extra_args_(std::move(extra_args)) {}
+
+Chatd::~Chatd() {
+  if (process_ && process_->running()) stop(15s);
+}
+
+void Chatd::start() {
+  std::vector<std::string> argv = {
+      CHATD_BINARY,     "serve",       "--listen",      "unix:" + socket_path(),
+      "--database-url", database_url_, "--socket-mode", "0666"};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  process_ = std::make_unique<Process>(argv, log_path());
+  // Ready when the socket exists and every worker answers (the log says "chatd ready").
+  bool ready = wait_until(
+      [&] {
+        return !process_->running() ||
+               read_file(log_path()).find("\"chatd ready\"") != std::string::npos;
+      },
+      20s);
+  if (!ready || !process_->running())
+    throw std::runtime_error("chatd did not start; log:\n" + read_file(log_path()));
+}
+
+int Chatd::stop(std::chrono::milliseconds timeout) {
+  process_->signal(SIGTERM);
+  int status = process_->wait(timeout);
+  // Forget the "chatd ready" of this run, so that a restart waits for its own.
+  fs::rename(log_path(), log_path() + "." + std::to_string(process_->pid()));
+  return status;
+}
+
+std::vector<pid_t> Chatd::worker_pids() const {
+  std::vector<pid_t> pids;
+  std::string path = "/proc/" + std::to_string(process_->pid()) + "/task/" +
+                     std::to_string(process_->pid()) + "/children";
+  std::istringstream in(read_file(path));
+  pid_t pid;
+  while (in >> pid) pids.push_back(pid);
+  return pids;
+}
+
+CommandResult Chatd::cli(std::vector<std::string> args) const {
+  args.insert(args.begin(), CHATD_BINARY);
+  args.push_back("--database-url");
+  args.push_back(database_url_);
+  auto r = run_command(args);
+  r.out = trim(r.out);
+  return r;
+}
+
+Nginx::Nginx(const std::string& dir, const std::string& socket_path) : dir_(dir) {
+  fs::create_directories(dir_);
+  port_ = free_port();
+  std::string site = read_file(std::string(CHATD_SOURCE_DIR) + "/nginx/chatd.conf");
+  replace_once(site, "127.0.0.1:8080", "127.0.0.1:" + std::to_string(port_));
+  replace_once(site, "unix:/run/chatd/chatd.sock", "unix:" + socket_path);
+  write_file(dir_ + "/site.conf", site);
+  fs::copy_file("/etc/nginx/fastcgi_params", dir_ + "/fastcgi_params",
+                fs::copy_options::overwrite_existing);
+  std::string main_conf = "user root;\nworker_processes 1;\npid " + dir_ +
+                          "/nginx.pid;\nerror_log " + dir_ +
+                          "/error.log;\nevents { worker_connections 4096; }\nhttp {\n"
+                          "  include /etc/nginx/mime.types;\n  access_log " +
+                          dir_ + "/access.log;\n";
+  for (const char* temp : {"client_body", "fastcgi", "proxy", "uwsgi", "scgi"})
+    main_conf += "  " + std::string(temp) + "_temp_path " + dir_ + "/" + temp + ";\n";
+  main_conf += "  include " + dir_ + "/site.conf;\n}\n";
+  write_file(dir_ + "/nginx.conf", main_conf);
+  process_ = std::make_unique<Process>(
+      std::vector<std::string>{"nginx", "-c", dir_ + "/nginx.conf", "-g", "daemon off;"},
+      dir_ + "/nginx.out");
+  if (!wait_until([&] { return port_open(port_) || !process_->running(); }, 10s) ||
+      !process_->running())
+    throw std::runtime_error("nginx did not start: " + read_file(dir_ + "/nginx.out") +
+                             read_file(dir_ + "/error.log"));
+}
+
+Nginx::~Nginx() {
+  process_->signal(SIGQUIT);
+  process_->wait(5s);
+}
+
+Stack::Stack() {
+  char tmpl[] = "/tmp/chatd-it-XXXXXX";
+  dir = ::mkdtemp(tmpl);
+  ::chmod(dir.c_str(), 0755);
+  postgres = std::make_unique<PostgresCluster>(dir + "/pg");
+  chatd = std::make_unique<Chatd>(
+      dir, postgres->url(),
+      std::vector<std::string>{"--workers", "2", "--threads", "16", "--shutdown-timeout", "15s",
+                               "--max-body-size", "64KiB"});
+  chatd->start();
+  nginx = std::make_unique<Nginx>(dir + "/nginx", chatd->socket_path());
+}
+
+Stack::~Stack() {
+  nginx.reset();
+  chatd.reset();
+  postgres.reset();
+  if (!std::getenv("CHATD_KEEP_TEST_DIR")) fs::remove_all(dir);
+}
+
+Stack& Stack::get() {
+  static Stack stack;
+  return stack;
+}
+
+std::string Stack::new_user_token(const std::string& username, bool admin) {
+  std::vector<std::string> create = {"users", "create", "--username", username};
+  if (admin) create.push_back("--admin");
+  auto r = chatd->cli(create);
+  if (r.exit_code != 0) throw std::runtime_error("users create failed: " + r.err);
+  r = chatd->cli({"tokens", "create", "--user", username});
+  if (r.exit_code != 0) throw std::runtime_error("tokens create failed: " + r.err);
+  return r.out;
+}
+
+std::string Stack::user_id(const std::string& username) const {
+  return sql("SELECT id FROM users WHERE username = '" + username + "'").at(0).at(0);
+}
+
+std::vector<std::vector<std::string>> Stack::sql(const std::string& statement) const {
+  pqxx::connection conn(postgres->url());
+  pqxx::nontransaction tx(conn);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& row : tx.exec(statement)) {
+    std::vector<std::string> values;
+    for (const auto& field : row) values.push_back(field.is_null() ? "NULL" : field.c_str());
+    rows.push_back(values);
+  }
+  return rows;
+}
+
+}  // namespace chatd::test

@@ -1,0 +1,129 @@
+// The real stack for integration tests: a throwaway PostgreSQL cluster, `chatd serve`, and
+// nginx rendered from nginx/chatd.conf, all on this machine, plus an HTTP client.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace chatd::test {
+
+using namespace std::chrono_literals;
+
+// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds interval = 10ms);
+
+// A child process whose output goes to a log file.
+class Process {
+ public:
+  Process(std::vector<std::string> argv, std::string log_path);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  void signal(int sig);
+  // Waits for the exit; returns the wait status, or -1 on timeout.
+  int wait(std::chrono::milliseconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+// Runs a command to completion; returns its exit code and what it printed on stdout.
+struct CommandResult {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+CommandResult run_command(const std::vector<std::string>& argv);
+
+struct HttpResponse {
+  long status = 0;  // 0: the request failed (connection refused, reset, timeout)
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string error;
+  std::string header(const std::string& name) const;
+};
+
+HttpResponse http(const std::string& method, const std::string& url,
+                  const std::vector<std::string>& headers = {}, const std::string& body = "",
+                  std::chrono::milliseconds timeout = 20s);
+
+class PostgresCluster {
+ public:
+  explicit PostgresCluster(const std::string& dir);
+  ~PostgresCluster();
+  void start();
+  void stop();
+  // libpq keyword/value connection string for the chatd database.
+  std::string url() const;
+
+ private:
+  std::string dir_;
+  bool running_ = false;
+};
+
+class Chatd {
+ public:
+  Chatd(std::string dir, std::string database_url, std::vector<std::string> extra_args);
+  ~Chatd();
+  void start();  // returns once /healthz answers through the socket's users
+  // SIGTERM and wait; returns the wait status.
+  int stop(std::chrono::milliseconds timeout = 30s);
+  Process& master() { return *process_; }
+  std::string socket_path() const { return dir_ + "/chatd.sock"; }
+  std::vector<pid_t> worker_pids() const;
+  // Runs a chatd admin command against the test database; returns its stdout, trimmed.
+  CommandResult cli(std::vector<std::string> args) const;
+  std::string log_path() const { return dir_ + "/chatd.log"; }
+
+ private:
+  std::string dir_;
+  std::string database_url_;
+  std::vector<std::string> extra_args_;
+  std::unique_ptr<Process> process_;
+};
+
+class Nginx {
+ public:
+  Nginx(const std::string& dir, const std::string& socket_path);
+  ~Nginx();
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::string dir_;
+  int port_;
+  std::unique_ptr<Process> process_;
+};
+
+// The whole stack, started once for the test program.
+class Stack {
+ public:
+  Stack();
+  ~Stack();
+  static Stack& get();
+
+  std::string url(const std::string& path) const { return nginx->base_url() + path; }
+  // Creates a user and a token; returns the token.
+  std::string new_user_token(const std::string& username, bool admin = false);
+  std::string user_id(const std::string& username) const;
+  // Runs SQL against the test database (for setting up and checking rows).
+  std::vector<std::vector<std::string>> sql(const std::string& statement) const;
+
+  std::string dir;
+  std::unique_ptr<PostgresCluster> postgres;
+  std::unique_ptr<Chatd> chatd;
+  std::unique_ptr<Nginx> nginx;
+};
+
+}  // namespace chatd::test
