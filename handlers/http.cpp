@@ -33,11 +33,11 @@ const std::string& Request::path_param(std::string_view name) const {
   return it == path_params.end() ? kEmpty : it->second;
 }
 
-std::string percent_decode(std::string_view in) {
+std::string percent_decode(std::string_view in, bool plus_is_space) {
   std::string out;
   out.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
+    if (in[i] == '+' && plus_is_space) {
       out += ' ';
     } else if (in[i] == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 &&
                hex_value(in[i + 2]) >= 0) {
@@ -57,8 +57,8 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
     std::string_view pair = rest.substr(0, amp);
     rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
     size_t eq = pair.find('=');
-    if (percent_decode(pair.substr(0, eq)) != name) continue;
-    return eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1));
+    if (percent_decode(pair.substr(0, eq), true) != name) continue;
+    return eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1), true);
   }
   return std::nullopt;
 }

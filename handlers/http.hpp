@@ -78,6 +78,7 @@ bool respond_json(ResponseWriter& out, int status, const nlohmann::ordered_json&
 // valid JSON has none of them, so replacing them everywhere is exact.
 std::string escape_html_in_json(std::string json);
 
-std::string percent_decode(std::string_view in);
+// %XX escapes; '+' is a space only in a query string (plus_is_space), never in a path.
+std::string percent_decode(std::string_view in, bool plus_is_space);
 
 }  // namespace chatd::http

@@ -39,7 +39,7 @@ bool match_pattern(std::string_view pattern, const std::vector<std::string_view>
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].size() > 2 && parts[i].front() == '{' && parts[i].back() == '}') {
       if (path[i].empty()) return false;
-      params.emplace(parts[i].substr(1, parts[i].size() - 2), percent_decode(path[i]));
+      params.emplace(parts[i].substr(1, parts[i].size() - 2), percent_decode(path[i], false));
     } else if (parts[i] != path[i]) {
       return false;
     }

@@ -140,7 +140,12 @@ Serve serve(const po::variables_map& values) {
   out.listen = value_of(values, "listen");
   static const std::regex kListen(
       R"(^unix:/.+$|^[0-9.]+:[0-9]{1,5}$|^\[[0-9a-fA-F:]+\]:[0-9]{1,5}$)");
-  if (!std::regex_match(out.listen, kListen))
+  bool valid = std::regex_match(out.listen, kListen);
+  if (valid && !out.listen.starts_with("unix:")) {
+    auto port = std::stoul(out.listen.substr(out.listen.rfind(':') + 1));
+    valid = port >= 1 && port <= 65535;
+  }
+  if (!valid)
     throw ConfigError("listen: must be unix:/absolute/path or ADDRESS:PORT, got \"" + out.listen +
                       "\"");
   const auto& mode = value_of(values, "socket-mode");
@@ -178,10 +183,11 @@ std::string mask_database_url(const std::string& url) {
   static const std::regex kUrlPassword(R"(^([a-z]+://[^:/@]*):[^@]*@)");
   // password=secret or password='sec ret'
   static const std::regex kKeyword(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))");
-  std::string out = std::regex_replace(url, kUrlPassword, "$1:****@");
-  out = std::regex_replace(out, kKeyword, "$1****");
+  // postgresql://host/db?password=secret&sslmode=require
   static const std::regex kQueryPassword(R"(([?&]password=)[^&]*)");
-  return std::regex_replace(out, kQueryPassword, "$1****");
+  if (url.find("://") == std::string::npos) return std::regex_replace(url, kKeyword, "$1****");
+  return std::regex_replace(std::regex_replace(url, kUrlPassword, "$1:****@"), kQueryPassword,
+                            "$1****");
 }
 
 std::string describe(const po::variables_map& values, const po::options_description& options) {
