@@ -1,0 +1,116 @@
+// The command line: help, configuration checks, users, tokens, concurrent migrations.
+#include <fstream>
+#include <pqxx/pqxx>
+#include <regex>
+#include <thread>
+
+#include "fixture.hpp"
+
+namespace chatd::test {
+namespace {
+
+class Cli : public StackTest {
+ protected:
+  CommandResult chatd(std::vector<std::string> args) {
+    args.insert(args.begin(), CHATD_BINARY);
+    return run_command(args);
+  }
+};
+
+TEST_F(Cli, HelpDocumentsEveryCommandAndOption) {
+  auto r = chatd({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* command :
+       {"serve", "migrate", "config check", "users create", "users list", "users suspend",
+        "users activate", "tokens create", "tokens list", "tokens revoke"})
+    EXPECT_NE(r.out.find(command), std::string::npos) << command;
+  r = chatd({"serve", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* option : {"--listen", "--socket-mode", "--socket-group", "--workers",
+                             "--threads", "--database-url", "--db-pool-size", "--max-requests",
+                             "--max-body-size", "--shutdown-timeout", "--log-level", "--config"})
+    EXPECT_NE(r.out.find(option), std::string::npos) << option;
+  EXPECT_NE(r.out.find("CHATD_"), std::string::npos);
+  r = chatd({"bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown command \"bogus\""), std::string::npos);
+}
+
+TEST_F(Cli, ConfigCheckMasksSecretsAndNamesTheBadKey) {
+  std::string path = stack_->dir + "/check.conf";
+  std::ofstream(path) << "threads = 12\ndatabase-url = postgresql://chatd:hunter2@db/chatd\n";
+  auto r = chatd({"config", "check", "--config", path, "--workers", "3"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("threads = 12\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("workers = 3\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("database-url = postgresql://chatd:****@db/chatd\n"), std::string::npos);
+  EXPECT_EQ(r.out.find("hunter2"), std::string::npos);
+
+  std::ofstream(path) << "threads = many\n";
+  r = chatd({"config", "check", "--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("threads"), std::string::npos) << r.err;
+  std::ofstream(path) << "thread = 4\n";
+  r = chatd({"config", "check", "--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("thread"), std::string::npos) << r.err;
+  r = chatd({"config", "check", "--config", stack_->dir + "/missing.conf"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("config"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, UsersAndTokens) {
+  auto name = unique("cli");
+  auto created =
+      stack_->chatd->cli({"users", "create", "--username", name, "--email", name + "@example.com"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_EQ(created.out, stack_->user_id(name));
+  auto again = stack_->chatd->cli({"users", "create", "--username", name});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos);
+  EXPECT_EQ(stack_->chatd->cli({"users", "create", "--username", "bad name"}).exit_code, 2);
+  auto list = stack_->chatd->cli({"users", "list"});
+  EXPECT_NE(list.out.find(name + "@example.com"), std::string::npos);
+
+  auto token = stack_->chatd->cli(
+      {"tokens", "create", "--user", name, "--name", "laptop", "--lifetime", "2h"});
+  ASSERT_EQ(token.exit_code, 0) << token.err;
+  ASSERT_TRUE(std::regex_match(token.out, std::regex("[A-Za-z0-9]{10}-[A-Za-z0-9]{22}")));
+  auto lifetime = stack_->sql(
+      "SELECT round(extract(epoch FROM expires_at - created_at)) FROM "
+      "api_keys WHERE id = '" +
+      token.out.substr(0, 10) + "'");
+  EXPECT_EQ(lifetime.at(0).at(0), "7200");
+  auto keys = stack_->chatd->cli({"tokens", "list", "--user", name});
+  EXPECT_NE(keys.out.find(token.out.substr(0, 10)), std::string::npos);
+  EXPECT_NE(keys.out.find("laptop"), std::string::npos);
+  EXPECT_EQ(keys.out.find(token.out.substr(11)), std::string::npos) << "a secret was listed";
+  EXPECT_EQ(stack_->chatd->cli({"tokens", "create", "--user", "nobody-here"}).exit_code, 1);
+  EXPECT_EQ(
+      stack_->chatd->cli({"tokens", "create", "--user", name, "--lifetime", "soon"}).exit_code, 2);
+  EXPECT_EQ(stack_->chatd->cli({"tokens", "revoke", "zzzzzzzzzz"}).exit_code, 1);
+  EXPECT_EQ(stack_->chatd->cli({"tokens", "revoke", token.out.substr(0, 10)}).exit_code, 0);
+  EXPECT_EQ(stack_->chatd->cli({"users", "suspend", "nobody-here"}).exit_code, 1);
+}
+
+TEST_F(Cli, ConcurrentMigrationsApplyOnce) {
+  stack_->sql("CREATE DATABASE migrate_race");
+  std::string url = "host=" + stack_->dir + "/pg dbname=migrate_race user=postgres";
+  std::vector<CommandResult> results(4);
+  std::vector<std::thread> runs;
+  for (auto& result : results)
+    runs.emplace_back([&] { result = chatd({"migrate", "--database-url", url}); });
+  for (auto& r : runs) r.join();
+  int applied = 0;
+  for (const auto& r : results) {
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    applied += r.out.find("applied 0001_init.up.sql") != std::string::npos;
+  }
+  EXPECT_EQ(applied, 1);
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM schema_migrations")[0][0].as<int>(), 1);
+}
+
+}  // namespace
+}  // namespace chatd::test
