@@ -1,12 +1,25 @@
 // What a handler may use besides its request: passed in, never global.
 #pragma once
 
+#include <string>
+
+#include "llm/catalog.hpp"
+#include "llm/reply.hpp"
+#include "llm/transport.hpp"
 #include "sql/store.hpp"
 
 namespace chatd::http {
 
+struct ReplySettings {
+  std::string system_prompt;
+  llm::ReplyOptions options;
+};
+
 struct Context {
   sql::Store& store;
+  const llm::ModelCatalog& models;
+  const llm::Transport& transport;
+  const ReplySettings& reply;
 };
 
 }  // namespace chatd::http

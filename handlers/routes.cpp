@@ -2,8 +2,10 @@
 
 #include "handlers/auth.hpp"
 #include "handlers/chats.hpp"
+#include "handlers/deployment.hpp"
 #include "handlers/error.hpp"
 #include "handlers/health.hpp"
+#include "handlers/messages.hpp"
 #include "sql/pool.hpp"
 
 namespace chatd::http {
@@ -16,6 +18,8 @@ constexpr Route kRoutes[] = {
     {"POST", "/api/v2/chats", Access::kUser, create_chat},
     {"GET", "/api/v2/chats/{chat}", Access::kUser, get_chat},
     {"GET", "/api/v2/chats/{chat}/messages", Access::kUser, list_chat_messages},
+    {"POST", "/api/v2/chats/{chat}/messages", Access::kUser, post_chat_message},
+    {"GET", "/api/v2/deployment/llms", Access::kUser, list_models},
 };
 
 // Splits "/a/b" into {"a", "b"}; "/a/" gives {"a", ""} so a trailing slash never matches.

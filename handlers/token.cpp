@@ -22,6 +22,8 @@ bool alphanumeric(std::string_view s) {
   });
 }
 
+}  // namespace
+
 std::string random_alphanumeric(size_t length) {
   std::string out;
   while (out.size() < length) {
@@ -34,8 +36,6 @@ std::string random_alphanumeric(size_t length) {
   }
   return out;
 }
-
-}  // namespace
 
 std::variant<TokenParts, std::string> split_token(std::string_view token) {
   size_t parts = static_cast<size_t>(std::count(token.begin(), token.end(), '-')) + 1;

@@ -19,6 +19,9 @@ std::variant<TokenParts, std::string> split_token(std::string_view token);
 // A new random token from the system's CSPRNG.
 TokenParts generate_token();
 
+// `length` characters of [A-Za-z0-9] from the CSPRNG (ids of tokens and messages).
+std::string random_alphanumeric(size_t length);
+
 // Lower-case hex of sha256(secret).
 std::string hash_secret(std::string_view secret);
 

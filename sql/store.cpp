@@ -92,6 +92,48 @@ std::string Store::chat_messages_json(const std::string& chat_id) {
   });
 }
 
+bool Store::begin_reply(const std::string& chat_id, const std::string& message_id,
+                        int stale_after_seconds) {
+  return pool_.run(
+      [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        return !tx.exec_prepared("chat_replies_begin", chat_id, message_id, stale_after_seconds)
+                    .empty();
+      },
+      /*idempotent=*/false);
+}
+
+void Store::heartbeat_reply(const std::string& chat_id, const std::string& message_id) {
+  pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared("chat_replies_heartbeat", chat_id, message_id);
+  });
+}
+
+void Store::end_reply(const std::string& chat_id, const std::string& message_id) {
+  pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared("chat_replies_end", chat_id, message_id);
+  });
+}
+
+void Store::insert_message(const StoredMessage& m) {
+  pool_.run(
+      [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        tx.exec_prepared("chat_messages_insert", m.chat_id, m.model, m.provider, m.content,
+                         m.finish_reason, m.prompt_tokens, m.completion_tokens);
+      },
+      /*idempotent=*/false);
+}
+
+void Store::set_chat_title(const std::string& chat_id, const std::string& title) {
+  pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared("chats_set_title", chat_id, title);
+  });
+}
+
 std::string Store::create_user(const std::string& username, const std::string& email, bool admin) {
   return pool_.run(
       [&](pqxx::connection& c) {

@@ -65,6 +65,25 @@ class Store {
   // The chat's messages as a JSON array text, oldest first, straight from the stored JSON.
   std::string chat_messages_json(const std::string& chat_id);
 
+  // One reply per chat: claims the chat unless a reply with a fresh heartbeat holds it.
+  bool begin_reply(const std::string& chat_id, const std::string& message_id,
+                   int stale_after_seconds);
+  void heartbeat_reply(const std::string& chat_id, const std::string& message_id);
+  void end_reply(const std::string& chat_id, const std::string& message_id);
+
+  struct StoredMessage {
+    std::string chat_id;
+    std::string model;
+    std::string provider;
+    std::string content;        // the UI message as JSON text
+    std::string finish_reason;  // empty for a user message
+    std::string prompt_tokens;  // empty: unknown
+    std::string completion_tokens;
+  };
+  // Stores the message and moves chats.updated_at to its time.
+  void insert_message(const StoredMessage& message);
+  void set_chat_title(const std::string& chat_id, const std::string& title);
+
   std::string create_user(const std::string& username, const std::string& email, bool admin);
   std::vector<UserRecord> list_users();
   bool set_user_status(const std::string& username, const std::string& status);

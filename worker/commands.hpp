@@ -3,6 +3,9 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <vector>
+
+#include "llm/provider.hpp"
 
 namespace chatd::commands {
 
@@ -21,5 +24,10 @@ void add_tokens_list_options(po::options_description& options);
 int tokens_list(const po::variables_map& values);
 void add_token_id_argument(po::options_description& options, po::positional_options_description& p);
 int tokens_revoke(const po::variables_map& values);
+
+int models(const po::variables_map& values);
+// Fetches model lists as serve would and refuses a model id offered twice; runs in a child
+// process. Prints the reason and returns false when serve must not start.
+bool check_models_in_child(const std::vector<llm::ProviderConfig>& providers);
 
 }  // namespace chatd::commands

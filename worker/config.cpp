@@ -45,6 +45,19 @@ unsigned bounded(const po::variables_map& values, const char* key, uint64_t low,
   return static_cast<unsigned>(*number);
 }
 
+std::chrono::milliseconds duration_of(const po::variables_map& values, const char* key) {
+  const auto& text = value_of(values, key);
+  auto duration = parse_duration(text);
+  if (!duration || duration->count() == 0)
+    throw ConfigError(std::string(key) + ": must be a duration such as 30s, got \"" + text + "\"");
+  return *duration;
+}
+
+constexpr const char* kDefaultSystemPrompt =
+    "You are a helpful assistant. Be precise, concise and honest; say so when you do not know. "
+    "When tools are available, use them when they help answer the user, and keep going until "
+    "the request is resolved.";
+
 }  // namespace
 
 po::options_description general_options() {
@@ -78,7 +91,18 @@ po::options_description serve_options() {
       "max-body-size", po::value<std::string>()->default_value("4MiB"),
       "largest request body (bytes, or with KiB/MiB); larger ones get 413")(
       "shutdown-timeout", po::value<std::string>()->default_value("30s"),
-      "on SIGTERM, how long in-flight requests may take to finish");
+      "on SIGTERM, how long in-flight requests may take to finish")(
+      "provider", po::value<std::vector<std::string>>(),
+      "an LLM provider, repeatable: 'type=openai|anthropic|google;api-key=K|api-key-file=F|"
+      "api-key-env=VAR|api-key-credential=NAME;base-url=URL;models=a,b' (see README)")(
+      "max-steps", po::value<std::string>()->default_value("10"),
+      "most model calls in one reply (the tool loop stops there)")(
+      "upstream-connect-timeout", po::value<std::string>()->default_value("10s"),
+      "connecting to a provider")(
+      "upstream-idle-timeout", po::value<std::string>()->default_value("60s"),
+      "a provider that sends nothing for this long has failed")(
+      "system-prompt", po::value<std::string>()->default_value(kDefaultSystemPrompt),
+      "the system prompt of every chat");
   return desc;
 }
 
@@ -95,6 +119,7 @@ po::variables_map load(const std::vector<std::string>& args, const po::options_d
     for (const auto& option : options.options()) here.insert(option->long_name());
     auto mapper = [&](const std::string& variable) -> std::string {
       if (variable.rfind(kEnvPrefix, 0) != 0) return "";
+      if (variable.rfind("CHATD_AI_PROVIDER_", 0) == 0) return "";  // provider_config.cpp
       for (const auto& name : known) {
         if (env_name(name) == variable) return here.count(name) ? name : "";
       }
@@ -170,11 +195,11 @@ Serve serve(const po::variables_map& values) {
   if (!size || *size == 0 || *size > (uint64_t{1} << 30))
     throw ConfigError("max-body-size: must be a size from 1 byte to 1GiB, got \"" + body + "\"");
   out.max_body_size = *size;
-  const auto& timeout = value_of(values, "shutdown-timeout");
-  auto duration = parse_duration(timeout);
-  if (!duration)
-    throw ConfigError("shutdown-timeout: must be a duration such as 30s, got \"" + timeout + "\"");
-  out.shutdown_timeout = *duration;
+  out.shutdown_timeout = duration_of(values, "shutdown-timeout");
+  out.max_steps = static_cast<int>(bounded(values, "max-steps", 1, 100));
+  out.upstream_connect_timeout = duration_of(values, "upstream-connect-timeout");
+  out.upstream_idle_timeout = duration_of(values, "upstream-idle-timeout");
+  out.system_prompt = value_of(values, "system-prompt");
   return out;
 }
 
@@ -196,6 +221,7 @@ std::string describe(const po::variables_map& values, const po::options_descript
     const auto& name = option->long_name();
     auto it = values.find(name);
     if (name == "help" || it == values.end()) continue;
+    if (name == "provider") continue;  // described by provider_config.cpp, keys masked
     std::string value = it->second.as<std::string>();
     if (name == "database-url") value = mask_database_url(value);
     out << name << " = " << value << "\n";

@@ -44,6 +44,10 @@ struct Serve {
   uint64_t max_requests = 0;
   uint64_t max_body_size = 4 << 20;
   std::chrono::milliseconds shutdown_timeout{30'000};
+  int max_steps = 10;
+  std::chrono::milliseconds upstream_connect_timeout{10'000};
+  std::chrono::milliseconds upstream_idle_timeout{60'000};
+  std::string system_prompt;
 };
 
 // Validated views of the map; throw ConfigError naming the key.

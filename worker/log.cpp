@@ -1,10 +1,10 @@
 #include "worker/log.hpp"
 
-#include <sys/time.h>
+#include "handlers/clock.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
-#include <ctime>
 
 namespace chatd::log {
 
@@ -13,17 +13,6 @@ namespace {
 std::atomic<Level> g_level{Level::kInfo};
 
 constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
-
-std::string now_rfc3339() {
-  timeval tv;
-  gettimeofday(&tv, nullptr);
-  tm utc;
-  gmtime_r(&tv.tv_sec, &utc);
-  char buf[40];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-  snprintf(buf + n, sizeof buf - n, ".%06ldZ", static_cast<long>(tv.tv_usec));
-  return buf;
-}
 
 }  // namespace
 
@@ -36,7 +25,7 @@ bool enabled(Level level) { return level >= g_level.load(std::memory_order_relax
 
 void write(Level level, std::string_view message, const nlohmann::ordered_json& fields) {
   if (!enabled(level)) return;
-  nlohmann::ordered_json line = {{"time", now_rfc3339()},
+  nlohmann::ordered_json line = {{"time", http::now_rfc3339()},
                                  {"level", kNames[static_cast<int>(level)]},
                                  {"pid", getpid()},
                                  {"msg", message}};

@@ -11,6 +11,7 @@
 #include "worker/config.hpp"
 #include "worker/log.hpp"
 #include "worker/master.hpp"
+#include "worker/provider_config.hpp"
 
 namespace {
 
@@ -24,14 +25,21 @@ struct Command {
   std::function<int(const po::variables_map&, const std::vector<std::string>& args)> run;
 };
 
+ServeSettings serve_settings(const po::variables_map& values) {
+  return {config::general(values), config::serve(values), config::providers(values)};
+}
+
 int serve(const po::variables_map& values, const std::vector<std::string>& args) {
-  ServeSettings settings{config::general(values), config::serve(values)};
+  auto settings = serve_settings(values);
+  if (!commands::check_models_in_child(settings.providers)) return 2;
   // SIGHUP re-reads the same sources: the file may have changed.
   auto reload = [args] {
     po::options_description options;
     options.add(config::general_options()).add(config::serve_options());
-    auto fresh = config::load(args, options);
-    return ServeSettings{config::general(fresh), config::serve(fresh)};
+    auto settings = serve_settings(config::load(args, options));
+    if (!commands::check_models_in_child(settings.providers))
+      throw config::ConfigError("provider: the models are invalid (see above)");
+    return settings;
   };
   return run_master(settings, reload);
 }
@@ -45,11 +53,10 @@ int migrate(const po::variables_map& values, const std::vector<std::string>&) {
 }
 
 int config_check(const po::variables_map& values, const std::vector<std::string>&) {
-  config::general(values);
-  config::serve(values);
+  auto settings = serve_settings(values);
   po::options_description shown;
   shown.add(config::general_options()).add(config::serve_options());
-  std::cout << config::describe(values, shown);
+  std::cout << config::describe(values, shown) << config::describe_providers(settings.providers);
   return 0;
 }
 

@@ -110,7 +110,8 @@ void Master::spawn(std::optional<pid_t> replaces) {
     ::close(signal_fd_);
     for (auto& w : workers_)
       if (w.ready_fd >= 0) ::close(w.ready_fd);
-    run_worker({socket_.fd, pipe_fds[1], master, settings_.general, settings_.serve});
+    run_worker({socket_.fd, pipe_fds[1], master, settings_.general, settings_.serve,
+                settings_.providers});
   }
   ::close(pipe_fds[1]);
   workers_.push_back({pid, pipe_fds[0], false, false, replaces});

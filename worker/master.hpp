@@ -4,6 +4,9 @@
 
 #include <functional>
 
+#include <vector>
+
+#include "llm/provider.hpp"
 #include "worker/config.hpp"
 
 namespace chatd {
@@ -11,6 +14,7 @@ namespace chatd {
 struct ServeSettings {
   config::General general;
   config::Serve serve;
+  std::vector<llm::ProviderConfig> providers;
 };
 
 // `reload` re-reads the configuration for SIGHUP (it may throw config::ConfigError; the

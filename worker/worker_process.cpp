@@ -38,13 +38,30 @@ sigset_t control_signals() {
   return set;
 }
 
+llm::ModelCatalog load_models(const WorkerSetup& setup, const llm::Transport& transport) {
+  std::vector<std::string> problems;
+  auto catalog = llm::ModelCatalog::build(setup.providers, transport, problems);
+  for (const auto& problem : problems) log::error("provider unavailable", {{"error", problem}});
+  return catalog;
+}
+
+http::ReplySettings reply_settings(const config::Serve& serve) {
+  http::ReplySettings settings;
+  settings.system_prompt = serve.system_prompt;
+  settings.options.max_steps = serve.max_steps;
+  return settings;
+}
+
 class Worker {
  public:
   explicit Worker(const WorkerSetup& setup)
       : setup_(setup),
         pool_(setup.general.database_url, setup.serve.db_pool_size, std::chrono::seconds(5)),
         store_(pool_),
-        context_{store_},
+        transport_({setup.serve.upstream_connect_timeout, setup.serve.upstream_idle_timeout}),
+        models_(load_models(setup, transport_)),
+        reply_settings_(reply_settings(setup.serve)),
+        context_{store_, models_, transport_, reply_settings_},
         stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
   int run();
@@ -58,6 +75,9 @@ class Worker {
   const WorkerSetup& setup_;
   sql::Pool pool_;
   sql::Store store_;
+  llm::Transport transport_;
+  llm::ModelCatalog models_;
+  http::ReplySettings reply_settings_;
   http::Context context_;
   // Readable once the worker stops accepting; every request thread waits on it.
   const int stop_fd_;

@@ -4,6 +4,9 @@
 
 #include <sys/types.h>
 
+#include <vector>
+
+#include "llm/provider.hpp"
 #include "worker/config.hpp"
 
 namespace chatd {
@@ -14,6 +17,7 @@ struct WorkerSetup {
   pid_t master_pid;  // the worker drains when it is re-parented away from it
   config::General general;
   config::Serve serve;
+  std::vector<llm::ProviderConfig> providers;
 };
 
 // Runs in the child right after fork(); never returns. Exits 0 after a clean drain (SIGTERM,

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "fixture.hpp"
+#include "sql/catalog.hpp"
 
 namespace chatd::test {
 namespace {
@@ -101,15 +102,20 @@ TEST_F(Cli, ConcurrentMigrationsApplyOnce) {
   for (auto& result : results)
     runs.emplace_back([&] { result = chatd({"migrate", "--database-url", url}); });
   for (auto& r : runs) r.join();
-  int applied = 0;
-  for (const auto& r : results) {
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    applied += r.out.find("applied 0001_init.up.sql") != std::string::npos;
+  // Every migration was applied by exactly one of the four.
+  const auto& migrations = sql::embedded_migrations();
+  for (const auto& migration : migrations) {
+    int applied = 0;
+    for (const auto& r : results) {
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      applied += r.out.find("applied " + migration.name) != std::string::npos;
+    }
+    EXPECT_EQ(applied, 1) << migration.name;
   }
-  EXPECT_EQ(applied, 1);
   pqxx::connection conn(url);
   pqxx::nontransaction tx(conn);
-  EXPECT_EQ(tx.exec("SELECT count(*) FROM schema_migrations")[0][0].as<int>(), 1);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM schema_migrations")[0][0].as<size_t>(),
+            migrations.size());
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <pqxx/pqxx>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -228,6 +229,99 @@ HttpResponse http(const std::string& method, const std::string& url,
   return response;
 }
 
+std::chrono::milliseconds StreamedResponse::time_to(const std::string& needle) const {
+  std::string seen;
+  for (const auto& chunk : chunks) {
+    seen += chunk.bytes;
+    if (seen.find(needle) != std::string::npos)
+      return std::chrono::duration_cast<std::chrono::milliseconds>(chunk.at - sent);
+  }
+  return std::chrono::milliseconds::max();
+}
+
+std::vector<std::string> StreamedResponse::lines() const {
+  std::vector<std::string> out;
+  std::istringstream in(body);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+namespace {
+
+size_t capture_chunk(char* data, size_t size, size_t count, void* user) {
+  auto* r = static_cast<StreamedResponse*>(user);
+  r->chunks.push_back({std::chrono::steady_clock::now(), std::string(data, size * count)});
+  r->body.append(data, size * count);
+  return size * count;
+}
+
+}  // namespace
+
+StreamedResponse http_stream(const std::string& method, const std::string& url,
+                             const std::vector<std::string>& headers, const std::string& body,
+                             std::chrono::milliseconds timeout) {
+  StreamedResponse response;
+  CURL* curl = curl_easy_init();
+  curl_slist* list = nullptr;
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  list = curl_slist_append(list, "Expect:");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  if (method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, capture_chunk);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, append_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  response.sent = std::chrono::steady_clock::now();
+  CURLcode rc = curl_easy_perform(curl);
+  if (rc == CURLE_OK)
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  else
+    response.error = curl_easy_strerror(rc);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return response;
+}
+
+std::string rebuild_with_ai_sdk(const std::string& body) {
+  char path[] = "/tmp/chatd-body-XXXXXX";
+  int fd = ::mkstemp(path);
+  ::close(fd);
+  write_file(path, body);
+  auto r = run_command(
+      {"node", std::string(CHATD_SOURCE_DIR) + "/tests/integration/rebuild_message.mjs", path});
+  ::unlink(path);
+  if (r.exit_code != 0) throw std::runtime_error("node failed: " + r.err);
+  return r.out;
+}
+
+FakeProvider::FakeProvider(const std::string& dir) {
+  fs::create_directories(dir);
+  std::string log = dir + "/fake.out";
+  process_ = std::make_unique<Process>(
+      std::vector<std::string>{FAKE_PROVIDER_BINARY, "--port", "0", "--log", dir + "/requests.log"},
+      log);
+  std::smatch m;
+  bool up = wait_until(
+      [&] {
+        static const std::regex kListening(R"(listening on 127\.0\.0\.1:(\d+))");
+        std::string text = read_file(log);
+        if (!std::regex_search(text, m, kListening)) return false;
+        port_ = std::stoi(m[1].str());
+        return true;
+      },
+      10s);
+  if (!up) throw std::runtime_error("fake provider did not start: " + read_file(log));
+}
+
 PostgresCluster::PostgresCluster(const std::string& dir) : dir_(dir) {
   fs::create_directories(dir_);
   passwd* pg = ::getpwnam("postgres");
@@ -353,11 +447,23 @@ Stack::Stack() {
   char tmpl[] = "/tmp/chatd-it-XXXXXX";
   dir = ::mkdtemp(tmpl);
   ::chmod(dir.c_str(), 0755);
+  fake = std::make_unique<FakeProvider>(dir + "/fake");
   postgres = std::make_unique<PostgresCluster>(dir + "/pg");
+  std::string openai = fake->url() + "/v1";
   chatd = std::make_unique<Chatd>(
       dir, postgres->url(),
-      std::vector<std::string>{"--workers", "2", "--threads", "16", "--shutdown-timeout", "15s",
-                               "--max-body-size", "64KiB"});
+      std::vector<std::string>{
+          "--workers", "2", "--threads", "16", "--shutdown-timeout", "15s", "--max-body-size",
+          "64KiB", "--upstream-idle-timeout", "2s",
+          // One model per wire format, one provider whose models are listed by the provider,
+          // one whose key the provider refuses.
+          "--provider", "type=openai;api-key=test-key;base-url=" + openai + ";models=fake-openai",
+          "--provider",
+          "type=anthropic;api-key=test-key;base-url=" + fake->url() + ";models=fake-anthropic",
+          "--provider",
+          "type=google;api-key=test-key;base-url=" + fake->url() + ";models=fake-google",
+          "--provider", "type=openai;api-key=test-key;base-url=" + openai, "--provider",
+          "type=openai;api-key=bad-key;base-url=" + openai + ";models=fake-badkey"});
   chatd->start();
   nginx = std::make_unique<Nginx>(dir + "/nginx", chatd->socket_path());
 }
@@ -366,7 +472,8 @@ Stack::~Stack() {
   nginx.reset();
   chatd.reset();
   postgres.reset();
-  if (!std::getenv("CHATD_KEEP_TEST_DIR")) fs::remove_all(dir);
+  fake.reset();
+  if (!std::getenv("KEEP_TEST_DIR")) fs::remove_all(dir);
 }
 
 Stack& Stack::get() {

@@ -59,6 +59,27 @@ HttpResponse http(const std::string& method, const std::string& url,
                   const std::vector<std::string>& headers = {}, const std::string& body = "",
                   std::chrono::milliseconds timeout = 20s);
 
+// A streamed response, with when each piece of the body arrived.
+struct Chunk {
+  std::chrono::steady_clock::time_point at;
+  std::string bytes;
+};
+struct StreamedResponse : HttpResponse {
+  std::chrono::steady_clock::time_point sent;
+  std::vector<Chunk> chunks;
+  // The time from sending the request until the first body byte that contains `needle`.
+  std::chrono::milliseconds time_to(const std::string& needle) const;
+  // The data-stream lines of the body, without empty keep-alive lines.
+  std::vector<std::string> lines() const;
+};
+StreamedResponse http_stream(const std::string& method, const std::string& url,
+                             const std::vector<std::string>& headers, const std::string& body,
+                             std::chrono::milliseconds timeout = 60s);
+
+// What the real AI SDK v4 client (@ai-sdk/ui-utils) rebuilds from a data-stream body:
+// {"message", "finishReason", "usage", "error", "data"}.
+std::string rebuild_with_ai_sdk(const std::string& body);
+
 class PostgresCluster {
  public:
   explicit PostgresCluster(const std::string& dir);
@@ -106,6 +127,18 @@ class Nginx {
   std::unique_ptr<Process> process_;
 };
 
+// tests/fake_provider on a free loopback port.
+class FakeProvider {
+ public:
+  explicit FakeProvider(const std::string& dir);
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
 // The whole stack, started once for the test program.
 class Stack {
  public:
@@ -121,6 +154,7 @@ class Stack {
   std::vector<std::vector<std::string>> sql(const std::string& statement) const;
 
   std::string dir;
+  std::unique_ptr<FakeProvider> fake;
   std::unique_ptr<PostgresCluster> postgres;
   std::unique_ptr<Chatd> chatd;
   std::unique_ptr<Nginx> nginx;

@@ -362,7 +362,7 @@ TEST_F(ConfigTest, DescribeListsValuesWithThePasswordMasked) {
   EXPECT_NE(text.find("threads = 7\n"), std::string::npos) << text;
   EXPECT_NE(text.find("listen = unix:/run/chatd/chatd.sock\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("secret"), std::string::npos) << text;
-  EXPECT_EQ(text.find("help"), std::string::npos) << text;
+  EXPECT_EQ(text.find("\nhelp ="), std::string::npos) << text;
 }
 
 TEST(MaskDatabaseUrl, UrlForm) {

@@ -107,7 +107,8 @@ TEST(MatchRoute, AllowHeadersOfTheKnownPaths) {
   EXPECT_EQ(match_route(routes(), "DELETE", "/api/v2/chats").allow, "GET, POST");
   EXPECT_EQ(match_route(routes(), "POST", "/healthz").allow, "GET");
   EXPECT_EQ(match_route(routes(), "DELETE", "/api/v2/chats/abc").allow, "GET");
-  EXPECT_EQ(match_route(routes(), "PUT", "/api/v2/chats/abc/messages").allow, "GET");
+  EXPECT_EQ(match_route(routes(), "PUT", "/api/v2/chats/abc/messages").allow, "GET, POST");
+  EXPECT_EQ(match_route(routes(), "POST", "/api/v2/deployment/llms").allow, "GET");
 }
 
 TEST(MatchRoute, GetAndPostOnChatsReachDifferentRoutes) {
@@ -244,7 +245,10 @@ class HandleRequest : public ::testing::Test {
   sql::Pool pool_{"postgresql:///chatd_unit?host=/nonexistent/chatd-unit-tests", 1,
                   std::chrono::milliseconds(10)};
   sql::Store store_{pool_};
-  Context context_{store_};
+  llm::ModelCatalog models_;
+  llm::Transport transport_{{}};
+  ReplySettings reply_;
+  Context context_{store_, models_, transport_, reply_};
   chatd::testing::FakeResponseWriter out_;
 
   Outcome run(std::string method, std::string path, std::string query = {}) {

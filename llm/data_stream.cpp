@@ -1,0 +1,133 @@
+#include "llm/data_stream.hpp"
+
+namespace chatd::llm {
+
+using nlohmann::json;
+
+std::string encode_part(char code, const json& value) {
+  std::string line(1, code);
+  line += ':';
+  line += value.dump(-1, ' ', false, json::error_handler_t::replace);
+  line += '\n';
+  return line;
+}
+
+MessageBuilder::MessageBuilder(std::string message_id, std::string created_at)
+    : id_(std::move(message_id)), created_at_(std::move(created_at)) {}
+
+namespace {
+
+// The client replaces a tool-invocation part in place, or appends one.
+void put_invocation(json& parts, const json& invocation) {
+  for (auto& part : parts) {
+    if (part["type"] == "tool-invocation" &&
+        part["toolInvocation"]["toolCallId"] == invocation["toolCallId"]) {
+      part["toolInvocation"] = invocation;
+      return;
+    }
+  }
+  parts.push_back({{"type", "tool-invocation"}, {"toolInvocation", invocation}});
+}
+
+}  // namespace
+
+void MessageBuilder::apply(char code, const json& value) {
+  switch (code) {
+    case 'f':
+      id_ = value.value("messageId", id_);
+      parts_.push_back({{"type", "step-start"}});
+      break;
+    case '0': {
+      const std::string& text = value.get_ref<const std::string&>();
+      if (text_part_ < 0) {
+        parts_.push_back({{"type", "text"}, {"text", text}});
+        text_part_ = static_cast<long>(parts_.size()) - 1;
+      } else {
+        parts_[text_part_]["text"].get_ref<std::string&>() += text;
+      }
+      content_ += text;
+      break;
+    }
+    case 'g': {
+      const std::string& text = value.get_ref<const std::string&>();
+      if (reasoning_part_ < 0) {
+        parts_.push_back({{"type", "reasoning"},
+                          {"reasoning", text},
+                          {"details", json::array({{{"type", "text"}, {"text", text}}})}});
+        reasoning_part_ = static_cast<long>(parts_.size()) - 1;
+      } else {
+        auto& part = parts_[reasoning_part_];
+        part["reasoning"].get_ref<std::string&>() += text;
+        if (reasoning_detail_open_)
+          part["details"].back()["text"].get_ref<std::string&>() += text;
+        else
+          part["details"].push_back({{"type", "text"}, {"text", text}});
+      }
+      reasoning_detail_open_ = true;
+      reasoning_ += text;
+      has_reasoning_ = true;
+      break;
+    }
+    case 'j':
+      if (reasoning_part_ >= 0 && reasoning_detail_open_)
+        parts_[reasoning_part_]["details"].back()["signature"] = value.at("signature");
+      break;
+    case 'i':
+      if (reasoning_part_ < 0) {
+        parts_.push_back({{"type", "reasoning"}, {"reasoning", ""}, {"details", json::array()}});
+        reasoning_part_ = static_cast<long>(parts_.size()) - 1;
+      }
+      parts_[reasoning_part_]["details"].push_back(
+          {{"type", "redacted"}, {"data", value.at("data")}});
+      reasoning_detail_open_ = false;
+      break;
+    case '9': {
+      json invocation = {{"state", "call"}, {"step", step_}};
+      invocation.update(value);
+      tool_invocations_.push_back(invocation);
+      put_invocation(parts_, invocation);
+      break;
+    }
+    case 'a':
+      for (auto& invocation : tool_invocations_) {
+        if (invocation["toolCallId"] != value.at("toolCallId")) continue;
+        invocation["state"] = "result";
+        invocation.update(value);
+        put_invocation(parts_, invocation);
+        break;
+      }
+      break;
+    case 'e':
+      ++step_;
+      if (!value.value("isContinued", false)) text_part_ = -1;
+      reasoning_part_ = -1;
+      reasoning_detail_open_ = false;
+      break;
+    default:  // d, 2, 3: not part of the message
+      break;
+  }
+}
+
+json MessageBuilder::message() const {
+  json message = {{"id", id_},
+                  {"createdAt", created_at_},
+                  {"role", "assistant"},
+                  {"content", content_},
+                  {"parts", parts_}};
+  if (!tool_invocations_.empty()) message["toolInvocations"] = tool_invocations_;
+  if (has_reasoning_) message["reasoning"] = reasoning_;
+  return message;
+}
+
+bool DataStream::emit(char code, const json& value) {
+  builder_.apply(code, value);
+  if (!gone_ && !sink_.write_line(encode_part(code, value))) gone_ = true;
+  return !gone_;
+}
+
+bool DataStream::keep_alive() {
+  if (!gone_ && !sink_.write_line("\n")) gone_ = true;
+  return !gone_;
+}
+
+}  // namespace chatd::llm

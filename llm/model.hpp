@@ -1,0 +1,90 @@
+// The provider-neutral vocabulary of a model call: what we ask (ModelRequest) and what comes
+// back, event by event (ModelEvent). Provider files translate to and from their wire formats.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace chatd::llm {
+
+// A tool the model may call. `parameters` is the tool's JSON Schema (an object schema).
+struct ToolSpec {
+  std::string name;
+  std::string description;
+  nlohmann::json parameters;
+};
+
+struct ModelRequest {
+  std::string model;
+  std::string system_prompt;  // empty: none
+  // AI SDK v4 UI messages (STREAM-PROTOCOL.md §2.1), oldest first: the stored history plus the
+  // new user message, and for later steps the assistant message of this reply so far.
+  nlohmann::json messages = nlohmann::json::array();
+  std::vector<ToolSpec> tools;
+  bool thinking = false;
+  int max_tokens = 4096;
+};
+
+// An HTTP request to a provider, ready for the transport.
+struct HttpCall {
+  std::string method = "POST";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"; the API key is among them: never log
+  std::string body;
+};
+
+struct Usage {
+  std::optional<long long> prompt_tokens;
+  std::optional<long long> completion_tokens;
+};
+
+// One event of a streamed response, in arrival order.
+struct TextDelta {
+  std::string text;
+};
+struct ReasoningDelta {
+  std::string text;
+};
+struct ReasoningSignature {  // Anthropic: closes the current reasoning text
+  std::string signature;
+};
+struct RedactedReasoning {  // Anthropic redacted_thinking
+  std::string data;
+};
+struct ToolCallStart {
+  std::string id;
+  std::string name;
+};
+struct ToolCallDelta {
+  std::string id;
+  std::string args_delta;
+};
+// A complete call: args is a JSON object. provider_metadata (may be null) travels with the
+// call into the stored message and back to the provider (Gemini's thoughtSignature).
+struct ToolCallDone {
+  std::string id;
+  std::string name;
+  nlohmann::json args;
+  nlohmann::json provider_metadata;
+};
+// The response ended normally. finish_reason is a data-stream value: stop, length,
+// tool-calls, content-filter, error, other, unknown.
+struct StepFinish {
+  std::string finish_reason;
+  Usage usage;
+};
+// The provider reported an error inside the stream, or the stream was cut short. The message
+// is short and safe to show a user (no keys, no raw bodies).
+struct StreamError {
+  std::string message;
+};
+
+using ModelEvent = std::variant<TextDelta, ReasoningDelta, ReasoningSignature, RedactedReasoning,
+                                ToolCallStart, ToolCallDelta, ToolCallDone, StepFinish,
+                                StreamError>;
+
+}  // namespace chatd::llm

@@ -1,0 +1,333 @@
+// OpenAI Chat Completions, and the servers that speak it (STREAM-PROTOCOL.md §3.1, §4.1).
+#include <atomic>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "llm/providers.hpp"
+
+namespace chatd::llm {
+namespace {
+
+using json = nlohmann::json;
+using namespace detail;
+
+constexpr std::string_view kName = "OpenAI";
+constexpr std::string_view kDefaultBase = "https://api.openai.com/v1";
+
+bool supported_image(const std::string& media_type) {
+  static const std::set<std::string> kTypes = {"image/png", "image/jpeg", "image/jpg", "image/gif",
+                                               "image/webp"};
+  return kTypes.count(media_type) > 0;
+}
+
+json user_part(const UserItem& item) {
+  if (!item.file) return {{"type", "text"}, {"text", item.text}};
+  const FileRef& file = *item.file;
+  if (supported_image(file.media_type)) {
+    std::string url =
+        file.remote() ? file.url : "data:" + file.media_type + ";base64," + file.base64;
+    return {{"type", "image_url"}, {"image_url", {{"url", url}}}};
+  }
+  if (file.is_pdf() && !file.remote()) {
+    return {{"type", "file"},
+            {"file",
+             {{"filename", file.name.empty() ? std::string("document.pdf") : file.name},
+              {"file_data", "data:application/pdf;base64," + file.base64}}}};
+  }
+  return {{"type", "text"}, {"text", file.omitted_text()}};
+}
+
+json user_message(const std::vector<UserItem>& items) {
+  // A lone text goes as a plain string: every OpenAI-compatible server takes that.
+  if (items.size() == 1 && !items[0].file) return {{"role", "user"}, {"content", items[0].text}};
+  json content = json::array();
+  for (const auto& item : items) content.push_back(user_part(item));
+  return {{"role", "user"}, {"content", std::move(content)}};
+}
+
+void append_step(const Step& step, json& messages) {
+  json assistant = {{"role", "assistant"},
+                    {"content", step.text.empty() ? json() : json(step.text)}};
+  if (!step.calls.empty()) {
+    json calls = json::array();
+    for (const auto& call : step.calls)
+      calls.push_back({{"id", call.id},
+                       {"type", "function"},
+                       {"function", {{"name", call.name}, {"arguments", dump(call.args)}}}});
+    assistant["tool_calls"] = std::move(calls);
+  }
+  messages.push_back(std::move(assistant));
+  for (const auto& call : step.calls)
+    messages.push_back(
+        {{"role", "tool"}, {"tool_call_id", call.id}, {"content", dump(call.result)}});
+}
+
+json tool_parameters(const json& schema) {
+  json parameters = schema.is_object() ? schema : json::object();
+  if (!parameters.contains("type")) parameters["type"] = "object";
+  if (parameters["type"] == "object" && !parameters.contains("properties"))
+    parameters["properties"] = json::object();
+  return parameters;
+}
+
+std::string map_finish(const std::string& reason) {
+  if (reason == "stop") return "stop";
+  if (reason == "length") return "length";
+  if (reason == "tool_calls" || reason == "function_call") return "tool-calls";
+  if (reason == "content_filter") return "content-filter";
+  return "unknown";
+}
+
+class OpenAiStreamMapper final : public StreamMapper {
+ public:
+  OpenAiStreamMapper(std::string api_key, std::shared_ptr<std::atomic<unsigned long long>> counter)
+      : api_key_(std::move(api_key)), call_counter_(std::move(counter)) {}
+
+  void on_event(const SseEvent& event, std::vector<ModelEvent>& out) override {
+    if (finished_) return;
+    if (event.data == "[DONE]") {
+      finish(out);
+      return;
+    }
+    json chunk = json::parse(event.data, nullptr, false);
+    if (!chunk.is_object()) return;  // not JSON: a keepalive or noise from a compatible server
+    auto error = chunk.find("error");
+    if (error != chunk.end() && !error->is_null()) {
+      std::string message = safe_text(error_body_message(chunk), api_key_);
+      fail(out, "OpenAI error: " +
+                    (message.empty() ? std::string("the stream reported an error") : message));
+      return;
+    }
+    auto usage = chunk.find("usage");
+    if (usage != chunk.end() && usage->is_object()) {
+      if (auto v = usage->find("prompt_tokens"); v != usage->end() && v->is_number_integer())
+        usage_.prompt_tokens = v->get<long long>();
+      if (auto v = usage->find("completion_tokens"); v != usage->end() && v->is_number_integer())
+        usage_.completion_tokens = v->get<long long>();
+    }
+    auto choices = chunk.find("choices");
+    if (choices == chunk.end() || !choices->is_array() || choices->empty()) return;
+    const json& choice = choices->front();
+    if (!choice.is_object()) return;
+    if (auto delta = choice.find("delta"); delta != choice.end() && delta->is_object())
+      on_delta(*delta, out);
+    if (auto reason = choice.find("finish_reason"); reason != choice.end() && reason->is_string())
+      finish_reason_ = reason->get<std::string>();
+  }
+
+  void on_end(std::vector<ModelEvent>& out) override {
+    if (finished_) return;
+    // No [DONE]: some compatible servers stop after the finish_reason; without one, the
+    // stream was cut.
+    if (finish_reason_) {
+      finish(out);
+    } else {
+      fail(out, "OpenAI stream ended unexpectedly");
+    }
+  }
+
+ private:
+  struct Call {
+    std::string id;
+    std::string name;
+    std::string args;
+  };
+
+  void on_delta(const json& delta, std::vector<ModelEvent>& out) {
+    // Reasoning text from compatible servers (DeepSeek, vLLM, llama.cpp: reasoning_content;
+    // Ollama, OpenRouter: reasoning). OpenAI itself never streams reasoning.
+    std::string reasoning = string_member(delta, "reasoning_content");
+    if (reasoning.empty()) reasoning = string_member(delta, "reasoning");
+    if (!reasoning.empty()) out.push_back(ReasoningDelta{reasoning});
+    if (std::string text = string_member(delta, "content"); !text.empty())
+      out.push_back(TextDelta{text});
+    if (std::string text = string_member(delta, "refusal"); !text.empty())
+      out.push_back(TextDelta{text});
+    auto tool_calls = delta.find("tool_calls");
+    if (tool_calls == delta.end() || !tool_calls->is_array()) return;
+    for (const auto& item : *tool_calls)
+      if (item.is_object()) on_tool_delta(item, out);
+  }
+
+  void on_tool_delta(const json& item, std::vector<ModelEvent>& out) {
+    std::string id = string_member(item, "id");
+    const json& function = member(item, "function");
+    std::string name = string_member(function, "name");
+    std::string args = string_member(function, "arguments");
+
+    // The slot: `index`. A new id at a used index (servers that always send index 0), or a
+    // new id without an index, opens the next slot.
+    long long next = calls_.empty() ? 0 : calls_.rbegin()->first + 1;
+    long long slot = 0;
+    if (auto index = item.find("index"); index != item.end() && index->is_number_integer()) {
+      long long i = index->get<long long>();
+      auto alias = slot_of_index_.find(i);
+      if (alias == slot_of_index_.end()) {
+        slot = calls_.count(i) ? next : i;
+        slot_of_index_[i] = slot;
+      } else {
+        slot = alias->second;
+        if (!id.empty() && id != calls_[slot].id) alias->second = slot = next;
+      }
+    } else if (!id.empty()) {
+      slot = next;
+      for (const auto& [key, call] : calls_)
+        if (call.id == id) slot = key;
+    } else if (!calls_.empty()) {
+      slot = calls_.rbegin()->first;
+    }
+
+    auto [it, created] = calls_.try_emplace(slot);
+    Call& call = it->second;
+    if (created) {
+      call.id = id.empty() ? "call_" + std::to_string(++*call_counter_) : id;
+      call.name = name;
+      out.push_back(ToolCallStart{call.id, call.name});
+    } else if (call.name.empty()) {
+      call.name = name;
+    }
+    if (!args.empty()) {
+      call.args += args;
+      out.push_back(ToolCallDelta{call.id, args});
+    }
+  }
+
+  void finish(std::vector<ModelEvent>& out) {
+    for (const auto& [slot, call] : calls_) {
+      auto args = parse_tool_args(call.args);
+      if (!args) {
+        fail(out, kInvalidToolArgs);
+        return;
+      }
+      out.push_back(ToolCallDone{call.id, call.name, std::move(*args), json()});
+    }
+    std::string reason = finish_reason_ ? map_finish(*finish_reason_) : "unknown";
+    out.push_back(StepFinish{finish_with_calls(reason, !calls_.empty()), usage_});
+    finished_ = true;
+  }
+
+  void fail(std::vector<ModelEvent>& out, std::string message) {
+    out.push_back(StreamError{std::move(message)});
+    finished_ = true;
+  }
+
+  std::string api_key_;
+  std::shared_ptr<std::atomic<unsigned long long>> call_counter_;  // ids for calls without one
+  std::map<long long, Call> calls_;
+  std::map<long long, long long> slot_of_index_;
+  std::optional<std::string> finish_reason_;
+  Usage usage_;
+  bool finished_ = false;
+};
+
+class OpenAiProvider final : public Provider {
+ public:
+  explicit OpenAiProvider(const ProviderConfig& config)
+      : api_key_(config.api_key), base_(base_url(config.base_url, kDefaultBase)) {}
+
+  const std::string& type() const override { return type_; }
+
+  HttpCall stream_call(const ModelRequest& request) const override {
+    Conversation conversation = read_conversation(request);
+    json messages = json::array();
+    if (!conversation.system.empty())
+      messages.push_back({{"role", "system"}, {"content", conversation.system}});
+    for (const auto& turn : conversation.turns) {
+      if (turn.assistant) {
+        append_step(turn.step, messages);
+      } else {
+        messages.push_back(user_message(turn.user));
+      }
+    }
+    json body = {{"model", request.model},
+                 {"messages", std::move(messages)},
+                 {"stream", true},
+                 {"stream_options", {{"include_usage", true}}}};
+    if (!request.tools.empty()) {
+      json tools = json::array();
+      for (const auto& tool : request.tools) {
+        json function = {{"name", tool.name}, {"parameters", tool_parameters(tool.parameters)}};
+        if (!tool.description.empty()) function["description"] = tool.description;
+        tools.push_back({{"type", "function"}, {"function", std::move(function)}});
+      }
+      body["tools"] = std::move(tools);
+    }
+    if (request.thinking) body["reasoning_effort"] = "medium";
+
+    HttpCall call;
+    call.url = base_ + "/chat/completions";
+    call.headers = headers();
+    call.headers.push_back("Content-Type: application/json");
+    call.headers.push_back("Accept: text/event-stream");
+    call.body = dump(body);
+    return call;
+  }
+
+  std::unique_ptr<StreamMapper> new_stream_mapper() const override {
+    return std::make_unique<OpenAiStreamMapper>(api_key_, call_counter_);
+  }
+
+  ProviderError parse_error(long status, const std::string& body,
+                            const std::string& retry_after) const override {
+    json parsed = json::parse(body, nullptr, false);
+    std::string message = error_body_message(parsed);
+    const json& error = member(parsed, "error");
+    bool quota = string_member(error, "code") == "insufficient_quota" ||
+                 string_member(error, "type") == "insufficient_quota" || mentions_quota(message);
+    return make_provider_error(kName, status, message, quota, retry_after, api_key_);
+  }
+
+  HttpCall list_models_call() const override {
+    HttpCall call;
+    call.method = "GET";
+    call.url = base_ + "/models";
+    call.headers = headers();
+    call.headers.push_back("Accept: application/json");
+    return call;
+  }
+
+  std::vector<std::string> parse_model_list(const std::string& body) const override {
+    json parsed = json::parse(body, nullptr, false);
+    if (!parsed.is_object() || !parsed.contains("data") || !parsed["data"].is_array())
+      throw std::runtime_error("OpenAI: the model list is not {\"data\":[...]}");
+    std::vector<std::string> ids;
+    for (const auto& model : parsed["data"]) {
+      if (!model.is_object() || !model.contains("id") || !model["id"].is_string()) continue;
+      std::string id = model["id"].get<std::string>();
+      if (!chat_model(id)) continue;
+      ids.push_back(std::move(id));
+    }
+    return ids;
+  }
+
+ private:
+  // OpenAI lists every model it has; leave out those that cannot chat.
+  static bool chat_model(const std::string& id) {
+    static const char* kNotChat[] = {"embed",   "whisper", "tts",        "dall-e",    "moderation",
+                                     "davinci", "babbage", "transcribe", "gpt-image", "sora"};
+    for (const char* word : kNotChat)
+      if (id.find(word) != std::string::npos) return false;
+    return !id.empty();
+  }
+
+  std::vector<std::string> headers() const {
+    // No key (Ollama, llama.cpp server): no Authorization header.
+    if (api_key_.empty()) return {};
+    return {"Authorization: Bearer " + api_key_};
+  }
+
+  std::string type_ = "openai";
+  std::string api_key_;
+  std::string base_;
+  std::shared_ptr<std::atomic<unsigned long long>> call_counter_ =
+      std::make_shared<std::atomic<unsigned long long>>(0);
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> make_openai_provider(const ProviderConfig& config) {
+  return std::make_unique<OpenAiProvider>(config);
+}
+
+}  // namespace chatd::llm

@@ -1,0 +1,363 @@
+#include "llm/reply.hpp"
+
+#include <thread>
+
+#include "llm/sse_parser.hpp"
+
+namespace chatd::llm {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kTitlePrompt =
+    "- You will generate a short title based on the user's message.\n"
+    "- It should be maximum of 40 characters.\n"
+    "- Do not use quotes, colons, special characters, or emojis.";
+
+// Counts what the sink has written, for keep-alives.
+class TimedSink : public PartSink {
+ public:
+  explicit TimedSink(PartSink& inner) : inner_(inner) {}
+  bool write_line(std::string_view line) override {
+    last_write_ = Clock::now();
+    return inner_.write_line(line);
+  }
+  Clock::time_point last_write() const { return last_write_; }
+
+ private:
+  PartSink& inner_;
+  Clock::time_point last_write_ = Clock::now();
+};
+
+json usage_json(const Usage& usage) {
+  return {{"promptTokens", usage.prompt_tokens.value_or(0)},
+          {"completionTokens", usage.completion_tokens.value_or(0)}};
+}
+
+void add_usage(Usage& total, const Usage& step) {
+  if (step.prompt_tokens)
+    total.prompt_tokens = total.prompt_tokens.value_or(0) + *step.prompt_tokens;
+  if (step.completion_tokens)
+    total.completion_tokens = total.completion_tokens.value_or(0) + *step.completion_tokens;
+}
+
+std::string provider_name(const std::string& type) {
+  if (type == "openai") return "OpenAI";
+  if (type == "anthropic") return "Anthropic";
+  if (type == "google") return "Google";
+  return type;
+}
+
+class Reply {
+ public:
+  Reply(ReplyInputs& in, PartSink& sink)
+      : in_(in), sink_(sink), builder_(in.message_id, in.created_at), stream_(sink_, builder_) {}
+
+  ReplyResult run();
+
+ private:
+  struct Step {
+    bool started = false;  // something of this step reached the stream
+    std::vector<ToolCallDone> calls;
+    std::optional<StepFinish> finish;
+    std::optional<std::string> error;
+  };
+
+  bool emit(char code, const json& value);
+  void start_step(Step& step);
+  void apply(const ModelEvent& event, Step& step);
+  bool tick();
+  void run_step(Step& step);
+  void poll_title(bool wait);
+  bool stopping() const {
+    return stream_.reader_gone() && in_.options.on_disconnect == OnDisconnect::kStop;
+  }
+
+  ReplyInputs& in_;
+  TimedSink sink_;
+  MessageBuilder builder_;
+  DataStream stream_;
+  bool title_done_ = false;
+};
+
+bool Reply::emit(char code, const json& value) { return stream_.emit(code, value); }
+
+void Reply::start_step(Step& step) {
+  if (step.started) return;
+  step.started = true;
+  emit('f', {{"messageId", in_.message_id}});
+}
+
+void Reply::apply(const ModelEvent& event, Step& step) {
+  if (step.error || step.finish) return;
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, StreamError>) {
+          step.error = e.message;
+        } else if constexpr (std::is_same_v<T, StepFinish>) {
+          step.finish = e;
+        } else if constexpr (std::is_same_v<T, TextDelta>) {
+          if (e.text.empty()) return;
+          start_step(step);
+          emit('0', e.text);
+        } else if constexpr (std::is_same_v<T, ReasoningDelta>) {
+          if (e.text.empty()) return;
+          start_step(step);
+          emit('g', e.text);
+        } else if constexpr (std::is_same_v<T, ReasoningSignature>) {
+          start_step(step);
+          emit('j', {{"signature", e.signature}});
+        } else if constexpr (std::is_same_v<T, RedactedReasoning>) {
+          start_step(step);
+          emit('i', {{"data", e.data}});
+        } else if constexpr (std::is_same_v<T, ToolCallDone>) {
+          start_step(step);
+          json call = {{"toolCallId", e.id}, {"toolName", e.name}, {"args", e.args}};
+          if (!e.provider_metadata.is_null()) call["providerMetadata"] = e.provider_metadata;
+          emit('9', call);
+          step.calls.push_back(e);
+        }
+        // ToolCallStart/ToolCallDelta: calls are sent complete (9), not as b/c deltas.
+      },
+      event);
+}
+
+// About once a second while a model or tool call runs: keep the connection alive, announce a
+// finished title, and say whether to go on.
+bool Reply::tick() {
+  if (Clock::now() - sink_.last_write() >= in_.options.keepalive_interval) stream_.keep_alive();
+  if (in_.on_tick) in_.on_tick();
+  poll_title(false);
+  return !stopping();
+}
+
+void Reply::poll_title(bool wait) {
+  if (!in_.title || title_done_) return;
+  auto& job = *in_.title;
+  auto deadline = wait ? in_.options.title_wait : std::chrono::milliseconds(0);
+  if (job.title.wait_for(deadline) != std::future_status::ready && !wait) return;
+  std::string title = job.fallback;
+  try {
+    if (job.title.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) {
+      auto generated = job.title.get();
+      if (!generated.empty()) title = generated;
+    }
+  } catch (const std::exception&) {
+    // A failed title never fails the reply: the fallback stands.
+  }
+  title_done_ = true;
+  job.store(title);
+  emit('2', json::array({{{"type", "chat-title"}, {"title", title}}}));
+}
+
+void Reply::run_step(Step& step) {
+  const auto& options = in_.options;
+  HttpCall call = in_.provider.stream_call(in_.request);
+  std::string name = provider_name(in_.provider.type());
+  for (int attempt = 1;; ++attempt) {
+    SseParser parser;
+    auto mapper = in_.provider.new_stream_mapper();
+    std::vector<SseEvent> sse;
+    std::vector<ModelEvent> events;
+    auto deliver = [&] {
+      for (const auto& e : sse) mapper->on_event(e, events);
+      sse.clear();
+      for (const auto& e : events) apply(e, step);
+      events.clear();
+    };
+    auto on_data = [&](std::string_view bytes) {
+      parser.feed(bytes, sse);
+      deliver();
+      poll_title(false);
+      return !stopping() && !step.error;
+    };
+    auto on_tick = [&] { return tick(); };
+    HttpResult result = in_.transport.stream(call, on_data, on_tick);
+    if (stopping()) return;
+    if (result.status == 200) {
+      if (!result.error.empty() && !step.error) {
+        // Cut or stalled mid-stream: what arrived counts, then the failure.
+        step.error = name + (result.stalled ? " sent nothing for too long"
+                                            : " connection lost: " + result.error);
+        return;
+      }
+      if (step.error) return;
+      parser.finish(sse);
+      deliver();
+      mapper->on_end(events);
+      for (const auto& e : events) apply(e, step);
+      if (!step.finish && !step.error) step.error = name + " stream ended unexpectedly";
+      return;
+    }
+    ProviderError error;
+    if (result.status == 0) {
+      error.message =
+          name + " request failed: " + (result.error.empty() ? "no response" : result.error);
+      error.retryable = !result.stalled;
+    } else {
+      error = in_.provider.parse_error(result.status, result.body, result.retry_after);
+    }
+    if (!error.retryable || step.started || attempt >= options.max_attempts) {
+      step.error = error.message;
+      return;
+    }
+    // Back off (or as the provider asked), watching the client meanwhile.
+    auto wait = std::chrono::milliseconds(500 * (1 << (attempt - 1)));
+    if (error.retry_after_seconds)
+      wait = std::chrono::milliseconds(static_cast<long long>(*error.retry_after_seconds * 1000));
+    if (wait > options.max_retry_wait) {
+      step.error = error.message;
+      return;
+    }
+    auto until = Clock::now() + wait;
+    while (Clock::now() < until) {
+      if (!tick()) return;
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(100)));
+    }
+  }
+}
+
+ReplyResult Reply::run() {
+  ReplyResult result;
+  const json history = in_.request.messages;
+  std::string finish_reason = "stop";
+  if (in_.tools) in_.request.tools = in_.tools->tools();
+  for (int index = 0; index < in_.options.max_steps; ++index) {
+    in_.request.messages = history;
+    if (!builder_.empty()) in_.request.messages.push_back(builder_.message());
+    Step step;
+    run_step(step);
+    if (stopping()) {
+      finish_reason = "stop";
+      break;
+    }
+    if (step.error) {
+      result.error = *step.error;
+      finish_reason = "error";
+      emit('3', result.error);
+      break;
+    }
+    start_step(step);  // a response with no output is still a step
+    if (!step.calls.empty()) {
+      std::vector<json> outputs;
+      if (in_.tools) {
+        outputs = in_.tools->run(step.calls);
+      } else {
+        for (const auto& call : step.calls)
+          outputs.push_back({{"error", "unknown tool \"" + call.name + "\""}});
+      }
+      for (size_t i = 0; i < step.calls.size(); ++i)
+        emit('a', {{"toolCallId", step.calls[i].id}, {"result", outputs.at(i)}});
+    }
+    finish_reason = step.finish->finish_reason;
+    add_usage(result.usage, step.finish->usage);
+    emit('e', {{"finishReason", finish_reason},
+               {"usage", usage_json(step.finish->usage)},
+               {"isContinued", false}});
+    if (stopping()) break;
+    if (finish_reason != "tool-calls" || step.calls.empty()) break;
+  }
+  if (result.error.empty()) {
+    poll_title(/*wait=*/true);
+    emit('d', {{"finishReason", finish_reason}, {"usage", usage_json(result.usage)}});
+  } else {
+    poll_title(/*wait=*/false);
+    if (!title_done_ && in_.title) {  // the title is still stored, from the fallback
+      title_done_ = true;
+      in_.title->store(in_.title->fallback);
+    }
+  }
+  result.message = builder_.message();
+  result.finish_reason = finish_reason;
+  result.reader_gone = stream_.reader_gone();
+  return result;
+}
+
+}  // namespace
+
+ReplyResult run_reply(ReplyInputs inputs, PartSink& sink) { return Reply(inputs, sink).run(); }
+
+std::string clean_title(std::string_view raw) {
+  std::string out;
+  size_t chars = 0;
+  for (size_t i = 0; i < raw.size() && chars < 40;) {
+    unsigned char c = static_cast<unsigned char>(raw[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    if (i + len > raw.size()) break;
+    std::string_view ch = raw.substr(i, len);
+    i += len;
+    if (len == 1) {
+      if (c == '"' || c == '\'' || c == '`' || c == ':' || c == '*' || c == '#') continue;
+      if (c < 0x20) c = ' ';
+      if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+      out += static_cast<char>(c);
+    } else {
+      // Emoji and pictographs live in the 4-byte range and in U+2600-U+27BF (E2 98-9E).
+      if (len == 4) continue;
+      if (len == 3 && c == 0xE2 && static_cast<unsigned char>(ch[1]) >= 0x98 &&
+          static_cast<unsigned char>(ch[1]) <= 0x9E)
+        continue;
+      // Typographic quotes.
+      if (ch == "\u201C" || ch == "\u201D" || ch == "\u2018" || ch == "\u2019" || ch == "\u00AB" ||
+          ch == "\u00BB")
+        continue;
+      out += ch;
+    }
+    ++chars;
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == '.')) out.pop_back();
+  return out;
+}
+
+std::shared_future<std::string> start_title(const Provider& provider, const Transport& transport,
+                                            std::string model, json user_message) {
+  auto promise = std::make_shared<std::promise<std::string>>();
+  std::shared_future<std::string> future = promise->get_future().share();
+  std::thread([&provider, &transport, promise, model = std::move(model),
+               user_message = std::move(user_message)] {
+    try {
+      ModelRequest request;
+      request.model = model;
+      request.system_prompt = kTitlePrompt;
+      request.messages = json::array({user_message});
+      request.max_tokens = 64;
+      SseParser parser;
+      auto mapper = provider.new_stream_mapper();
+      std::vector<SseEvent> sse;
+      std::vector<ModelEvent> events;
+      std::string text;
+      std::string failure;
+      auto take = [&] {
+        for (const auto& e : sse) mapper->on_event(e, events);
+        sse.clear();
+        for (const auto& e : events) {
+          if (auto* t = std::get_if<TextDelta>(&e)) text += t->text;
+          if (auto* f = std::get_if<StreamError>(&e)) failure = f->message;
+        }
+        events.clear();
+      };
+      auto result = transport.stream(
+          provider.stream_call(request),
+          [&](std::string_view bytes) {
+            parser.feed(bytes, sse);
+            take();
+            return text.size() < 4096;
+          },
+          [] { return true; });
+      if (result.status != 200) throw std::runtime_error("title request failed");
+      parser.finish(sse);
+      take();
+      if (!failure.empty()) throw std::runtime_error(failure);
+      promise->set_value(clean_title(text));
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  }).detach();
+  return future;
+}
+
+}  // namespace chatd::llm

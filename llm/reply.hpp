@@ -1,0 +1,81 @@
+// One assistant reply: the step loop of API.md §4 POST steps 5-11. Each step is one streamed
+// model call relayed part by part; tool calls run between steps; the reply ends with exactly
+// one `d` (or one `3` on failure). Knows nothing of HTTP servers or SQL: parts go to a sink,
+// tools to a ToolRunner, the title to a callback.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llm/data_stream.hpp"
+#include "llm/model.hpp"
+#include "llm/provider.hpp"
+#include "llm/transport.hpp"
+
+namespace chatd::llm {
+
+// Runs the model's tool calls (a later issue plugs MCP servers in here).
+class ToolRunner {
+ public:
+  virtual ~ToolRunner() = default;
+  virtual std::vector<ToolSpec> tools() const = 0;
+  // One result per call, in order; a failure is {"error":"..."}. Calls of one step may run
+  // concurrently.
+  virtual std::vector<nlohmann::json> run(const std::vector<ToolCallDone>& calls) = 0;
+};
+
+// What to do when the reader of the stream goes away. The one place this policy lives.
+enum class OnDisconnect { kStop, kContinue };
+
+struct ReplyOptions {
+  int max_steps = 10;
+  int max_attempts = 3;  // per step, only while nothing of the step was sent
+  std::chrono::milliseconds max_retry_wait{20'000};
+  std::chrono::milliseconds keepalive_interval{15'000};
+  std::chrono::milliseconds title_wait{30'000};  // at the end, for a title still coming
+  OnDisconnect on_disconnect = OnDisconnect::kStop;
+};
+
+struct ReplyResult {
+  nlohmann::json message;     // the assistant UI message as the client rebuilt it (maybe partial)
+  std::string finish_reason;  // of the last step; "error" on failure
+  Usage usage;                // summed over the steps
+  std::string error;          // the `3:` text when the reply failed
+  bool reader_gone = false;
+};
+
+// A title being generated alongside the reply.
+struct TitleJob {
+  std::shared_future<std::string> title;
+  std::string fallback;  // used when the job fails or takes too long
+  std::function<void(const std::string&)> store;  // called once, before the reply ends
+};
+
+struct ReplyInputs {
+  const Provider& provider;
+  const Transport& transport;
+  ModelRequest request;  // messages: history + the new user message
+  std::string message_id;
+  std::string created_at;
+  ToolRunner* tools = nullptr;
+  std::optional<TitleJob> title;
+  std::function<void()> on_tick;  // about once a second while the reply runs (heartbeats)
+  ReplyOptions options;
+};
+
+ReplyResult run_reply(ReplyInputs inputs, PartSink& sink);
+
+// Starts generating a chat title from the first user message with the same model, on its own
+// thread; the future yields the cleaned title or throws.
+std::shared_future<std::string> start_title(const Provider& provider, const Transport& transport,
+                                            std::string model, nlohmann::json user_message);
+
+// The title rules of API.md §4: at most 40 characters, no quotes, colons or emoji, one line.
+std::string clean_title(std::string_view raw);
+
+}  // namespace chatd::llm

@@ -1,0 +1,147 @@
+#include "llm/transport.hpp"
+
+#include <curl/curl.h>
+#include <strings.h>
+
+#include <memory>
+
+namespace chatd::llm {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One handle per thread for the thread's life: curl keeps its connection cache in it.
+CURL* thread_handle() {
+  thread_local std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(),
+                                                                          curl_easy_cleanup);
+  curl_easy_reset(handle.get());
+  return handle.get();
+}
+
+struct Exchange {
+  const TransportLimits* limits;
+  const std::function<bool(std::string_view)>* on_data;
+  const std::function<bool()>* on_tick;
+  CURL* curl;
+  HttpResult result;
+  long status = -1;  // read lazily on the first body byte
+  Clock::time_point last_activity = Clock::now();
+  Clock::time_point last_tick = Clock::now();
+};
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto* x = static_cast<Exchange*>(user);
+  std::string_view line(data, size * count);
+  constexpr std::string_view kRetryAfter = "retry-after:";
+  if (line.size() > kRetryAfter.size() &&
+      strncasecmp(line.data(), kRetryAfter.data(), kRetryAfter.size()) == 0) {
+    auto value = line.substr(kRetryAfter.size());
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
+    x->result.retry_after = std::string(value.substr(0, 64));
+  }
+  x->last_activity = Clock::now();
+  return size * count;
+}
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto* x = static_cast<Exchange*>(user);
+  size_t n = size * count;
+  x->last_activity = Clock::now();
+  if (x->status < 0) curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+  if (x->status == 200 && x->on_data) {
+    if (!(*x->on_data)(std::string_view(data, n))) {
+      x->result.aborted = true;
+      return CURL_WRITEFUNC_ERROR;
+    }
+    return n;
+  }
+  if (x->result.body.size() < x->limits->max_body)
+    x->result.body.append(data, std::min(n, x->limits->max_body - x->result.body.size()));
+  return n;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* x = static_cast<Exchange*>(user);
+  auto now = Clock::now();
+  if (now - x->last_activity > x->limits->idle_timeout) {
+    x->result.stalled = true;
+    return 1;
+  }
+  if (x->on_tick && *x->on_tick && now - x->last_tick >= std::chrono::milliseconds(200)) {
+    x->last_tick = now;
+    if (!(*x->on_tick)()) {
+      x->result.aborted = true;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+HttpResult perform(const TransportLimits& limits, const HttpCall& call,
+                   const std::function<bool(std::string_view)>* on_data,
+                   const std::function<bool()>* on_tick) {
+  CURL* curl = thread_handle();
+  Exchange x{&limits, on_data, on_tick, curl, {}};
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
+  for (const auto& h : call.headers) headers.reset(curl_slist_append(headers.release(), h.c_str()));
+  headers.reset(curl_slist_append(headers.release(), "Expect:"));
+  curl_easy_setopt(curl, CURLOPT_URL, call.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(limits.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (call.method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
+  } else {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  }
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
+  CURLcode rc = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &x.result.status);
+  if (rc != CURLE_OK && !x.result.aborted) {
+    if (x.result.stalled)
+      x.result.error =
+          "no data for " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::seconds>(limits.idle_timeout).count()) +
+          " s";
+    else if (rc == CURLE_OPERATION_TIMEDOUT)
+      x.result.error = "timed out";
+    else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
+      x.result.error = "cannot connect";
+    else
+      x.result.error = curl_easy_strerror(rc);
+  }
+  // The handle outlives the call: it must not keep pointers into this frame.
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  return x.result;
+}
+
+}  // namespace
+
+HttpResult Transport::stream(const HttpCall& call,
+                             const std::function<bool(std::string_view)>& on_data,
+                             const std::function<bool()>& on_tick) const {
+  return perform(limits_, call, &on_data, &on_tick);
+}
+
+HttpResult Transport::fetch(const HttpCall& call) const {
+  return perform(limits_, call, nullptr, nullptr);
+}
+
+}  // namespace chatd::llm

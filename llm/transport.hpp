@@ -1,0 +1,46 @@
+// HTTP to providers with libcurl: one easy handle per thread, reused so connections (and TLS
+// sessions) to a provider stay warm.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "llm/model.hpp"
+
+namespace chatd::llm {
+
+struct TransportLimits {
+  std::chrono::milliseconds connect_timeout{10'000};
+  // A response that sends nothing for this long has failed (stalled).
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Largest error or model-list body kept (a streamed body is not kept).
+  size_t max_body = 1 << 20;
+};
+
+struct HttpResult {
+  long status = 0;           // 0: no HTTP response (connection failed, timeout, abort)
+  std::string body;          // kept for non-200 answers and for fetch()
+  std::string retry_after;   // the Retry-After header, if any
+  std::string error;         // transport failure, short and safe to show ("timed out", ...)
+  bool aborted = false;      // stopped by the caller (on_data or on_tick returned false)
+  bool stalled = false;      // idle_timeout passed without a byte
+};
+
+class Transport {
+ public:
+  explicit Transport(TransportLimits limits) : limits_(limits) {}
+
+  // Sends `call`; a 200 body is handed to on_data as it arrives. on_tick runs about once a
+  // second while waiting (for keep-alives and cancellation). Either returning false aborts.
+  HttpResult stream(const HttpCall& call, const std::function<bool(std::string_view)>& on_data,
+                    const std::function<bool()>& on_tick) const;
+  // A whole response (model lists).
+  HttpResult fetch(const HttpCall& call) const;
+
+ private:
+  TransportLimits limits_;
+};
+
+}  // namespace chatd::llm

@@ -1,0 +1,1 @@
+DELETE FROM chat_replies WHERE chat_id = $1 AND message_id = $2

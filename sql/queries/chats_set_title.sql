@@ -1,0 +1,1 @@
+UPDATE chats SET title = $2 WHERE id = $1

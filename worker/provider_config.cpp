@@ -1,0 +1,131 @@
+#include "worker/provider_config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace chatd::config {
+
+namespace {
+
+const std::set<std::string> kTypes = {"openai", "anthropic", "google"};
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t start = 0;
+  while (start < s.size() && std::isspace(static_cast<unsigned char>(s[start]))) ++start;
+  return s.substr(start);
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, separator)) {
+    item = trim(item);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::string read_secret_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("provider: cannot read " + what + " \"" + path + "\"");
+  std::stringstream text;
+  text << in.rdbuf();
+  return trim(text.str());
+}
+
+void check(const llm::ProviderConfig& p, const std::string& where) {
+  if (!kTypes.count(p.type))
+    throw ConfigError(where + ": unknown provider type \"" + p.type +
+                      "\" (expected openai, anthropic or google)");
+  if (!p.base_url.empty() && p.base_url.rfind("http://", 0) != 0 &&
+      p.base_url.rfind("https://", 0) != 0)
+    throw ConfigError(where + ": base-url must start with http:// or https://");
+}
+
+const char* env(const std::string& name) { return std::getenv(name.c_str()); }
+
+}  // namespace
+
+llm::ProviderConfig parse_provider(const std::string& spec) {
+  llm::ProviderConfig p;
+  for (const auto& field : split(spec, ';')) {
+    size_t eq = field.find('=');
+    if (eq == std::string::npos) throw ConfigError("provider: \"" + field + "\" is not key=value");
+    std::string key = trim(field.substr(0, eq)), value = trim(field.substr(eq + 1));
+    if (key == "type") {
+      p.type = value;
+    } else if (key == "api-key") {
+      p.api_key = value;
+    } else if (key == "api-key-file") {
+      p.api_key = read_secret_file(value, "api-key-file");
+    } else if (key == "api-key-env") {
+      const char* v = env(value);
+      if (!v) throw ConfigError("provider: api-key-env " + value + " is not set");
+      p.api_key = v;
+    } else if (key == "api-key-credential") {
+      const char* dir = env("CREDENTIALS_DIRECTORY");
+      if (!dir) throw ConfigError("provider: api-key-credential needs systemd's LoadCredential=");
+      p.api_key = read_secret_file(std::string(dir) + "/" + value, "credential");
+    } else if (key == "base-url") {
+      p.base_url = value;
+    } else if (key == "models") {
+      p.models = split(value, ',');
+    } else {
+      throw ConfigError("provider: unknown key \"" + key + "\"");
+    }
+  }
+  check(p, "provider");
+  return p;
+}
+
+std::vector<llm::ProviderConfig> providers(const po::variables_map& values) {
+  std::vector<llm::ProviderConfig> out;
+  if (auto it = values.find("provider"); it != values.end())
+    for (const auto& spec : it->second.as<std::vector<std::string>>())
+      out.push_back(parse_provider(spec));
+
+  // Coder's indexed variables, from 0 with no gaps.
+  for (int n = 0;; ++n) {
+    std::string prefix = "CHATD_AI_PROVIDER_" + std::to_string(n) + "_";
+    const char* type = env(prefix + "TYPE");
+    if (!type) {
+      if (env("CHATD_AI_PROVIDER_" + std::to_string(n + 1) + "_TYPE"))
+        throw ConfigError(prefix + "TYPE: provider " + std::to_string(n) + " skipped");
+      break;
+    }
+    llm::ProviderConfig p;
+    p.type = type;
+    if (const char* key = env(prefix + "API_KEY")) p.api_key = key;
+    if (const char* url = env(prefix + "BASE_URL")) p.base_url = url;
+    if (const char* models = env(prefix + "MODELS")) p.models = split(models, ',');
+    check(p, prefix + "TYPE");
+    out.push_back(p);
+  }
+
+  for (const auto& [variable, type] : std::vector<std::pair<std::string, std::string>>{
+           {"OPENAI_API_KEY", "openai"},
+           {"ANTHROPIC_API_KEY", "anthropic"},
+           {"GOOGLE_API_KEY", "google"}}) {
+    if (const char* key = env(variable); key && *key) out.push_back({type, key, "", {}});
+  }
+  return out;
+}
+
+std::string describe_providers(const std::vector<llm::ProviderConfig>& providers) {
+  std::ostringstream out;
+  for (const auto& p : providers) {
+    out << "provider = type=" << p.type << ";api-key=" << (p.api_key.empty() ? "(none)" : "****");
+    if (!p.base_url.empty()) out << ";base-url=" << p.base_url;
+    out << ";models=";
+    if (p.models.empty()) out << "(from the provider)";
+    for (size_t i = 0; i < p.models.size(); ++i) out << (i ? "," : "") << p.models[i];
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace chatd::config
