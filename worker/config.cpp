@@ -101,6 +101,8 @@ po::options_description serve_options() {
       "connecting to a provider")(
       "upstream-idle-timeout", po::value<std::string>()->default_value("60s"),
       "a provider that sends nothing for this long has failed")(
+      "stream-keepalive", po::value<std::string>()->default_value("15s"),
+      "a streamed reply silent this long gets an empty line, so proxies keep it open")(
       "system-prompt", po::value<std::string>()->default_value(kDefaultSystemPrompt),
       "the system prompt of every chat");
   return desc;
@@ -199,6 +201,7 @@ Serve serve(const po::variables_map& values) {
   out.max_steps = static_cast<int>(bounded(values, "max-steps", 1, 100));
   out.upstream_connect_timeout = duration_of(values, "upstream-connect-timeout");
   out.upstream_idle_timeout = duration_of(values, "upstream-idle-timeout");
+  out.stream_keepalive = duration_of(values, "stream-keepalive");
   out.system_prompt = value_of(values, "system-prompt");
   return out;
 }

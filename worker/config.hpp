@@ -47,6 +47,7 @@ struct Serve {
   int max_steps = 10;
   std::chrono::milliseconds upstream_connect_timeout{10'000};
   std::chrono::milliseconds upstream_idle_timeout{60'000};
+  std::chrono::milliseconds stream_keepalive{15'000};
   std::string system_prompt;
 };
 

@@ -49,6 +49,7 @@ http::ReplySettings reply_settings(const config::Serve& serve) {
   http::ReplySettings settings;
   settings.system_prompt = serve.system_prompt;
   settings.options.max_steps = serve.max_steps;
+  settings.options.keepalive_interval = serve.stream_keepalive;
   return settings;
 }
 

@@ -250,10 +250,17 @@ std::vector<std::string> StreamedResponse::lines() const {
 
 namespace {
 
+struct Capture {
+  StreamedResponse* response;
+  std::function<bool(const std::string&)>* hang_up;
+};
+
 size_t capture_chunk(char* data, size_t size, size_t count, void* user) {
-  auto* r = static_cast<StreamedResponse*>(user);
-  r->chunks.push_back({std::chrono::steady_clock::now(), std::string(data, size * count)});
-  r->body.append(data, size * count);
+  auto* c = static_cast<Capture*>(user);
+  c->response->chunks.push_back(
+      {std::chrono::steady_clock::now(), std::string(data, size * count)});
+  c->response->body.append(data, size * count);
+  if (*c->hang_up && (*c->hang_up)(c->response->body)) return 0;
   return size * count;
 }
 
@@ -261,8 +268,10 @@ size_t capture_chunk(char* data, size_t size, size_t count, void* user) {
 
 StreamedResponse http_stream(const std::string& method, const std::string& url,
                              const std::vector<std::string>& headers, const std::string& body,
-                             std::chrono::milliseconds timeout) {
+                             std::chrono::milliseconds timeout,
+                             std::function<bool(const std::string& body)> hang_up) {
   StreamedResponse response;
+  Capture capture{&response, &hang_up};
   CURL* curl = curl_easy_init();
   curl_slist* list = nullptr;
   for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
@@ -277,7 +286,7 @@ StreamedResponse http_stream(const std::string& method, const std::string& url,
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, capture_chunk);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &capture);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, append_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
   response.sent = std::chrono::steady_clock::now();
@@ -422,7 +431,7 @@ Nginx::Nginx(const std::string& dir, const std::string& socket_path) : dir_(dir)
                 fs::copy_options::overwrite_existing);
   std::string main_conf = "user root;\nworker_processes 1;\npid " + dir_ +
                           "/nginx.pid;\nerror_log " + dir_ +
-                          "/error.log;\nevents { worker_connections 4096; }\nhttp {\n"
+                          "/error.log info;\nevents { worker_connections 4096; }\nhttp {\n"
                           "  include /etc/nginx/mime.types;\n  access_log " +
                           dir_ + "/access.log;\n";
   for (const char* temp : {"client_body", "fastcgi", "proxy", "uwsgi", "scgi"})
@@ -454,7 +463,7 @@ Stack::Stack() {
       dir, postgres->url(),
       std::vector<std::string>{
           "--workers", "2", "--threads", "16", "--shutdown-timeout", "15s", "--max-body-size",
-          "64KiB", "--upstream-idle-timeout", "2s",
+          "64KiB", "--upstream-idle-timeout", "3s", "--stream-keepalive", "1s",
           // One model per wire format, one provider whose models are listed by the provider,
           // one whose key the provider refuses.
           "--provider", "type=openai;api-key=test-key;base-url=" + openai + ";models=fake-openai",

@@ -72,9 +72,12 @@ struct StreamedResponse : HttpResponse {
   // The data-stream lines of the body, without empty keep-alive lines.
   std::vector<std::string> lines() const;
 };
+// `hang_up`, when given, is asked after every piece: true closes the connection there, as a
+// client that goes away mid-reply.
 StreamedResponse http_stream(const std::string& method, const std::string& url,
                              const std::vector<std::string>& headers, const std::string& body,
-                             std::chrono::milliseconds timeout = 60s);
+                             std::chrono::milliseconds timeout = 60s,
+                             std::function<bool(const std::string& body)> hang_up = nullptr);
 
 // What the real AI SDK v4 client (@ai-sdk/ui-utils) rebuilds from a data-stream body:
 // {"message", "finishReason", "usage", "error", "data"}.

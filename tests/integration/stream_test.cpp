@@ -331,6 +331,78 @@ TEST_F(Stream, ConcurrentRepliesInDifferentChatsDoNotInterfere) {
   }
 }
 
+TEST_F(Stream, SilenceIsFilledWithEmptyLines) {
+  // This stack writes a keep-alive after 1 s of silence (15 s by default).
+  auto token = stack_->new_user_token(unique("keepalive"));
+  std::string chat = create_chat(token)["id"];
+  json script = {{"steps", {{{"text", "slow reply"}, {"token_delay_ms", 2200}}}}};
+  auto r = send(token, chat, "fake-anthropic", script_message(script));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\n\n"), std::string::npos) << r.body;
+  auto rebuilt = json::parse(rebuild_with_ai_sdk(r.body));
+  EXPECT_TRUE(rebuilt["error"].is_null()) << rebuilt.dump();
+  EXPECT_EQ(rebuilt["message"]["content"], "slow reply");
+}
+
+TEST_F(Stream, ClientThatLeavesEndsTheUpstreamRequest) {
+  auto token = stack_->new_user_token(unique("leave"));
+  std::string chat = create_chat(token)["id"];
+  std::string words;
+  for (int i = 0; i < 40; ++i) words += "w" + std::to_string(i) + " ";
+  json script = {{"steps", {{{"text", words}, {"token_delay_ms", 150}}}}};
+  auto r =
+      http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"),
+                  {"Coder-Session-Token: " + token, "Content-Type: application/json"},
+                  json({{"model", "fake-openai"}, {"message", script_message(script)}}).dump(), 60s,
+                  [](const std::string& body) { return body.find("w2\"") != std::string::npos; });
+  auto left = std::chrono::steady_clock::now();
+  // The reply stops within about a second, not after the 6 s the model would still talk.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return stack_->sql("SELECT count(*) FROM chat_replies WHERE chat_id = '" + chat +
+                           "'")[0][0] == "0";
+      },
+      3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - left, 3s);
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 2u) << "the partial reply was not stored";
+  std::string content = stored[1]["content"];
+  EXPECT_NE(content.find("w2"), std::string::npos);
+  EXPECT_EQ(content.find("w30"), std::string::npos) << content;
+}
+
+TEST_F(Stream, ThinkingStreamsReasoningAndReplaysIt) {
+  auto token = stack_->new_user_token(unique("thinking"));
+  for (const std::string model : {"fake-anthropic", "fake-google"}) {
+    SCOPED_TRACE(model);
+    std::string chat = create_chat(token)["id"];
+    json script = {{"steps",
+                    {{{"reasoning", "Let me think about it"},
+                      {"text", "Calling."},
+                      {"tool_calls", {{{"name", "lookup"}, {"args", {{"q", 1}}}}}}},
+                     {{"reasoning", "Now I know"}, {"text", "Answer."}}}}};
+    auto r = post(token, chat,
+                  {{"model", model}, {"message", script_message(script)}, {"thinking", true}});
+    ASSERT_EQ(r.status, 200);
+    auto lines = r.lines();
+    EXPECT_GE(count_prefix(lines, "g:"), 2u) << r.body;
+    if (model == "fake-anthropic") {
+      EXPECT_GE(count_prefix(lines, "j:"), 1u) << r.body;
+    }
+    EXPECT_EQ(count_prefix(lines, "3:"), 0u) << r.body;
+    auto stored = messages(token, chat);
+    ASSERT_EQ(stored.size(), 2u);
+    expect_stored_as_rebuilt(r, stored[1]);
+    EXPECT_EQ(stored[1]["reasoning"], "Let me think about itNow I know");
+    // The next turn sends the reasoning (with its signature) back; the fake checks the shape.
+    auto again = post(token, chat,
+                      {{"model", model},
+                       {"message", script_message({{"steps", {{{"text", "Next."}}}}})},
+                       {"thinking", true}});
+    EXPECT_EQ(count_prefix(again.lines(), "3:"), 0u) << again.body;
+  }
+}
+
 TEST_F(Stream, DeploymentModels) {
   auto token = stack_->new_user_token(unique("llms"));
   auto r = call("GET", "/api/v2/deployment/llms", token);
