@@ -83,6 +83,12 @@ std::vector<Command> command_table() {
          o.add(config::serve_options());
        },
        config_check},
+      {{"models"},
+       "list the models the configured providers offer",
+       [](po::options_description& o, po::positional_options_description&) {
+         o.add(config::serve_options());
+       },
+       plain(models)},
       {{"users", "create"},
        "create a user; prints its id",
        with(add_users_create_options),

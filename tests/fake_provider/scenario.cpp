@@ -688,7 +688,12 @@ Reply Fake::chat(Provider provider, const HttpRequest& req, std::string model, b
 
   if (contains_ci(conv.system, "short title")) {
     // A title request: the script's title, after title_delay_ms. Never fails.
+    // Unscripted: the first words of the user's text, as a model would summarise it.
     std::string title = str(field(script, "title"));
+    if (title.empty() && !scripted) {
+      auto words = split_words(conv.user_text);
+      for (size_t i = 0; i < words.size() && i < 5; ++i) title += words[i];
+    }
     if (title.empty()) title = "Fake chat title";
     plan.initial_delay_ms = std::max(0, int_or(script, "title_delay_ms", 0));
     plan.ops.push_back(make_op(OpKind::kTextStart));

@@ -94,6 +94,43 @@ TEST_F(Cli, UsersAndTokens) {
   EXPECT_EQ(stack_->chatd->cli({"users", "suspend", "nobody-here"}).exit_code, 1);
 }
 
+TEST_F(Cli, ModelsAndProviderConfiguration) {
+  std::string openai =
+      "type=openai;api-key=sk-secret-value;base-url=" + stack_->fake->url() + "/v1";
+  auto r = chatd({"models", "--provider", openai});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("openai      fake-model\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("openai      fake-model-2\n"), std::string::npos) << r.out;
+
+  // A model offered twice refuses to start, naming it.
+  auto twice = chatd({"models", "--provider", openai + ";models=m1", "--provider",
+                      "type=anthropic;api-key=k;base-url=" + stack_->fake->url() + ";models=m1"});
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_NE(twice.err.find("\"m1\" is configured twice"), std::string::npos) << twice.err;
+  auto serve = chatd({"serve", "--listen", "unix:" + stack_->dir + "/never.sock", "--database-url",
+                      stack_->postgres->url(), "--provider", openai + ";models=m1", "--provider",
+                      openai + ";models=m1"});
+  EXPECT_EQ(serve.exit_code, 2);
+  EXPECT_NE(serve.err.find("configured twice"), std::string::npos) << serve.err;
+
+  auto unknown = chatd({"models", "--provider", "type=azure;api-key=k"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown provider type \"azure\""), std::string::npos);
+
+  // Keys never show; environment variables of Coder's kind are read.
+  auto check = run_command(
+      {"env", "CHATD_AI_PROVIDER_0_TYPE=anthropic", "CHATD_AI_PROVIDER_0_API_KEY=another-secret",
+       "CHATD_AI_PROVIDER_0_MODELS=a,b", CHATD_BINARY, "config", "check", "--provider", openai});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_EQ(check.out.find("secret"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("provider = type=anthropic;api-key=****;models=a,b"), std::string::npos)
+      << check.out;
+  auto gap =
+      run_command({"env", "CHATD_AI_PROVIDER_1_TYPE=openai", CHATD_BINARY, "config", "check"});
+  EXPECT_EQ(gap.exit_code, 2);
+  EXPECT_NE(gap.err.find("provider 0 skipped"), std::string::npos) << gap.err;
+}
+
 TEST_F(Cli, ConcurrentMigrationsApplyOnce) {
   stack_->sql("CREATE DATABASE migrate_race");
   std::string url = "host=" + stack_->dir + "/pg dbname=migrate_race user=postgres";
