@@ -20,6 +20,7 @@ struct Context {
   const llm::ModelCatalog& models;
   const llm::Transport& transport;
   const ReplySettings& reply;
+  llm::ToolRunner* tools;  // null: no tool source is configured
 };
 
 }  // namespace chatd::http

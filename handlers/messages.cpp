@@ -159,7 +159,7 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   out.flush();
 
   llm::ReplyInputs inputs{*model->provider, context.transport, {}, message_id, now_rfc3339(),
-                          nullptr, std::nullopt, nullptr, context.reply.options};
+                          context.tools, std::nullopt, nullptr, context.reply.options};
   inputs.request.model = model->id;
   inputs.request.system_prompt = context.reply.system_prompt;
   inputs.request.messages = std::move(history);

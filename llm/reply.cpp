@@ -80,6 +80,7 @@ class Reply {
   MessageBuilder builder_;
   DataStream stream_;
   bool title_done_ = false;
+  bool started_ = false;  // the first step began
 };
 
 bool Reply::emit(char code, const json& value) { return stream_.emit(code, value); }
@@ -87,6 +88,7 @@ bool Reply::emit(char code, const json& value) { return stream_.emit(code, value
 void Reply::start_step(Step& step) {
   if (step.started) return;
   step.started = true;
+  started_ = true;
   emit('f', {{"messageId", in_.message_id}});
 }
 
@@ -137,20 +139,22 @@ bool Reply::tick() {
 void Reply::poll_title(bool wait) {
   if (!in_.title || title_done_) return;
   auto& job = *in_.title;
-  auto deadline = wait ? in_.options.title_wait : std::chrono::milliseconds(0);
-  if (job.title.wait_for(deadline) != std::future_status::ready && !wait) return;
+  bool ready = job.title.wait_for(wait ? in_.options.title_wait : std::chrono::milliseconds(0)) ==
+               std::future_status::ready;
+  // Announced after the first `f`, so that every stream starts with its step.
+  if (!wait && (!ready || !started_)) return;
   std::string title = job.fallback;
-  try {
-    if (job.title.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) {
-      auto generated = job.title.get();
-      if (!generated.empty()) title = generated;
+  if (ready) {
+    try {
+      if (auto generated = job.title.get(); !generated.empty()) title = generated;
+    } catch (const std::exception&) {
+      // A failed title never fails the reply: the fallback stands.
     }
-  } catch (const std::exception&) {
-    // A failed title never fails the reply: the fallback stands.
   }
   title_done_ = true;
   job.store(title);
-  emit('2', json::array({{{"type", "chat-title"}, {"title", title}}}));
+  if (started_ && !stream_.reader_gone())
+    emit('2', json::array({{{"type", "chat-title"}, {"title", title}}}));
 }
 
 void Reply::run_step(Step& step) {
@@ -245,7 +249,12 @@ ReplyResult Reply::run() {
     if (!step.calls.empty()) {
       std::vector<json> outputs;
       if (in_.tools) {
-        outputs = in_.tools->run(step.calls);
+        // Tools may be slow: the stream keeps ticking (keep-alives, the title) meanwhile.
+        auto running = std::async(std::launch::async,
+                                  [&] { return in_.tools->run(step.calls); });
+        while (running.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready)
+          tick();
+        outputs = running.get();
       } else {
         for (const auto& call : step.calls)
           outputs.push_back({{"error", "unknown tool \"" + call.name + "\""}});
@@ -265,11 +274,11 @@ ReplyResult Reply::run() {
     poll_title(/*wait=*/true);
     emit('d', {{"finishReason", finish_reason}, {"usage", usage_json(result.usage)}});
   } else {
-    poll_title(/*wait=*/false);
-    if (!title_done_ && in_.title) {  // the title is still stored, from the fallback
-      title_done_ = true;
-      in_.title->store(in_.title->fallback);
-    }
+    // Stored all the same: the generated title if it is there, else the fallback.
+    auto patience = in_.options.title_wait;
+    in_.options.title_wait = std::chrono::milliseconds(0);
+    poll_title(/*wait=*/true);
+    in_.options.title_wait = patience;
   }
   result.message = builder_.message();
   result.finish_reason = finish_reason;

@@ -26,6 +26,7 @@ void add_token_id_argument(po::options_description& options, po::positional_opti
 int tokens_revoke(const po::variables_map& values);
 
 int models(const po::variables_map& values);
+int tools(const po::variables_map& values);
 // Fetches model lists as serve would and refuses a model id offered twice; runs in a child
 // process. Prints the reason and returns false when serve must not start.
 bool check_models_in_child(const std::vector<llm::ProviderConfig>& providers);

@@ -104,7 +104,14 @@ po::options_description serve_options() {
       "stream-keepalive", po::value<std::string>()->default_value("15s"),
       "a streamed reply silent this long gets an empty line, so proxies keep it open")(
       "system-prompt", po::value<std::string>()->default_value(kDefaultSystemPrompt),
-      "the system prompt of every chat");
+      "the system prompt of every chat")(
+      "mcp-server", po::value<std::vector<std::string>>(),
+      "an MCP server whose tools the model may call, repeatable: 'name=N;url=URL;timeout=30s;"
+      "tools=a,b;header=Name: value;bearer-token-file=F' (see README)")(
+      "mcp-refresh", po::value<std::string>()->default_value("5m"),
+      "how often each worker refetches the MCP servers' tool lists")(
+      "tool-result-limit", po::value<std::string>()->default_value("64KiB"),
+      "a tool result larger than this is cut (with a marker) before the model sees it");
   return desc;
 }
 
@@ -203,6 +210,12 @@ Serve serve(const po::variables_map& values) {
   out.upstream_idle_timeout = duration_of(values, "upstream-idle-timeout");
   out.stream_keepalive = duration_of(values, "stream-keepalive");
   out.system_prompt = value_of(values, "system-prompt");
+  out.mcp_refresh = duration_of(values, "mcp-refresh");
+  const auto& limit = value_of(values, "tool-result-limit");
+  auto limit_bytes = parse_size(limit);
+  if (!limit_bytes || *limit_bytes < 1024 || *limit_bytes > (uint64_t{16} << 20))
+    throw ConfigError("tool-result-limit: must be a size from 1KiB to 16MiB, got \"" + limit + "\"");
+  out.tool_result_limit = *limit_bytes;
   return out;
 }
 
@@ -224,7 +237,8 @@ std::string describe(const po::variables_map& values, const po::options_descript
     const auto& name = option->long_name();
     auto it = values.find(name);
     if (name == "help" || it == values.end()) continue;
-    if (name == "provider") continue;  // described by provider_config.cpp, keys masked
+    // Described with their secrets masked by provider_config.cpp and mcp_config.cpp.
+    if (name == "provider" || name == "mcp-server") continue;
     std::string value = it->second.as<std::string>();
     if (name == "database-url") value = mask_database_url(value);
     out << name << " = " << value << "\n";

@@ -1,5 +1,6 @@
 #include "worker/duration.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <limits>
 
@@ -93,6 +94,26 @@ std::optional<uint64_t> parse_size(std::string_view text) {
   uint64_t total = 0;
   if (!checked_add_product(total, number, scale)) return std::nullopt;
   return total;
+}
+
+std::string trim(std::string text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  size_t start = 0;
+  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
+  return text.substr(start);
+}
+
+std::vector<std::string> split_list(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(separator, start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = trim(text.substr(start, end - start));
+    if (!item.empty()) out.push_back(std::move(item));
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace chatd

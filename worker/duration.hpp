@@ -1,5 +1,5 @@
 // Human-friendly values in configuration: durations ("30s", "720h", "1h30m", "250ms"; a bare
-// number is seconds) and byte sizes ("4194304", "512KiB", "4MiB").
+// number is seconds), byte sizes ("4194304", "512KiB", "4MiB") and lists.
 #pragma once
 
 #include <chrono>
@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chatd {
 
@@ -17,5 +18,10 @@ std::optional<uint64_t> parse_size(std::string_view text);
 
 // A decimal number without sign, spaces or overflow.
 std::optional<uint64_t> parse_unsigned(std::string_view text);
+
+// Without leading and trailing white space.
+std::string trim(std::string text);
+// "a, b,,c" -> {"a", "b", "c"}: items trimmed, empty ones dropped.
+std::vector<std::string> split_list(const std::string& text, char separator);
 
 }  // namespace chatd

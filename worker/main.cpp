@@ -11,6 +11,7 @@
 #include "worker/config.hpp"
 #include "worker/log.hpp"
 #include "worker/master.hpp"
+#include "worker/mcp_config.hpp"
 #include "worker/provider_config.hpp"
 
 namespace {
@@ -26,7 +27,8 @@ struct Command {
 };
 
 ServeSettings serve_settings(const po::variables_map& values) {
-  return {config::general(values), config::serve(values), config::providers(values)};
+  return {config::general(values), config::serve(values), config::providers(values),
+          config::mcp_servers(values)};
 }
 
 int serve(const po::variables_map& values, const std::vector<std::string>& args) {
@@ -56,7 +58,8 @@ int config_check(const po::variables_map& values, const std::vector<std::string>
   auto settings = serve_settings(values);
   po::options_description shown;
   shown.add(config::general_options()).add(config::serve_options());
-  std::cout << config::describe(values, shown) << config::describe_providers(settings.providers);
+  std::cout << config::describe(values, shown) << config::describe_providers(settings.providers)
+            << config::describe_mcp_servers(settings.mcp_servers);
   return 0;
 }
 
@@ -83,6 +86,12 @@ std::vector<Command> command_table() {
          o.add(config::serve_options());
        },
        config_check},
+      {{"tools"},
+       "list the tools the model will see (from the MCP servers)",
+       [](po::options_description& o, po::positional_options_description&) {
+         o.add(config::serve_options());
+       },
+       plain(tools)},
       {{"models"},
        "list the models the configured providers offer",
        [](po::options_description& o, po::positional_options_description&) {

@@ -111,7 +111,7 @@ void Master::spawn(std::optional<pid_t> replaces) {
     for (auto& w : workers_)
       if (w.ready_fd >= 0) ::close(w.ready_fd);
     run_worker({socket_.fd, pipe_fds[1], master, settings_.general, settings_.serve,
-                settings_.providers});
+                settings_.providers, settings_.mcp_servers});
   }
   ::close(pipe_fds[1]);
   workers_.push_back({pid, pipe_fds[0], false, false, replaces});

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "llm/mcp_client.hpp"
 #include "llm/provider.hpp"
 #include "worker/config.hpp"
 
@@ -15,6 +16,7 @@ struct ServeSettings {
   config::General general;
   config::Serve serve;
   std::vector<llm::ProviderConfig> providers;
+  std::vector<llm::McpServerConfig> mcp_servers;
 };
 
 // `reload` re-reads the configuration for SIGHUP (it may throw config::ConfigError; the

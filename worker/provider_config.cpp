@@ -5,29 +5,14 @@
 #include <set>
 #include <sstream>
 
+#include "worker/duration.hpp"
+
 namespace chatd::config {
 
 namespace {
 
 const std::set<std::string> kTypes = {"openai", "anthropic", "google"};
 
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t start = 0;
-  while (start < s.size() && std::isspace(static_cast<unsigned char>(s[start]))) ++start;
-  return s.substr(start);
-}
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, separator)) {
-    item = trim(item);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 std::string read_secret_file(const std::string& path, const std::string& what) {
   std::ifstream in(path);
@@ -52,7 +37,7 @@ const char* env(const std::string& name) { return std::getenv(name.c_str()); }
 
 llm::ProviderConfig parse_provider(const std::string& spec) {
   llm::ProviderConfig p;
-  for (const auto& field : split(spec, ';')) {
+  for (const auto& field : split_list(spec, ';')) {
     size_t eq = field.find('=');
     if (eq == std::string::npos) throw ConfigError("provider: \"" + field + "\" is not key=value");
     std::string key = trim(field.substr(0, eq)), value = trim(field.substr(eq + 1));
@@ -73,7 +58,7 @@ llm::ProviderConfig parse_provider(const std::string& spec) {
     } else if (key == "base-url") {
       p.base_url = value;
     } else if (key == "models") {
-      p.models = split(value, ',');
+      p.models = split_list(value, ',');
     } else {
       throw ConfigError("provider: unknown key \"" + key + "\"");
     }
@@ -101,7 +86,7 @@ std::vector<llm::ProviderConfig> providers(const po::variables_map& values) {
     p.type = type;
     if (const char* key = env(prefix + "API_KEY")) p.api_key = key;
     if (const char* url = env(prefix + "BASE_URL")) p.base_url = url;
-    if (const char* models = env(prefix + "MODELS")) p.models = split(models, ',');
+    if (const char* models = env(prefix + "MODELS")) p.models = split_list(models, ',');
     check(p, prefix + "TYPE");
     out.push_back(p);
   }

@@ -19,6 +19,7 @@
 
 #include "handlers/error.hpp"
 #include "handlers/routes.hpp"
+#include "llm/mcp_tools.hpp"
 #include "sql/pool.hpp"
 #include "sql/store.hpp"
 #include "worker/fcgi_io.hpp"
@@ -53,6 +54,17 @@ http::ReplySettings reply_settings(const config::Serve& serve) {
   return settings;
 }
 
+// The MCP servers' tools; the first fetch runs in the background, so that a server that is
+// down never delays the worker.
+std::unique_ptr<llm::McpToolRunner> load_tools(const WorkerSetup& setup) {
+  if (setup.mcp_servers.empty()) return nullptr;
+  auto runner = std::make_unique<llm::McpToolRunner>(
+      setup.mcp_servers, [](const std::string& problem) { log::warn("mcp", {{"event", problem}}); },
+      setup.serve.mcp_refresh, setup.serve.tool_result_limit);
+  runner->refresh_async();
+  return runner;
+}
+
 class Worker {
  public:
   explicit Worker(const WorkerSetup& setup)
@@ -62,7 +74,8 @@ class Worker {
         transport_({setup.serve.upstream_connect_timeout, setup.serve.upstream_idle_timeout}),
         models_(load_models(setup, transport_)),
         reply_settings_(reply_settings(setup.serve)),
-        context_{store_, models_, transport_, reply_settings_},
+        tools_(load_tools(setup)),
+        context_{store_, models_, transport_, reply_settings_, tools_.get()},
         stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
   int run();
@@ -79,6 +92,7 @@ class Worker {
   llm::Transport transport_;
   llm::ModelCatalog models_;
   http::ReplySettings reply_settings_;
+  std::unique_ptr<llm::McpToolRunner> tools_;
   http::Context context_;
   // Readable once the worker stops accepting; every request thread waits on it.
   const int stop_fd_;

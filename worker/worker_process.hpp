@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "llm/mcp_client.hpp"
 #include "llm/provider.hpp"
 #include "worker/config.hpp"
 
@@ -18,6 +19,7 @@ struct WorkerSetup {
   config::General general;
   config::Serve serve;
   std::vector<llm::ProviderConfig> providers;
+  std::vector<llm::McpServerConfig> mcp_servers;
 };
 
 // Runs in the child right after fork(); never returns. Exits 0 after a clean drain (SIGTERM,

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <nlohmann/json.hpp>
 
@@ -42,6 +43,56 @@ class StackTest : public ::testing::Test {
   }
 
   Stack* stack_ = nullptr;
+};
+
+// One model of each wire format, all served by the fake provider.
+inline const std::vector<std::string> kModels = {"fake-openai", "fake-anthropic", "fake-google"};
+
+// Sending messages and checking replies: the base of the streaming and tool-loop tests.
+class ReplyTest : public StackTest {
+ protected:
+  // A user message whose text drives the fake provider.
+  static nlohmann::json script_message(const nlohmann::json& script,
+                                       const std::string& text = "Hello there") {
+    return {{"role", "user"},
+            {"content", text + "\nSCRIPT " + script.dump()},
+            {"parts", nlohmann::json::array(
+                          {{{"type", "text"}, {"text", text + "\nSCRIPT " + script.dump()}}})}};
+  }
+
+  StreamedResponse post(const std::string& token, const std::string& chat,
+                        const nlohmann::json& body) {
+    return http_stream(
+        "POST", stack_->url("/api/v2/chats/" + chat + "/messages"),
+        {"Coder-Session-Token: " + token, "Content-Type: application/nlohmann::json"}, body.dump());
+  }
+
+  StreamedResponse send(const std::string& token, const std::string& chat, const std::string& model,
+                        const nlohmann::json& message) {
+    return post(token, chat, {{"model", model}, {"message", message}});
+  }
+
+  nlohmann::json messages(const std::string& token, const std::string& chat) {
+    auto r = call("GET", "/api/v2/chats/" + chat + "/messages", token);
+    EXPECT_EQ(r.status, 200);
+    return nlohmann::json::parse(r.body);
+  }
+
+  // The stored assistant message equals what the AI SDK client rebuilt from the stream.
+  void expect_stored_as_rebuilt(const StreamedResponse& r, const nlohmann::json& stored) {
+    auto rebuilt = nlohmann::json::parse(rebuild_with_ai_sdk(r.body));
+    ASSERT_TRUE(rebuilt["message"].is_object()) << rebuilt.dump();
+    nlohmann::json client = rebuilt["message"];
+    nlohmann::json server = stored;
+    client.erase("createdAt");
+    server.erase("createdAt");
+    EXPECT_EQ(server, client) << "stream:\n" << r.body;
+  }
+
+  static size_t count_prefix(const std::vector<std::string>& lines, const std::string& prefix) {
+    return static_cast<size_t>(std::count_if(
+        lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }));
+  }
 };
 
 }  // namespace chatd::test

@@ -331,6 +331,32 @@ FakeProvider::FakeProvider(const std::string& dir) {
   if (!up) throw std::runtime_error("fake provider did not start: " + read_file(log));
 }
 
+namespace {
+
+std::string everything_script() {
+  return std::string(CHATD_SOURCE_DIR) +
+         "/tests/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
+}
+
+}  // namespace
+
+bool EverythingMcpServer::available() {
+  return fs::exists(everything_script()) && run_command({"node", "--version"}).exit_code == 0;
+}
+
+EverythingMcpServer::EverythingMcpServer(const std::string& dir) {
+  fs::create_directories(dir);
+  port_ = free_port();
+  process_ = std::make_unique<Process>(
+      std::vector<std::string>{"env", "PORT=" + std::to_string(port_), "node", everything_script(),
+                               "streamableHttp"},
+      dir + "/everything.log");
+  if (!wait_until([&] { return port_open(port_) || !process_->running(); }, 30s) ||
+      !process_->running())
+    throw std::runtime_error("server-everything did not start: " +
+                             read_file(dir + "/everything.log"));
+}
+
 PostgresCluster::PostgresCluster(const std::string& dir) : dir_(dir) {
   fs::create_directories(dir_);
   passwd* pg = ::getpwnam("postgres");
@@ -457,22 +483,29 @@ Stack::Stack() {
   dir = ::mkdtemp(tmpl);
   ::chmod(dir.c_str(), 0755);
   fake = std::make_unique<FakeProvider>(dir + "/fake");
+  std::vector<std::string> tool_sources;
+  if (EverythingMcpServer::available()) {
+    mcp = std::make_unique<EverythingMcpServer>(dir + "/mcp");
+    // A real MCP server, and one that is down: its tools are missing, nothing else changes.
+    tool_sources = {
+        "--mcp-server", "name=everything;url=" + mcp->url() + ";timeout=3s", "--mcp-server",
+        "name=down;url=http://127.0.0.1:" + std::to_string(free_port()) + "/mcp;timeout=2s"};
+  }
   postgres = std::make_unique<PostgresCluster>(dir + "/pg");
   std::string openai = fake->url() + "/v1";
-  chatd = std::make_unique<Chatd>(
-      dir, postgres->url(),
-      std::vector<std::string>{
-          "--workers", "2", "--threads", "16", "--shutdown-timeout", "15s", "--max-body-size",
-          "64KiB", "--upstream-idle-timeout", "3s", "--stream-keepalive", "1s",
-          // One model per wire format, one provider whose models are listed by the provider,
-          // one whose key the provider refuses.
-          "--provider", "type=openai;api-key=test-key;base-url=" + openai + ";models=fake-openai",
-          "--provider",
-          "type=anthropic;api-key=test-key;base-url=" + fake->url() + ";models=fake-anthropic",
-          "--provider",
-          "type=google;api-key=test-key;base-url=" + fake->url() + ";models=fake-google",
-          "--provider", "type=openai;api-key=test-key;base-url=" + openai, "--provider",
-          "type=openai;api-key=bad-key;base-url=" + openai + ";models=fake-badkey"});
+  std::vector<std::string> chatd_args = {
+      "--workers", "2", "--threads", "16", "--shutdown-timeout", "15s", "--max-body-size", "64KiB",
+      "--upstream-idle-timeout", "3s", "--stream-keepalive", "1s",
+      // One model per wire format, one provider whose models are listed by the provider,
+      // one whose key the provider refuses.
+      "--provider", "type=openai;api-key=test-key;base-url=" + openai + ";models=fake-openai",
+      "--provider",
+      "type=anthropic;api-key=test-key;base-url=" + fake->url() + ";models=fake-anthropic",
+      "--provider", "type=google;api-key=test-key;base-url=" + fake->url() + ";models=fake-google",
+      "--provider", "type=openai;api-key=test-key;base-url=" + openai, "--provider",
+      "type=openai;api-key=bad-key;base-url=" + openai + ";models=fake-badkey"};
+  chatd_args.insert(chatd_args.end(), tool_sources.begin(), tool_sources.end());
+  chatd = std::make_unique<Chatd>(dir, postgres->url(), chatd_args);
   chatd->start();
   nginx = std::make_unique<Nginx>(dir + "/nginx", chatd->socket_path());
 }
@@ -482,6 +515,7 @@ Stack::~Stack() {
   chatd.reset();
   postgres.reset();
   fake.reset();
+  mcp.reset();
   if (!std::getenv("KEEP_TEST_DIR")) fs::remove_all(dir);
 }
 

@@ -142,6 +142,18 @@ class FakeProvider {
   std::unique_ptr<Process> process_;
 };
 
+// @modelcontextprotocol/server-everything (tests/node_modules) in streamable HTTP mode.
+class EverythingMcpServer {
+ public:
+  explicit EverythingMcpServer(const std::string& dir);
+  static bool available();
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
 // The whole stack, started once for the test program.
 class Stack {
  public:
@@ -158,6 +170,7 @@ class Stack {
 
   std::string dir;
   std::unique_ptr<FakeProvider> fake;
+  std::unique_ptr<EverythingMcpServer> mcp;  // null when node is missing
   std::unique_ptr<PostgresCluster> postgres;
   std::unique_ptr<Chatd> chatd;
   std::unique_ptr<Nginx> nginx;

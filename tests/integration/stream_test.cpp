@@ -10,51 +10,7 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string> kModels = {"fake-openai", "fake-anthropic", "fake-google"};
-
-class Stream : public StackTest {
- protected:
-  // A user message whose text drives the fake provider.
-  static json script_message(const json& script, const std::string& text = "Hello there") {
-    return {
-        {"role", "user"},
-        {"content", text + "\nSCRIPT " + script.dump()},
-        {"parts", json::array({{{"type", "text"}, {"text", text + "\nSCRIPT " + script.dump()}}})}};
-  }
-
-  StreamedResponse post(const std::string& token, const std::string& chat, const json& body) {
-    return http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"),
-                       {"Coder-Session-Token: " + token, "Content-Type: application/json"},
-                       body.dump());
-  }
-
-  StreamedResponse send(const std::string& token, const std::string& chat, const std::string& model,
-                        const json& message) {
-    return post(token, chat, {{"model", model}, {"message", message}});
-  }
-
-  json messages(const std::string& token, const std::string& chat) {
-    auto r = call("GET", "/api/v2/chats/" + chat + "/messages", token);
-    EXPECT_EQ(r.status, 200);
-    return json::parse(r.body);
-  }
-
-  // The stored assistant message equals what the AI SDK client rebuilt from the stream.
-  void expect_stored_as_rebuilt(const StreamedResponse& r, const json& stored) {
-    auto rebuilt = json::parse(rebuild_with_ai_sdk(r.body));
-    ASSERT_TRUE(rebuilt["message"].is_object()) << rebuilt.dump();
-    json client = rebuilt["message"];
-    json server = stored;
-    client.erase("createdAt");
-    server.erase("createdAt");
-    EXPECT_EQ(server, client) << "stream:\n" << r.body;
-  }
-
-  static size_t count_prefix(const std::vector<std::string>& lines, const std::string& prefix) {
-    return static_cast<size_t>(std::count_if(
-        lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }));
-  }
-};
+class Stream : public ReplyTest {};
 
 TEST_F(Stream, TextReplyArrivesPartByPartFromEveryProvider) {
   auto token = stack_->new_user_token(unique("text"));

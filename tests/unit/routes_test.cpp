@@ -248,7 +248,7 @@ class HandleRequest : public ::testing::Test {
   llm::ModelCatalog models_;
   llm::Transport transport_{{}};
   ReplySettings reply_;
-  Context context_{store_, models_, transport_, reply_};
+  Context context_{store_, models_, transport_, reply_, nullptr};
   chatd::testing::FakeResponseWriter out_;
 
   Outcome run(std::string method, std::string path, std::string query = {}) {
