@@ -12,7 +12,8 @@ nlohmann::ordered_json chat_json(const sql::ChatRecord& chat) {
   return {{"id", chat.id},
           {"created_at", chat.created_at},
           {"updated_at", chat.updated_at},
-          {"title", chat.title}};
+          {"title", chat.title},
+          {"status", chat.running ? "running" : "idle"}};
 }
 
 }  // namespace

@@ -15,12 +15,17 @@ struct ReplySettings {
   llm::ReplyOptions options;
 };
 
+class ReplyRegistry;
+
 struct Context {
   sql::Store& store;
   const llm::ModelCatalog& models;
   const llm::Transport& transport;
   const ReplySettings& reply;
   llm::ToolRunner* tools;  // null: no tool source is configured
+  ReplyRegistry& replies;
+  const std::string& database_url;  // for connections of their own (LISTEN)
+  std::string worker;                // "host:pid", recorded with the replies it runs
 };
 
 }  // namespace chatd::http

@@ -1,8 +1,11 @@
 #include "handlers/messages.hpp"
 
+#include <algorithm>
+
 #include "handlers/chats.hpp"
 #include "handlers/clock.hpp"
 #include "handlers/error.hpp"
+#include "handlers/replies.hpp"
 #include "handlers/token.hpp"
 
 namespace chatd::http {
@@ -10,10 +13,6 @@ namespace chatd::http {
 using nlohmann::json;
 
 namespace {
-
-// A reply whose heartbeat is older than this is taken to be dead (its worker crashed).
-constexpr int kReplyStaleSeconds = 30;
-constexpr auto kHeartbeatInterval = std::chrono::seconds(10);
 
 [[noreturn]] void bad_request(const std::string& detail) {
   throw ApiError(400, "Failed to decode chat message", detail);
@@ -33,6 +32,11 @@ std::string fallback_title(const json& message) {
   return title.empty() ? "New Chat" : title;
 }
 
+// Model text may hold invalid UTF-8: it is stored with U+FFFD, as it was streamed.
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 // The part sink of a reply: every line is flushed to nginx as it is produced.
 class ResponseSink : public llm::PartSink {
  public:
@@ -42,42 +46,6 @@ class ResponseSink : public llm::PartSink {
  private:
   ResponseWriter& out_;
 };
-
-// Holds the chat's one-reply claim and gives it back however the reply ends.
-class ReplyClaim {
- public:
-  ReplyClaim(sql::Store& store, std::string chat_id, std::string message_id)
-      : store_(store), chat_id_(std::move(chat_id)), message_id_(std::move(message_id)) {}
-  ~ReplyClaim() {
-    try {
-      store_.end_reply(chat_id_, message_id_);
-    } catch (...) {
-      // The heartbeat stops with us: the claim goes stale and frees itself.
-    }
-  }
-  ReplyClaim(const ReplyClaim&) = delete;
-  ReplyClaim& operator=(const ReplyClaim&) = delete;
-  void heartbeat() {
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_ < kHeartbeatInterval) return;
-    last_ = now;
-    try {
-      store_.heartbeat_reply(chat_id_, message_id_);
-    } catch (...) {
-    }
-  }
-
- private:
-  sql::Store& store_;
-  std::string chat_id_;
-  std::string message_id_;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
-
-// Model text may hold invalid UTF-8: it is stored with U+FFFD, as it was streamed.
-std::string dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 }  // namespace
 
@@ -133,38 +101,78 @@ ChatMessageRequest decode_chat_message(const std::string& body) {
   return out;
 }
 
+namespace {
+
+// Idempotency-Key (API.md §7): 1-255 printable ASCII characters.
+std::string idempotency_key(const Request& request) {
+  const std::string* key = request.header("idempotency-key");
+  if (!key) return {};
+  bool printable = std::all_of(key->begin(), key->end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  if (key->empty() || key->size() > 255 || !printable)
+    bad_request("Idempotency-Key must be 1 to 255 printable ASCII characters");
+  return *key;
+}
+
+// What makes two requests the same request: the body without what the server assigns.
+std::string request_hash(const ChatMessageRequest& decoded) {
+  json message = decoded.message;
+  message.erase("createdAt");
+  message.erase("id");
+  return hash_secret(dump({{"model", decoded.model}, {"message", message},
+                           {"thinking", decoded.thinking}}));
+}
+
+}  // namespace
+
 void post_chat_message(Context& context, Request& request, ResponseWriter& out) {
   auto chat = load_chat(context, request, ChatAccess::kWrite);
   auto decoded = decode_chat_message(request.body);
+  std::string key = idempotency_key(request);
   const llm::Model* model = context.models.find(decoded.model);
   if (!model) throw ApiError(400, "Model not found");
 
   std::string message_id = "msg-" + random_alphanumeric(24);
-  if (!context.store.begin_reply(chat.id, message_id, kReplyStaleSeconds))
+  auto claim = context.store.begin_reply({chat.id, message_id, request.identity->user_id,
+                                          model->id, model->provider_type, context.worker, key,
+                                          key.empty() ? "" : request_hash(decoded)});
+  if (claim.outcome == sql::Store::ReplyClaim::kBusy)
     throw ApiError(409, "A reply is already being generated for this chat.");
-  ReplyClaim claim(context.store, chat.id, message_id);
+  if (claim.outcome == sql::Store::ReplyClaim::kRepeat) {
+    if (!claim.same_request)
+      throw ApiError(422, "Idempotency-Key reused with a different request.");
+    // The first reply still runs: follow it. It ended: say so, with its message id.
+    if (!follow_reply(context, chat.id, 0, out, claim.message_id))
+      throw ApiError(409, "This message was already sent.", claim.message_id);
+    return;
+  }
 
   json history = json::parse(context.store.chat_messages_json(chat.id));
   bool first_user_message = std::none_of(history.begin(), history.end(), [](const json& m) {
     return m.is_object() && m.value("role", "") == "user";
   });
-  context.store.insert_message(
-      {chat.id, model->id, model->provider_type, dump(decoded.message), "", "", ""});
+  ResponseSink client(out);
+  ReplyRecorder recorder(context, chat.id, message_id, client);
+  try {
+    context.store.insert_message(
+        {chat.id, model->id, model->provider_type, dump(decoded.message), "", "", ""});
+  } catch (...) {
+    recorder.finish("{\"parts\":[]}", "error", "", "");  // frees the chat
+    throw;
+  }
   history.push_back(decoded.message);
-
-  out.start(200, {{"Content-Type", "text/plain; charset=utf-8"},
-                  {"X-Vercel-AI-Data-Stream", "v1"},
-                  {"Cache-Control", "no-cache"},
-                  {"X-Accel-Buffering", "no"}});
+  out.start(200, stream_headers());
   out.flush();
 
-  llm::ReplyInputs inputs{*model->provider, context.transport, {}, message_id, now_rfc3339(),
-                          context.tools, std::nullopt, nullptr, context.reply.options};
+  llm::ReplyInputs inputs{*model->provider, context.transport, {},  message_id,
+                          now_rfc3339(),    context.tools,     std::nullopt,
+                          nullptr,          context.reply.options};
   inputs.request.model = model->id;
   inputs.request.system_prompt = context.reply.system_prompt;
   inputs.request.messages = std::move(history);
   inputs.request.thinking = decoded.thinking;
-  inputs.on_tick = [&claim] { claim.heartbeat(); };
+  inputs.on_tick = [&recorder](const llm::MessageBuilder& message) {
+    return recorder.tick(message);
+  };
   if (first_user_message) {
     inputs.title = llm::TitleJob{
         llm::start_title(*model->provider, context.transport, model->id, decoded.message),
@@ -176,13 +184,10 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
           }
         }};
   }
-  ResponseSink sink(out);
-  auto result = llm::run_reply(std::move(inputs), sink);
-  if (result.message["parts"].empty()) return;
+  auto result = llm::run_reply(std::move(inputs), recorder);
   auto number = [](const std::optional<long long>& v) { return v ? std::to_string(*v) : ""; };
-  context.store.insert_message({chat.id, model->id, model->provider_type, dump(result.message),
-                                result.finish_reason, number(result.usage.prompt_tokens),
-                                number(result.usage.completion_tokens)});
+  recorder.finish(dump(result.message), result.finish_reason, number(result.usage.prompt_tokens),
+                  number(result.usage.completion_tokens));
 }
 
 }  // namespace chatd::http

@@ -6,6 +6,7 @@
 #include "handlers/error.hpp"
 #include "handlers/health.hpp"
 #include "handlers/messages.hpp"
+#include "handlers/replies.hpp"
 #include "sql/pool.hpp"
 
 namespace chatd::http {
@@ -19,6 +20,8 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/v2/chats/{chat}", Access::kUser, get_chat},
     {"GET", "/api/v2/chats/{chat}/messages", Access::kUser, list_chat_messages},
     {"POST", "/api/v2/chats/{chat}/messages", Access::kUser, post_chat_message},
+    {"POST", "/api/v2/chats/{chat}/interrupt", Access::kUser, interrupt_chat},
+    {"GET", "/api/v2/chats/{chat}/stream", Access::kUser, stream_chat},
     {"GET", "/api/v2/deployment/llms", Access::kUser, list_models},
 };
 

@@ -121,12 +121,13 @@ json MessageBuilder::message() const {
 
 bool DataStream::emit(char code, const json& value) {
   builder_.apply(code, value);
-  if (!gone_ && !sink_.write_line(encode_part(code, value))) gone_ = true;
+  // The sink sees every part even after its reader left: it may record them for others.
+  if (!sink_.write_line(encode_part(code, value))) gone_ = true;
   return !gone_;
 }
 
 bool DataStream::keep_alive() {
-  if (!gone_ && !sink_.write_line("\n")) gone_ = true;
+  if (!sink_.write_line("\n")) gone_ = true;
   return !gone_;
 }
 

@@ -53,8 +53,8 @@ class MessageBuilder {
 class DataStream {
  public:
   DataStream(PartSink& sink, MessageBuilder& builder) : sink_(sink), builder_(builder) {}
-  // Writes the part and applies it to the message. Returns false when the reader is gone (the
-  // message is still updated: it is what the reply produced).
+  // Writes the part and applies it to the message. Returns false once the reader is gone (the
+  // message and the sink still get every part: they are what the reply produced).
   bool emit(char code, const nlohmann::json& value);
   // An empty line: the client skips it, proxies see traffic.
   bool keep_alive();

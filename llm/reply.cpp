@@ -72,8 +72,10 @@ class Reply {
   void run_step(Step& step);
   void poll_title(bool wait);
   bool stopping() const {
-    return stream_.reader_gone() && in_.options.on_disconnect == OnDisconnect::kStop;
+    return interrupted_ ||
+           (stream_.reader_gone() && in_.options.on_disconnect == OnDisconnect::kStop);
   }
+  std::vector<json> run_tools(const std::vector<ToolCallDone>& calls);
 
   ReplyInputs& in_;
   TimedSink sink_;
@@ -81,6 +83,7 @@ class Reply {
   DataStream stream_;
   bool title_done_ = false;
   bool started_ = false;  // the first step began
+  bool interrupted_ = false;
 };
 
 bool Reply::emit(char code, const json& value) { return stream_.emit(code, value); }
@@ -131,7 +134,7 @@ void Reply::apply(const ModelEvent& event, Step& step) {
 // finished title, and say whether to go on.
 bool Reply::tick() {
   if (Clock::now() - sink_.last_write() >= in_.options.keepalive_interval) stream_.keep_alive();
-  if (in_.on_tick) in_.on_tick();
+  if (in_.on_tick && !in_.on_tick(builder_)) interrupted_ = true;
   poll_title(false);
   return !stopping();
 }
@@ -175,8 +178,7 @@ void Reply::run_step(Step& step) {
     auto on_data = [&](std::string_view bytes) {
       parser.feed(bytes, sse);
       deliver();
-      poll_title(false);
-      return !stopping() && !step.error;
+      return tick() && !step.error;
     };
     auto on_tick = [&] { return tick(); };
     HttpResult result = in_.transport.stream(call, on_data, on_tick);
@@ -236,6 +238,8 @@ ReplyResult Reply::run() {
     Step step;
     run_step(step);
     if (stopping()) {
+      if (step.started)
+        emit('e', {{"finishReason", "stop"}, {"usage", usage_json({})}, {"isContinued", false}});
       finish_reason = "stop";
       break;
     }
@@ -247,30 +251,24 @@ ReplyResult Reply::run() {
     }
     start_step(step);  // a response with no output is still a step
     if (!step.calls.empty()) {
-      std::vector<json> outputs;
-      if (in_.tools) {
-        // Tools may be slow: the stream keeps ticking (keep-alives, the title) meanwhile.
-        auto running = std::async(std::launch::async,
-                                  [&] { return in_.tools->run(step.calls); });
-        while (running.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready)
-          tick();
-        outputs = running.get();
-      } else {
-        for (const auto& call : step.calls)
-          outputs.push_back({{"error", "unknown tool \"" + call.name + "\""}});
-      }
-      for (size_t i = 0; i < step.calls.size(); ++i)
+      auto outputs = run_tools(step.calls);
+      for (size_t i = 0; i < outputs.size(); ++i)
         emit('a', {{"toolCallId", step.calls[i].id}, {"result", outputs.at(i)}});
     }
-    finish_reason = step.finish->finish_reason;
     add_usage(result.usage, step.finish->usage);
+    // An interrupt during the tools ends the reply here, as "stop".
+    finish_reason = stopping() ? "stop" : step.finish->finish_reason;
     emit('e', {{"finishReason", finish_reason},
                {"usage", usage_json(step.finish->usage)},
                {"isContinued", false}});
-    if (stopping()) break;
+    if (stopping()) {
+      finish_reason = "stop";
+      break;
+    }
     if (finish_reason != "tool-calls" || step.calls.empty()) break;
   }
   if (result.error.empty()) {
+    if (stopping()) in_.options.title_wait = std::chrono::milliseconds(0);
     poll_title(/*wait=*/true);
     emit('d', {{"finishReason", finish_reason}, {"usage", usage_json(result.usage)}});
   } else {
@@ -283,7 +281,35 @@ ReplyResult Reply::run() {
   result.message = builder_.message();
   result.finish_reason = finish_reason;
   result.reader_gone = stream_.reader_gone();
+  result.interrupted = interrupted_;
   return result;
+}
+
+// The calls of one step, on a thread of their own while the stream keeps ticking (keep-alives,
+// the title, interrupts). An interrupt abandons them: their results are not waited for.
+std::vector<json> Reply::run_tools(const std::vector<ToolCallDone>& calls) {
+  if (!in_.tools) {
+    std::vector<json> outputs;
+    for (const auto& call : calls)
+      outputs.push_back({{"error", "unknown tool \"" + call.name + "\""}});
+    return outputs;
+  }
+  auto promise = std::make_shared<std::promise<std::vector<json>>>();
+  auto future = promise->get_future();
+  std::thread([tools = in_.tools, calls, promise] {
+    try {
+      promise->set_value(tools->run(calls));
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  }).detach();
+  while (future.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready)
+    if (!tick()) return {};
+  try {
+    return future.get();
+  } catch (const std::exception& e) {
+    return std::vector<json>(calls.size(), json{{"error", std::string("tools failed: ") + e.what()}});
+  }
 }
 
 }  // namespace

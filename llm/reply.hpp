@@ -47,6 +47,7 @@ struct ReplyResult {
   Usage usage;                // summed over the steps
   std::string error;          // the `3:` text when the reply failed
   bool reader_gone = false;
+  bool interrupted = false;  // on_tick asked to stop
 };
 
 // A title being generated alongside the reply.
@@ -64,7 +65,10 @@ struct ReplyInputs {
   std::string created_at;
   ToolRunner* tools = nullptr;
   std::optional<TitleJob> title;
-  std::function<void()> on_tick;  // about once a second while the reply runs (heartbeats)
+  // Called often while the reply runs (every few hundred ms, and with each provider chunk)
+  // with the message so far; returning false stops the reply (an interrupt): the open step
+  // ends with `e`, the stream with `d`, both with finish reason "stop".
+  std::function<bool(const MessageBuilder&)> on_tick;
   ReplyOptions options;
 };
 

@@ -1,5 +1,7 @@
 #include "sql/store.hpp"
 
+#include <optional>
+
 namespace chatd::sql {
 
 namespace {
@@ -10,6 +12,7 @@ ChatRecord chat_from_row(const pqxx::row& row) {
   chat.created_at = row["created_at"].c_str();
   chat.updated_at = row["updated_at"].c_str();
   chat.title = row["title"].c_str();
+  chat.running = row["running"].as<bool>();
   return chat;
 }
 
@@ -92,29 +95,91 @@ std::string Store::chat_messages_json(const std::string& chat_id) {
   });
 }
 
-bool Store::begin_reply(const std::string& chat_id, const std::string& message_id,
-                        int stale_after_seconds) {
+Store::ReplyClaim Store::begin_reply(const NewReply& r) {
   return pool_.run(
-      [&](pqxx::connection& c) {
-        pqxx::nontransaction tx(c);
-        return !tx.exec_prepared("chat_replies_begin", chat_id, message_id, stale_after_seconds)
-                    .empty();
+      [&](pqxx::connection& c) -> ReplyClaim {
+        pqxx::work tx(c);
+        if (!r.idempotency_key.empty()) {
+          auto claimed = tx.exec_prepared("idempotency_claim", r.user_id, r.chat_id,
+                                          r.idempotency_key, r.request_hash, r.message_id);
+          if (claimed.empty()) {
+            auto previous =
+                tx.exec_prepared1("idempotency_find", r.user_id, r.chat_id, r.idempotency_key);
+            return {ReplyClaim::kRepeat, previous["message_id"].c_str(),
+                    previous["request_hash"].c_str() == r.request_hash};
+          }
+        }
+        if (tx.exec_prepared("chat_replies_begin", r.chat_id, r.message_id, r.user_id, r.model,
+                             r.provider, r.worker)
+                .empty())
+          return {ReplyClaim::kBusy, "", true};  // the transaction rolls back: no key kept
+        tx.commit();
+        return {ReplyClaim::kClaimed, r.message_id, true};
       },
       /*idempotent=*/false);
 }
 
-void Store::heartbeat_reply(const std::string& chat_id, const std::string& message_id) {
-  pool_.run([&](pqxx::connection& c) {
+std::optional<Store::CheckpointAnswer> Store::checkpoint_reply(const std::string& chat_id,
+                                                               const std::string& message_id,
+                                                               const ReplyProgress& p) {
+  return pool_.run([&](pqxx::connection& c) -> std::optional<CheckpointAnswer> {
     pqxx::nontransaction tx(c);
-    tx.exec_prepared("chat_replies_heartbeat", chat_id, message_id);
+    auto rows = tx.exec_prepared("chat_replies_checkpoint", chat_id, message_id, p.parts,
+                                 p.part_count, p.message);
+    if (rows.empty()) return std::nullopt;
+    return CheckpointAnswer{rows[0]["cancel_requested"].as<bool>(), rows[0]["readers"].as<int>()};
+  }, /*idempotent=*/false);
+}
+
+void Store::finish_reply(const std::string& chat_id, const std::string& message_id,
+                         const ReplyProgress& p, const std::string& finish_reason,
+                         const std::string& prompt_tokens, const std::string& completion_tokens) {
+  pool_.run(
+      [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        tx.exec_prepared("chat_replies_finish", chat_id, message_id, p.parts, p.part_count,
+                         p.message, finish_reason, prompt_tokens, completion_tokens);
+      },
+      /*idempotent=*/false);
+}
+
+size_t Store::recover_replies() {
+  return pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return static_cast<size_t>(tx.exec_prepared("chat_replies_recover").size());
   });
 }
 
-void Store::end_reply(const std::string& chat_id, const std::string& message_id) {
+void Store::prune_replies() {
   pool_.run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    tx.exec_prepared("chat_replies_end", chat_id, message_id);
+    tx.exec_prepared("chat_replies_prune");
+    tx.exec_prepared("idempotency_prune");
   });
+}
+
+bool Store::interrupt_reply(const std::string& chat_id) {
+  return pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return !tx.exec_prepared("chat_replies_interrupt", chat_id).empty();
+  });
+}
+
+std::optional<Store::ReplyRead> Store::read_reply(const std::string& chat_id, size_t offset) {
+  return pool_.run([&](pqxx::connection& c) -> std::optional<ReplyRead> {
+    pqxx::nontransaction tx(c);
+    auto rows = tx.exec_prepared("chat_replies_read", chat_id, static_cast<long long>(offset));
+    if (rows.empty()) return std::nullopt;
+    return ReplyRead{rows[0]["message_id"].c_str(), rows[0]["parts"].c_str(),
+                     rows[0]["finished"].as<bool>()};
+  });
+}
+
+void Store::count_reader(const std::string& chat_id, int delta) {
+  pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared("chat_replies_readers", chat_id, delta);
+  }, /*idempotent=*/false);
 }
 
 void Store::insert_message(const StoredMessage& m) {

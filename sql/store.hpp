@@ -26,6 +26,7 @@ struct ChatRecord {
   std::string created_at;
   std::string updated_at;
   std::string title;
+  bool running = false;  // a reply is being generated
 };
 
 struct UserRecord {
@@ -65,11 +66,55 @@ class Store {
   // The chat's messages as a JSON array text, oldest first, straight from the stored JSON.
   std::string chat_messages_json(const std::string& chat_id);
 
-  // One reply per chat: claims the chat unless a reply with a fresh heartbeat holds it.
-  bool begin_reply(const std::string& chat_id, const std::string& message_id,
-                   int stale_after_seconds);
-  void heartbeat_reply(const std::string& chat_id, const std::string& message_id);
-  void end_reply(const std::string& chat_id, const std::string& message_id);
+  // One reply per chat (API.md §7). With an idempotency key, the key is recorded in the same
+  // transaction, so that of two identical POSTs exactly one starts a reply.
+  struct ReplyClaim {
+    enum Outcome { kClaimed, kBusy, kRepeat } outcome;
+    std::string message_id;    // kRepeat: the reply the key started
+    bool same_request = true;  // kRepeat: the key came with the same request
+  };
+  struct NewReply {
+    std::string chat_id;
+    std::string message_id;
+    std::string user_id;
+    std::string model;
+    std::string provider;
+    std::string worker;
+    std::string idempotency_key;  // empty: none
+    std::string request_hash;
+  };
+  ReplyClaim begin_reply(const NewReply& reply);
+
+  struct ReplyProgress {
+    std::string parts;  // new data-stream lines since the last checkpoint
+    int part_count = 0;
+    std::string message;  // the assistant message so far (JSON)
+  };
+  struct CheckpointAnswer {
+    bool cancel_requested = false;
+    int readers = 0;
+  };
+  // Nothing back when the reply no longer runs here (finished, or recovered as dead).
+  std::optional<CheckpointAnswer> checkpoint_reply(const std::string& chat_id,
+                                                   const std::string& message_id,
+                                                   const ReplyProgress& progress);
+  // Stores the assistant message (when it has parts) and marks the reply finished.
+  void finish_reply(const std::string& chat_id, const std::string& message_id,
+                    const ReplyProgress& progress, const std::string& finish_reason,
+                    const std::string& prompt_tokens, const std::string& completion_tokens);
+  // Finishes the replies of dead workers; returns how many.
+  size_t recover_replies();
+  // Drops finished replies and expired idempotency keys.
+  void prune_replies();
+  bool interrupt_reply(const std::string& chat_id);
+
+  struct ReplyRead {
+    std::string message_id;
+    std::string parts;  // from the requested byte offset on
+    bool finished = false;
+  };
+  std::optional<ReplyRead> read_reply(const std::string& chat_id, size_t offset);
+  void count_reader(const std::string& chat_id, int delta);
 
   struct StoredMessage {
     std::string chat_id;

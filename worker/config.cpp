@@ -101,6 +101,9 @@ po::options_description serve_options() {
       "connecting to a provider")(
       "upstream-idle-timeout", po::value<std::string>()->default_value("60s"),
       "a provider that sends nothing for this long has failed")(
+      "on-disconnect", po::value<std::string>()->default_value("continue"),
+      "when the client of a streamed reply goes away: continue (finish and store the reply) or "
+      "stop (store what there is)")(
       "stream-keepalive", po::value<std::string>()->default_value("15s"),
       "a streamed reply silent this long gets an empty line, so proxies keep it open")(
       "system-prompt", po::value<std::string>()->default_value(kDefaultSystemPrompt),
@@ -209,6 +212,9 @@ Serve serve(const po::variables_map& values) {
   out.upstream_connect_timeout = duration_of(values, "upstream-connect-timeout");
   out.upstream_idle_timeout = duration_of(values, "upstream-idle-timeout");
   out.stream_keepalive = duration_of(values, "stream-keepalive");
+  out.on_disconnect = value_of(values, "on-disconnect");
+  if (out.on_disconnect != "continue" && out.on_disconnect != "stop")
+    throw ConfigError("on-disconnect: must be continue or stop, got \"" + out.on_disconnect + "\"");
   out.system_prompt = value_of(values, "system-prompt");
   out.mcp_refresh = duration_of(values, "mcp-refresh");
   const auto& limit = value_of(values, "tool-result-limit");

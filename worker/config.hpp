@@ -48,6 +48,7 @@ struct Serve {
   std::chrono::milliseconds upstream_connect_timeout{10'000};
   std::chrono::milliseconds upstream_idle_timeout{60'000};
   std::chrono::milliseconds stream_keepalive{15'000};
+  std::string on_disconnect = "continue";
   std::string system_prompt;
   std::chrono::milliseconds mcp_refresh{300'000};
   uint64_t tool_result_limit = 64 << 10;

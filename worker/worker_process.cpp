@@ -19,7 +19,9 @@
 
 #include "handlers/error.hpp"
 #include "handlers/routes.hpp"
+#include "handlers/replies.hpp"
 #include "llm/mcp_tools.hpp"
+#include "sql/listener.hpp"
 #include "sql/pool.hpp"
 #include "sql/store.hpp"
 #include "worker/fcgi_io.hpp"
@@ -51,6 +53,8 @@ http::ReplySettings reply_settings(const config::Serve& serve) {
   settings.system_prompt = serve.system_prompt;
   settings.options.max_steps = serve.max_steps;
   settings.options.keepalive_interval = serve.stream_keepalive;
+  settings.options.on_disconnect =
+      serve.on_disconnect == "stop" ? llm::OnDisconnect::kStop : llm::OnDisconnect::kContinue;
   return settings;
 }
 
@@ -65,6 +69,12 @@ std::unique_ptr<llm::McpToolRunner> load_tools(const WorkerSetup& setup) {
   return runner;
 }
 
+std::string worker_name() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
+
 class Worker {
  public:
   explicit Worker(const WorkerSetup& setup)
@@ -75,12 +85,15 @@ class Worker {
         models_(load_models(setup, transport_)),
         reply_settings_(reply_settings(setup.serve)),
         tools_(load_tools(setup)),
-        context_{store_, models_, transport_, reply_settings_, tools_.get()},
+        context_{store_,       models_,  transport_, reply_settings_, tools_.get(),
+                 replies_,     setup.general.database_url, worker_name()},
         stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
   int run();
 
  private:
+  void listen_for_interrupts();
+  void recover_dead_replies();
   void serve();
   void handle(FCGX_Request& raw);
   void request_stop();
@@ -93,6 +106,7 @@ class Worker {
   llm::ModelCatalog models_;
   http::ReplySettings reply_settings_;
   std::unique_ptr<llm::McpToolRunner> tools_;
+  http::ReplyRegistry replies_;
   http::Context context_;
   // Readable once the worker stops accepting; every request thread waits on it.
   const int stop_fd_;
@@ -155,6 +169,41 @@ void Worker::serve() {
   done_.notify_all();
 }
 
+// Interrupts (POST …/interrupt on any worker or host) arrive as NOTIFY chatd_cancel with the
+// chat id; the reply running here stops within moments. Its checkpoints also read the flag,
+// so an interrupt sent while this connection was down still lands.
+void Worker::listen_for_interrupts() {
+  auto backoff = std::chrono::milliseconds(500);
+  while (!stopping_.load()) {
+    try {
+      sql::Listener listener(setup_.general.database_url, "chatd_cancel");
+      backoff = std::chrono::milliseconds(500);
+      while (!stopping_.load())
+        for (const auto& chat_id : listener.wait(std::chrono::seconds(1))) replies_.cancel(chat_id);
+    } catch (const std::exception& e) {
+      log::warn("interrupt listener reconnects", {{"error", e.what()}});
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
+    }
+  }
+}
+
+// Any worker finishes the replies of workers that died (no heartbeat for 5 s), on any host,
+// and drops finished replies and old idempotency keys.
+void Worker::recover_dead_replies() {
+  int round = 0;
+  while (!stopping_.load()) {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    try {
+      if (size_t n = store_.recover_replies(); n > 0)
+        log::warn("replies of a dead worker stored as failed", {{"replies", n}});
+      if (++round % 30 == 0) store_.prune_replies();
+    } catch (const std::exception& e) {
+      log::debug("reply recovery skipped", {{"error", e.what()}});
+    }
+  }
+}
+
 void Worker::handle(FCGX_Request& raw) {
   auto started = Clock::now();
   http::Request request;
@@ -195,6 +244,9 @@ int Worker::run() {
     running_ = setup_.serve.threads;
   }
   for (unsigned i = 0; i < setup_.serve.threads; ++i) threads_.emplace_back([this] { serve(); });
+  // Housekeeping threads; they end with the process.
+  std::thread([this] { listen_for_interrupts(); }).detach();
+  std::thread([this] { recover_dead_replies(); }).detach();
   char ready = 'R';
   if (::write(setup_.ready_fd, &ready, 1) != 1) log::warn("cannot report readiness");
   ::close(setup_.ready_fd);

@@ -1,6 +1,11 @@
--- Claims the chat for a new reply, unless a live one holds it. No row back: 409.
-INSERT INTO chat_replies (chat_id, message_id) VALUES ($1, $2)
+-- Claims the chat for a new reply unless one is running (a finished row is reused).
+-- No row back: 409.
+INSERT INTO chat_replies (chat_id, message_id, user_id, model, provider, worker)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (chat_id) DO UPDATE
-   SET message_id = EXCLUDED.message_id, started_at = now(), heartbeat_at = now()
- WHERE chat_replies.heartbeat_at < now() - $3 * interval '1 second'
+   SET message_id = EXCLUDED.message_id, user_id = EXCLUDED.user_id, model = EXCLUDED.model,
+       provider = EXCLUDED.provider, worker = EXCLUDED.worker, started_at = now(),
+       heartbeat_at = now(), parts = '', part_count = 0, message = NULL,
+       cancel_requested = false, readers = 0, finished_at = NULL
+ WHERE chat_replies.finished_at IS NOT NULL
 RETURNING chat_id

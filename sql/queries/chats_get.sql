@@ -1,3 +1,6 @@
-SELECT id, owner_id, chatd_time(created_at) AS created_at, chatd_time(updated_at) AS updated_at, title
-  FROM chats
- WHERE id = $1
+SELECT c.id, c.owner_id, chatd_time(c.created_at) AS created_at,
+       chatd_time(c.updated_at) AS updated_at, c.title,
+       EXISTS (SELECT 1 FROM chat_replies r WHERE r.chat_id = c.id AND r.finished_at IS NULL)
+           AS running
+  FROM chats c
+ WHERE c.id = $1

@@ -66,7 +66,9 @@ TEST_F(Chats, CreateGetAndList) {
   EXPECT_EQ(r.body.find("{\"id\":"), 0u);
   EXPECT_LT(r.body.find("\"created_at\""), r.body.find("\"updated_at\""));
   EXPECT_LT(r.body.find("\"updated_at\""), r.body.find("\"title\""));
-  EXPECT_EQ(chat.size(), 4u);
+  EXPECT_LT(r.body.find("\"title\""), r.body.find("\"status\""));
+  EXPECT_EQ(chat.size(), 5u);
+  EXPECT_EQ(chat["status"], "idle");
   EXPECT_EQ(chat["title"], "New Chat");
   EXPECT_EQ(chat["created_at"], chat["updated_at"]);
   EXPECT_TRUE(std::regex_match(chat["created_at"].get<std::string>(),

@@ -493,7 +493,7 @@ Stack::Stack() {
   }
   postgres = std::make_unique<PostgresCluster>(dir + "/pg");
   std::string openai = fake->url() + "/v1";
-  std::vector<std::string> chatd_args = {
+  chatd_args = {
       "--workers", "2", "--threads", "16", "--shutdown-timeout", "15s", "--max-body-size", "64KiB",
       "--upstream-idle-timeout", "3s", "--stream-keepalive", "1s",
       // One model per wire format, one provider whose models are listed by the provider,

@@ -247,8 +247,9 @@ TEST_F(Stream, OneReplyPerChatAtATime) {
   std::thread runner([&] { first = send(token, chat, "fake-openai", script_message(slow)); });
   ASSERT_TRUE(wait_until(
       [&] {
-        return stack_->sql("SELECT count(*) FROM chat_replies WHERE chat_id = '" + chat +
-                           "'")[0][0] == "1";
+        return stack_->sql(
+                   "SELECT count(*) FROM chat_replies WHERE finished_at IS NULL AND chat_id = '" +
+                   chat + "'")[0][0] == "1";
       },
       5s));
   auto second =
@@ -259,8 +260,10 @@ TEST_F(Stream, OneReplyPerChatAtATime) {
   EXPECT_EQ(second.body, R"({"message":"A reply is already being generated for this chat."})");
   runner.join();
   EXPECT_EQ(first.status, 200);
-  EXPECT_EQ(stack_->sql("SELECT count(*) FROM chat_replies WHERE chat_id = '" + chat + "'")[0][0],
-            "0");
+  EXPECT_EQ(
+      stack_->sql("SELECT count(*) FROM chat_replies WHERE finished_at IS NULL AND chat_id = '" +
+                  chat + "'")[0][0],
+      "0");
   EXPECT_EQ(messages(token, chat).size(), 2u) << "the refused message was stored";
 }
 
@@ -298,33 +301,6 @@ TEST_F(Stream, SilenceIsFilledWithEmptyLines) {
   auto rebuilt = json::parse(rebuild_with_ai_sdk(r.body));
   EXPECT_TRUE(rebuilt["error"].is_null()) << rebuilt.dump();
   EXPECT_EQ(rebuilt["message"]["content"], "slow reply");
-}
-
-TEST_F(Stream, ClientThatLeavesEndsTheUpstreamRequest) {
-  auto token = stack_->new_user_token(unique("leave"));
-  std::string chat = create_chat(token)["id"];
-  std::string words;
-  for (int i = 0; i < 40; ++i) words += "w" + std::to_string(i) + " ";
-  json script = {{"steps", {{{"text", words}, {"token_delay_ms", 150}}}}};
-  auto r =
-      http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"),
-                  {"Coder-Session-Token: " + token, "Content-Type: application/json"},
-                  json({{"model", "fake-openai"}, {"message", script_message(script)}}).dump(), 60s,
-                  [](const std::string& body) { return body.find("w2\"") != std::string::npos; });
-  auto left = std::chrono::steady_clock::now();
-  // The reply stops within about a second, not after the 6 s the model would still talk.
-  EXPECT_TRUE(wait_until(
-      [&] {
-        return stack_->sql("SELECT count(*) FROM chat_replies WHERE chat_id = '" + chat +
-                           "'")[0][0] == "0";
-      },
-      3s));
-  EXPECT_LT(std::chrono::steady_clock::now() - left, 3s);
-  auto stored = messages(token, chat);
-  ASSERT_EQ(stored.size(), 2u) << "the partial reply was not stored";
-  std::string content = stored[1]["content"];
-  EXPECT_NE(content.find("w2"), std::string::npos);
-  EXPECT_EQ(content.find("w30"), std::string::npos) << content;
 }
 
 TEST_F(Stream, ThinkingStreamsReasoningAndReplaysIt) {

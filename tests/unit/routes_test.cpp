@@ -1,4 +1,5 @@
 // The route table and the router: every route reachable, nothing else matching, 404/405 bodies.
+#include "handlers/replies.hpp"
 #include "handlers/routes.hpp"
 
 #include <gtest/gtest.h>
@@ -248,7 +249,9 @@ class HandleRequest : public ::testing::Test {
   llm::ModelCatalog models_;
   llm::Transport transport_{{}};
   ReplySettings reply_;
-  Context context_{store_, models_, transport_, reply_, nullptr};
+  ReplyRegistry replies_;
+  std::string url_;
+  Context context_{store_, models_, transport_, reply_, nullptr, replies_, url_, "test:1"};
   chatd::testing::FakeResponseWriter out_;
 
   Outcome run(std::string method, std::string path, std::string query = {}) {

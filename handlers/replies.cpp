@@ -1,0 +1,185 @@
+#include "handlers/replies.hpp"
+
+#include "handlers/chats.hpp"
+#include "handlers/error.hpp"
+#include "sql/listener.hpp"
+
+namespace chatd::http {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Checkpoints: about one write a second when nobody follows, every 50 ms when someone does.
+constexpr auto kCheckpointInterval = std::chrono::seconds(1);
+constexpr auto kFollowedInterval = std::chrono::milliseconds(50);
+
+// PostgreSQL's substr() counts characters: a reader's offset in the parts is in characters.
+size_t characters(std::string_view utf8) {
+  size_t n = 0;
+  for (unsigned char c : utf8) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+
+}  // namespace
+
+std::shared_ptr<std::atomic<bool>> ReplyRegistry::add(const std::string& chat_id) {
+  auto flag = std::make_shared<std::atomic<bool>>(false);
+  std::lock_guard lock(mutex_);
+  running_[chat_id] = flag;
+  return flag;
+}
+
+void ReplyRegistry::remove(const std::string& chat_id) {
+  std::lock_guard lock(mutex_);
+  running_.erase(chat_id);
+}
+
+void ReplyRegistry::cancel(const std::string& chat_id) {
+  std::lock_guard lock(mutex_);
+  if (auto it = running_.find(chat_id); it != running_.end()) it->second->store(true);
+}
+
+const Headers& stream_headers() {
+  static const Headers headers = {{"Content-Type", "text/plain; charset=utf-8"},
+                                  {"X-Vercel-AI-Data-Stream", "v1"},
+                                  {"Cache-Control", "no-cache"},
+                                  {"X-Accel-Buffering", "no"}};
+  return headers;
+}
+
+ReplyRecorder::ReplyRecorder(Context& context, std::string chat_id, std::string message_id,
+                             llm::PartSink& client)
+    : context_(context),
+      chat_id_(std::move(chat_id)),
+      message_id_(std::move(message_id)),
+      client_(client),
+      cancelled_(context.replies.add(chat_id_)),
+      last_checkpoint_(Clock::now()) {}
+
+ReplyRecorder::~ReplyRecorder() { context_.replies.remove(chat_id_); }
+
+bool ReplyRecorder::write_line(std::string_view line) {
+  if (line != "\n") {  // keep-alives are for this connection only
+    pending_ += line;
+    ++part_count_;
+  }
+  if (!client_gone_ && !client_.write_line(line)) client_gone_ = true;
+  return !client_gone_;
+}
+
+sql::Store::ReplyProgress ReplyRecorder::take(const std::string& message) {
+  sql::Store::ReplyProgress progress{std::move(pending_), part_count_, message};
+  pending_.clear();
+  return progress;
+}
+
+bool ReplyRecorder::tick(const llm::MessageBuilder& message) {
+  auto now = Clock::now();
+  auto interval = readers_ > 0 && !pending_.empty()
+                      ? std::chrono::duration_cast<Clock::duration>(kFollowedInterval)
+                      : std::chrono::duration_cast<Clock::duration>(kCheckpointInterval);
+  if (now - last_checkpoint_ >= interval) {
+    last_checkpoint_ = now;
+    auto progress = take(message.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    try {
+      auto answer = context_.store.checkpoint_reply(chat_id_, message_id_, progress);
+      if (!answer) return false;  // recovered as dead meanwhile: nobody wants this reply
+      readers_ = answer->readers;
+      if (answer->cancel_requested) cancelled_->store(true);
+    } catch (const std::exception&) {
+      // The database is away: keep the parts for the next checkpoint, keep generating.
+      pending_ = progress.parts + pending_;
+    }
+  }
+  return !cancelled_->load();
+}
+
+void ReplyRecorder::finish(const std::string& message, const std::string& finish_reason,
+                           const std::string& prompt_tokens,
+                           const std::string& completion_tokens) {
+  context_.store.finish_reply(chat_id_, message_id_, take(message), finish_reason, prompt_tokens,
+                              completion_tokens);
+}
+
+bool follow_reply(Context& context, const std::string& chat_id, size_t after,
+                  ResponseWriter& out, const std::string& message_id) {
+  // LISTEN first, then read: nothing announced in between is missed.
+  sql::Listener listener(context.database_url, sql::reply_channel(chat_id));
+  auto read = context.store.read_reply(chat_id, 0);
+  if (!read || read->finished || (!message_id.empty() && read->message_id != message_id))
+    return false;
+  const std::string reply_id = read->message_id;
+  context.store.count_reader(chat_id, +1);
+  struct Leave {
+    Context& context;
+    const std::string& chat_id;
+    ~Leave() {
+      try {
+        context.store.count_reader(chat_id, -1);
+      } catch (...) {
+      }
+    }
+  } leave{context, chat_id};
+
+  if (!out.start(200, stream_headers())) return true;
+  size_t offset = 0;  // characters of the parts read so far
+  size_t seen = 0;    // parts read so far (sent, or skipped by `after`)
+  std::string last_line;
+  auto last_write = Clock::now();
+  // Checkpoints hold whole lines only.
+  auto send = [&](std::string_view parts) {
+    offset += characters(parts);
+    std::string batch;
+    for (size_t start = 0; start < parts.size();) {
+      size_t end = parts.find('\n', start);
+      if (end == std::string_view::npos) end = parts.size() - 1;
+      std::string_view line = parts.substr(start, end - start + 1);
+      if (seen++ >= after) batch += line;
+      last_line = line;
+      start = end + 1;
+    }
+    if (batch.empty()) return true;
+    last_write = Clock::now();
+    return out.write(batch) && out.flush();
+  };
+  while (true) {
+    bool same_reply = read && read->message_id == reply_id;
+    if (same_reply && !send(read->parts)) return true;  // the reader left
+    if (!same_reply || read->finished) {
+      // A reply that ended without its `d` (its worker died): the client learns it failed.
+      if (last_line.rfind("d:", 0) != 0 && last_line.rfind("3:", 0) != 0)
+        send(llm::encode_part('3', "The reply was interrupted by a server failure."));
+      return true;
+    }
+    listener.wait(std::chrono::seconds(1));
+    if (Clock::now() - last_write >= context.reply.options.keepalive_interval) {
+      if (!out.write("\n") || !out.flush()) return true;
+      last_write = Clock::now();
+    }
+    read = context.store.read_reply(chat_id, offset);
+  }
+}
+
+void interrupt_chat(Context& context, Request& request, ResponseWriter& out) {
+  auto chat = load_chat(context, request, ChatAccess::kWrite);
+  context.store.interrupt_reply(chat.id);
+  out.start(204, {});
+}
+
+void stream_chat(Context& context, Request& request, ResponseWriter& out) {
+  auto chat = load_chat(context, request, ChatAccess::kRead);
+  size_t after = 0;
+  if (auto value = request.query_param("after")) {
+    char* end = nullptr;
+    unsigned long long n = std::strtoull(value->c_str(), &end, 10);
+    if (value->empty() || *end != '\0' || (*value)[0] == '-' || n > 1'000'000)
+      throw ApiError(400, "Invalid \"after\": a number of parts (0 or more) is expected.");
+    after = static_cast<size_t>(n);
+  }
+  if (!follow_reply(context, chat.id, after, out))
+    respond(out, 204, "text/plain; charset=utf-8", "");
+}
+
+}  // namespace chatd::http

@@ -1,0 +1,77 @@
+// The lifecycle of a reply being generated (API.md §7): its row in PostgreSQL is checkpointed
+// as it streams, interrupts reach it from any worker, and readers on any worker follow it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "handlers/context.hpp"
+#include "handlers/http.hpp"
+#include "llm/data_stream.hpp"
+
+namespace chatd::http {
+
+// The replies running in this worker, by chat: where an interrupt heard on the database's
+// chatd_cancel channel lands.
+class ReplyRegistry {
+ public:
+  std::shared_ptr<std::atomic<bool>> add(const std::string& chat_id);
+  void remove(const std::string& chat_id);
+  void cancel(const std::string& chat_id);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;
+};
+
+// Records a running reply's parts and writes them to its row: about once a second (also the
+// heartbeat), more often while someone follows it. Tells the reply to stop on an interrupt.
+class ReplyRecorder : public llm::PartSink {
+ public:
+  ReplyRecorder(Context& context, std::string chat_id, std::string message_id,
+                llm::PartSink& client);
+  ~ReplyRecorder() override;
+  ReplyRecorder(const ReplyRecorder&) = delete;
+  ReplyRecorder& operator=(const ReplyRecorder&) = delete;
+
+  // Every part goes to the client (while it is there) and into the record.
+  bool write_line(std::string_view line) override;
+  // For ReplyInputs::on_tick: checkpoints when due; false once the reply is interrupted.
+  bool tick(const llm::MessageBuilder& message);
+  // Stores the final message and marks the reply finished (see chat_replies_finish.sql).
+  void finish(const std::string& message, const std::string& finish_reason,
+              const std::string& prompt_tokens, const std::string& completion_tokens);
+
+ private:
+  sql::Store::ReplyProgress take(const std::string& message);
+
+  Context& context_;
+  std::string chat_id_;
+  std::string message_id_;
+  llm::PartSink& client_;
+  bool client_gone_ = false;
+  std::shared_ptr<std::atomic<bool>> cancelled_;
+  std::string pending_;  // lines not yet checkpointed
+  int part_count_ = 0;
+  int readers_ = 0;
+  std::chrono::steady_clock::time_point last_checkpoint_;
+};
+
+// Sends the running reply of a chat to `out` as a data stream: every part from the first `f`
+// (skipping the first `after` parts), then live until it ends. Returns false, having written
+// nothing, when no reply runs (or, with `message_id`, not that one: an idempotent repeat).
+bool follow_reply(Context& context, const std::string& chat_id, size_t after,
+                  ResponseWriter& out, const std::string& message_id = "");
+
+// The data-stream response headers (API.md §4 step 4).
+const Headers& stream_headers();
+
+// POST /api/v2/chats/{chat}/interrupt and GET /api/v2/chats/{chat}/stream.
+void interrupt_chat(Context& context, Request& request, ResponseWriter& out);
+void stream_chat(Context& context, Request& request, ResponseWriter& out);
+
+}  // namespace chatd::http

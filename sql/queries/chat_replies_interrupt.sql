@@ -1,0 +1,5 @@
+-- Asks the running reply to stop; its worker hears it at once (NOTIFY) or at its next
+-- checkpoint.
+UPDATE chat_replies SET cancel_requested = true
+ WHERE chat_id = $1 AND finished_at IS NULL
+RETURNING pg_notify('chatd_cancel', chat_id::text)

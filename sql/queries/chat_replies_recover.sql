@@ -1,0 +1,21 @@
+-- Replies whose worker died (no heartbeat for 5 s): the partial message is stored with
+-- finish reason error and the chat is free again. Any worker runs this; SKIP LOCKED lets
+-- several run it at once.
+WITH dead AS (
+    SELECT chat_id, message_id FROM chat_replies
+     WHERE finished_at IS NULL AND heartbeat_at < now() - interval '5 seconds'
+       FOR UPDATE SKIP LOCKED
+), reply AS (
+    UPDATE chat_replies r SET finished_at = now()
+      FROM dead WHERE r.chat_id = dead.chat_id AND r.message_id = dead.message_id
+    RETURNING r.chat_id, r.model, r.provider, r.message
+), stored AS (
+    INSERT INTO chat_messages (chat_id, model, provider, content, finish_reason)
+    SELECT chat_id, model, provider, message, 'error'
+      FROM reply
+     WHERE message IS NOT NULL AND jsonb_array_length(message->'parts') > 0
+    RETURNING chat_id, created_at
+), touched AS (
+    UPDATE chats SET updated_at = stored.created_at FROM stored WHERE chats.id = stored.chat_id
+)
+SELECT chat_id, pg_notify('chatd_reply_' || replace(chat_id::text, '-', ''), '') FROM reply

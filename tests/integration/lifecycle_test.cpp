@@ -1,0 +1,262 @@
+// The reply lifecycle across processes (API.md §7): two chatd instances (A: the shared stack,
+// on-disconnect continue; B: a second master on its own socket and nginx, on-disconnect stop)
+// share one PostgreSQL. Interrupts, readers, the one-reply rule and idempotent sends must work
+// from either; a killed worker's reply must not be lost or leave its chat stuck.
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "fixture.hpp"
+
+namespace chatd::test {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+class Lifecycle : public ReplyTest {
+ protected:
+  void SetUp() override {
+    ReplyTest::SetUp();
+    if (IsSkipped()) return;
+    if (!b_chatd_) {
+      std::string dir = stack_->dir + "/b";
+      std::filesystem::create_directories(dir);
+      auto args = stack_->chatd_args;
+      args.insert(args.end(), {"--on-disconnect", "stop"});
+      b_chatd_ = std::make_unique<Chatd>(dir, stack_->postgres->url(), args);
+      b_chatd_->start();
+      b_nginx_ = std::make_unique<Nginx>(dir + "/nginx", b_chatd_->socket_path());
+    }
+  }
+  static void TearDownTestSuite() {
+    b_nginx_.reset();
+    b_chatd_.reset();
+  }
+
+  std::string b_url(const std::string& path) const { return b_nginx_->base_url() + path; }
+
+  // A reply of `n` words, one every `delay_ms`.
+  static json slow_script(int n, int delay_ms, const std::string& id = "") {
+    std::string words;
+    for (int i = 0; i < n; ++i) words += "w" + std::to_string(i) + " ";
+    return {{"id", id}, {"steps", {{{"text", words}, {"token_delay_ms", delay_ms}}}}};
+  }
+  static std::string body(const json& script) {
+    return json({{"model", "fake-openai"}, {"message", script_message(script)}}).dump();
+  }
+  static std::vector<std::string> auth(const std::string& token) {
+    return {"Coder-Session-Token: " + token, "Content-Type: application/json"};
+  }
+  std::string status(const std::string& token, const std::string& chat) {
+    return json::parse(call("GET", "/api/v2/chats/" + chat, token).body)["status"];
+  }
+  bool running(const std::string& chat) {
+    return stack_->sql(
+               "SELECT count(*) FROM chat_replies WHERE finished_at IS NULL AND chat_id = '" +
+               chat + "'")[0][0] == "1";
+  }
+
+  static inline std::unique_ptr<Chatd> b_chatd_;
+  static inline std::unique_ptr<Nginx> b_nginx_;
+};
+
+TEST_F(Lifecycle, DisconnectWithContinueStoresTheWholeReply) {
+  auto token = stack_->new_user_token(unique("continue"));
+  std::string chat = create_chat(token)["id"];
+  http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
+              body(slow_script(20, 100)), 60s,
+              [](const std::string& b) { return b.find("w2\"") != std::string::npos; });
+  EXPECT_EQ(status(token, chat), "running");
+  ASSERT_TRUE(wait_until([&] { return !running(chat); }, 15s));
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_NE(stored[1]["content"].get<std::string>().find("w19"), std::string::npos)
+      << stored[1]["content"];
+  EXPECT_EQ(status(token, chat), "idle");
+}
+
+TEST_F(Lifecycle, DisconnectWithStopStoresThePartialReplyWithinASecond) {
+  auto token = stack_->new_user_token(unique("stop"));
+  std::string chat = create_chat(token)["id"];
+  http_stream("POST", b_url("/api/v2/chats/" + chat + "/messages"), auth(token),
+              body(slow_script(40, 150)), 60s,
+              [](const std::string& b) { return b.find("w2\"") != std::string::npos; });
+  auto left = Clock::now();
+  ASSERT_TRUE(wait_until([&] { return !running(chat); }, 5s));
+  EXPECT_LT(Clock::now() - left, 1500ms);
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 2u);
+  std::string content = stored[1]["content"];
+  EXPECT_NE(content.find("w2"), std::string::npos);
+  EXPECT_EQ(content.find("w30"), std::string::npos) << content;
+  auto reason = stack_->sql("SELECT finish_reason FROM chat_messages WHERE chat_id = '" + chat +
+                            "' AND content->>'role' = 'assistant'");
+  EXPECT_EQ(reason.at(0).at(0), "stop");
+}
+
+TEST_F(Lifecycle, InterruptThroughBStopsAReplyStreamingFromA) {
+  auto token = stack_->new_user_token(unique("interrupt"));
+  std::string chat = create_chat(token)["id"];
+  EXPECT_EQ(http("POST", b_url("/api/v2/chats/" + chat + "/interrupt"), auth(token)).status, 204)
+      << "nothing running is still a 204";
+  Clock::time_point interrupted_at;
+  StreamedResponse r;
+  std::thread streaming([&] {
+    r = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                    body(slow_script(40, 150)));
+  });
+  ASSERT_TRUE(wait_until([&] { return running(chat); }, 5s));
+  std::this_thread::sleep_for(600ms);  // let a few words through: the partial reply has text
+  auto interrupt = http("POST", b_url("/api/v2/chats/" + chat + "/interrupt"), auth(token));
+  interrupted_at = Clock::now();
+  EXPECT_EQ(interrupt.status, 204);
+  streaming.join();
+  auto ended = r.chunks.empty() ? Clock::now() : r.chunks.back().at;
+  EXPECT_LT(ended - interrupted_at, 1s) << "the stream did not end within 1 s";
+  auto lines = r.lines();
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines.back().rfind("d:{\"finishReason\":\"stop\"", 0), 0u) << r.body;
+  EXPECT_EQ(lines[lines.size() - 2].rfind("e:{\"finishReason\":\"stop\"", 0), 0u) << r.body;
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 2u);
+  expect_stored_as_rebuilt(r, stored[1]);
+  EXPECT_EQ(stored[1]["content"].get<std::string>().find("w39"), std::string::npos);
+  EXPECT_EQ(status(token, chat), "idle");
+  // Only the owner may interrupt.
+  auto other = stack_->new_user_token(unique("intruder"));
+  EXPECT_EQ(http("POST", b_url("/api/v2/chats/" + chat + "/interrupt"), auth(other)).status, 404);
+}
+
+TEST_F(Lifecycle, AReaderThroughBGetsTheReplyFromItsFirstPart) {
+  auto token = stack_->new_user_token(unique("reader"));
+  std::string chat = create_chat(token)["id"];
+  auto idle = http("GET", b_url("/api/v2/chats/" + chat + "/stream"), auth(token));
+  EXPECT_EQ(idle.status, 204);
+  StreamedResponse original, follower, skipping;
+  std::thread streaming([&] {
+    original = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                           body(slow_script(16, 100)));
+  });
+  ASSERT_TRUE(wait_until([&] { return running(chat); }, 5s));
+  std::this_thread::sleep_for(500ms);  // attach mid-reply
+  std::thread second([&] {
+    skipping =
+        http_stream("GET", b_url("/api/v2/chats/" + chat + "/stream?after=3"), auth(token), "");
+  });
+  follower = http_stream("GET", b_url("/api/v2/chats/" + chat + "/stream"), auth(token), "");
+  second.join();
+  streaming.join();
+  ASSERT_EQ(follower.status, 200);
+  EXPECT_EQ(follower.header("x-vercel-ai-data-stream"), "v1");
+  // The follower got the same parts as the original client, in order, from the first `f`.
+  EXPECT_EQ(follower.lines(), original.lines()) << follower.body;
+  auto expected = original.lines();
+  expected.erase(expected.begin(), expected.begin() + 3);
+  EXPECT_EQ(skipping.lines(), expected);
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 2u);
+  expect_stored_as_rebuilt(follower, stored[1]);
+  EXPECT_EQ(http("GET", b_url("/api/v2/chats/" + chat + "/stream"), auth(token)).status, 204);
+}
+
+TEST_F(Lifecycle, TwoSimultaneousPostsOneWins) {
+  auto token = stack_->new_user_token(unique("race"));
+  for (int round = 0; round < 3; ++round) {
+    std::string chat = create_chat(token)["id"];
+    StreamedResponse a, b;
+    std::thread ta([&] {
+      a = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                      body(slow_script(5, 50)));
+    });
+    std::thread tb([&] {
+      b = http_stream("POST", b_url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                      body(slow_script(5, 50)));
+    });
+    ta.join();
+    tb.join();
+    std::multiset<long> statuses = {a.status, b.status};
+    EXPECT_EQ(statuses, (std::multiset<long>{200, 409})) << a.body << " / " << b.body;
+    EXPECT_EQ(messages(token, chat).size(), 2u);
+  }
+}
+
+TEST_F(Lifecycle, IdempotentSendsNeverPayTwice) {
+  auto token = stack_->new_user_token(unique("idem"));
+  std::string chat = create_chat(token)["id"];
+  std::string request = body(slow_script(12, 100, "idempotent-" + chat));
+  auto with_key = auth(token);
+  with_key.push_back("Idempotency-Key: retry-1");
+  auto provider_calls = [&] {
+    std::ifstream log(stack_->dir + "/fake/requests.log");
+    std::string line;
+    int n = 0;
+    while (std::getline(log, line)) n += line.find("\"scenario\":\"script\"") != std::string::npos;
+    return n;
+  };
+  int calls_before = provider_calls();
+  StreamedResponse first, repeat;
+  std::thread ta([&] {
+    first =
+        http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), with_key, request);
+  });
+  ASSERT_TRUE(wait_until([&] { return running(chat); }, 5s));
+  repeat = http_stream("POST", b_url("/api/v2/chats/" + chat + "/messages"), with_key, request);
+  ta.join();
+  ASSERT_EQ(first.status, 200);
+  ASSERT_EQ(repeat.status, 200);
+  EXPECT_EQ(provider_calls() - calls_before, 1) << "the repeat called the provider";
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 2u) << "a second user message was stored";
+  auto a = json::parse(rebuild_with_ai_sdk(first.body))["message"];
+  auto b = json::parse(rebuild_with_ai_sdk(repeat.body))["message"];
+  a.erase("createdAt");
+  b.erase("createdAt");
+  EXPECT_EQ(a, b);
+  expect_stored_as_rebuilt(first, stored[1]);
+
+  // After it finished: 409 with the assistant message's id; another body: 422.
+  auto again = http("POST", b_url("/api/v2/chats/" + chat + "/messages"), with_key, request);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(json::parse(again.body),
+            json({{"message", "This message was already sent."}, {"detail", stored[1]["id"]}}));
+  auto other = http("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), with_key,
+                    body(slow_script(3, 10, "something else")));
+  EXPECT_EQ(other.status, 422);
+  EXPECT_EQ(other.body, R"({"message":"Idempotency-Key reused with a different request."})");
+  EXPECT_EQ(messages(token, chat).size(), 2u);
+}
+
+TEST_F(Lifecycle, AKilledWorkerLeavesNoStuckChatAndNoLostReply) {
+  auto token = stack_->new_user_token(unique("crash"));
+  std::string chat = create_chat(token)["id"];
+  StreamedResponse r;
+  std::thread streaming([&] {
+    r = http_stream("POST", b_url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                    body(slow_script(60, 100)));
+  });
+  ASSERT_TRUE(wait_until([&] { return running(chat); }, 5s));
+  std::this_thread::sleep_for(2500ms);  // more than one checkpoint's worth of words
+  auto worker = stack_->sql("SELECT worker FROM chat_replies WHERE chat_id = '" + chat + "'")[0][0];
+  pid_t pid = std::stoi(worker.substr(worker.rfind(':') + 1));
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  auto killed = Clock::now();
+  streaming.join();
+  ASSERT_TRUE(wait_until([&] { return status(token, chat) == "idle"; }, 12s));
+  EXPECT_LT(Clock::now() - killed, 10s);
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 2u) << "the partial reply was lost";
+  std::string content = stored[1]["content"];
+  // All but at most the last second: the words the client saw up to a second before the kill.
+  EXPECT_NE(content.find("w10"), std::string::npos) << content;
+  auto reason = stack_->sql("SELECT finish_reason FROM chat_messages WHERE chat_id = '" + chat +
+                            "' AND content->>'role' = 'assistant'");
+  EXPECT_EQ(reason.at(0).at(0), "error");
+  auto next = send(token, chat, "fake-openai", script_message({{"steps", {{{"text", "again"}}}}}));
+  EXPECT_EQ(count_prefix(next.lines(), "d:"), 1u) << next.body;
+}
+
+}  // namespace
+}  // namespace chatd::test
