@@ -14,6 +14,8 @@ using nlohmann::json;
 
 namespace {
 
+constexpr int kMaxDepth = 64;
+
 [[noreturn]] void bad_request(const std::string& detail) {
   throw ApiError(400, "Failed to decode chat message", detail);
 }
@@ -47,13 +49,32 @@ class ResponseSink : public llm::PartSink {
   ResponseWriter& out_;
 };
 
+bool contains_nul(const json& value) {
+  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (value.is_object())
+    for (const auto& [key, item] : value.items())
+      if (key.find('\0') != std::string::npos || contains_nul(item)) return true;
+  if (value.is_array())
+    for (const auto& item : value)
+      if (contains_nul(item)) return true;
+  return false;
+}
+
 }  // namespace
 
 ChatMessageRequest decode_chat_message(const std::string& body) {
+  // The JSON parser stops at a NUL byte: what follows would go unseen.
+  if (body.find('\0') != std::string::npos) bad_request("invalid JSON: the body contains a NUL byte");
   json doc;
   try {
-    doc = json::parse(body);
-  } catch (const json::parse_error& e) {
+    // Deep nesting is refused while parsing: later walks over the message recurse.
+    doc = json::parse(body, [](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxDepth) throw std::length_error("nesting");
+      return true;
+    });
+  } catch (const std::length_error&) {
+    bad_request("the JSON is nested more than " + std::to_string(kMaxDepth) + " levels deep");
+  } catch (const json::exception& e) {  // syntax errors, and numbers out of range
     // "[json.exception.parse_error.101] parse error at line 1, ..." without the tag.
     std::string what = e.what();
     auto bracket = what.find("] ");
@@ -97,6 +118,8 @@ ChatMessageRequest decode_chat_message(const std::string& body) {
     if (in.contains(key)) message[key] = in[key];
   if (message["parts"].empty() && !message.contains("experimental_attachments"))
     bad_request("the message is empty: give \"content\", \"parts\" or attachments");
+  // PostgreSQL's jsonb cannot hold U+0000; no text needs it.
+  if (contains_nul(message)) bad_request("text must not contain NUL characters (\\u0000)");
   out.message = std::move(message);
   return out;
 }

@@ -26,7 +26,8 @@ BodyStatus read_request(FCGX_Request& raw, uint64_t max_body, http::Request& out
     if (eq == std::string_view::npos) continue;
     std::string_view name = param.substr(0, eq), value = param.substr(eq + 1);
     if (name.starts_with("HTTP_")) {
-      out.headers.insert_or_assign(header_name(name.substr(5)), std::string(value));
+      // A repeated header counts once, as its first value (as Go's Header.Get in Coder).
+      out.headers.try_emplace(header_name(name.substr(5)), value);
     } else if (name == "REQUEST_METHOD") {
       out.method = value;
     } else if (name == "REQUEST_URI") {
