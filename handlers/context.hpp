@@ -12,10 +12,13 @@ namespace chatd::http {
 
 struct ReplySettings {
   std::string system_prompt;
+  int max_replies_per_user = 0;  // 0: no limit
+  int max_history_messages = 200;
   llm::ReplyOptions options;
 };
 
 class ReplyRegistry;
+class Observer;
 
 struct Context {
   sql::Store& store;
@@ -25,7 +28,8 @@ struct Context {
   llm::ToolRunner* tools;  // null: no tool source is configured
   ReplyRegistry& replies;
   const std::string& database_url;  // for connections of their own (LISTEN)
-  std::string worker;                // "host:pid", recorded with the replies it runs
+  std::string worker;               // "host:pid", recorded with the replies it runs
+  Observer* observer = nullptr;     // the process model's scoreboard and metrics; may be null
 };
 
 }  // namespace chatd::http

@@ -5,6 +5,7 @@
 #include "handlers/chats.hpp"
 #include "handlers/clock.hpp"
 #include "handlers/error.hpp"
+#include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
 #include "handlers/token.hpp"
 
@@ -15,6 +16,7 @@ using nlohmann::json;
 namespace {
 
 constexpr int kMaxDepth = 64;
+constexpr size_t kMaxParts = 200;
 
 [[noreturn]] void bad_request(const std::string& detail) {
   throw ApiError(400, "Failed to decode chat message", detail);
@@ -48,6 +50,15 @@ class ResponseSink : public llm::PartSink {
  private:
   ResponseWriter& out_;
 };
+
+// Only the newest messages go to the model (max-history-messages); the cut never leaves an
+// assistant message first, which some providers refuse.
+void trim_history(json& history, size_t keep) {
+  if (history.size() <= keep) return;
+  size_t first = history.size() - keep;
+  while (first + 1 < history.size() && history[first].value("role", "") != "user") ++first;
+  history.erase(history.begin(), history.begin() + static_cast<long>(first));
+}
 
 bool contains_nul(const json& value) {
   if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
@@ -99,6 +110,8 @@ ChatMessageRequest decode_chat_message(const std::string& body) {
     bad_request("\"message.content\" must be a string");
   if (in.contains("parts") && !in["parts"].is_array())
     bad_request("\"message.parts\" must be an array");
+  if (in.contains("parts") && in["parts"].size() > kMaxParts)
+    bad_request("\"message.parts\" may hold at most " + std::to_string(kMaxParts) + " parts");
   for (const auto& part : in.value("parts", json::array()))
     if (!part.is_object() || !part.contains("type") || !part["type"].is_string())
       bad_request("every item of \"message.parts\" must be an object with a string \"type\"");
@@ -153,11 +166,17 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   std::string key = idempotency_key(request);
   const llm::Model* model = context.models.find(decoded.model);
   if (!model) throw ApiError(400, "Model not found");
+  Observer& observer = context.observer ? *context.observer : no_observer();
+  observer.on_model(model->id);
 
   std::string message_id = "msg-" + random_alphanumeric(24);
   auto claim = context.store.begin_reply({chat.id, message_id, request.identity->user_id,
                                           model->id, model->provider_type, context.worker, key,
-                                          key.empty() ? "" : request_hash(decoded)});
+                                          key.empty() ? "" : request_hash(decoded),
+                                          context.reply.max_replies_per_user});
+  if (claim.outcome == sql::Store::ReplyClaim::kUserLimit)
+    throw ApiError(429, "Too many replies are running for you; wait for one to finish.", {}, {},
+                   {{"Retry-After", "5"}});
   if (claim.outcome == sql::Store::ReplyClaim::kBusy)
     throw ApiError(409, "A reply is already being generated for this chat.");
   if (claim.outcome == sql::Store::ReplyClaim::kRepeat) {
@@ -183,6 +202,7 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
     throw;
   }
   history.push_back(decoded.message);
+  trim_history(history, static_cast<size_t>(context.reply.max_history_messages));
   out.start(200, stream_headers());
   out.flush();
 
@@ -193,12 +213,14 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   inputs.request.system_prompt = context.reply.system_prompt;
   inputs.request.messages = std::move(history);
   inputs.request.thinking = decoded.thinking;
+  inputs.observer = observer.replies();
   inputs.on_tick = [&recorder](const llm::MessageBuilder& message) {
     return recorder.tick(message);
   };
   if (first_user_message) {
     inputs.title = llm::TitleJob{
-        llm::start_title(*model->provider, context.transport, model->id, decoded.message),
+        llm::start_title(*model->provider, context.transport, model->id, decoded.message,
+                         observer.replies()),
         fallback_title(decoded.message), [&](const std::string& title) {
           try {
             context.store.set_chat_title(chat.id, title);

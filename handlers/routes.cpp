@@ -6,7 +6,10 @@
 #include "handlers/error.hpp"
 #include "handlers/health.hpp"
 #include "handlers/messages.hpp"
+#include "handlers/observability.hpp"
+#include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
+#include "handlers/uuid.hpp"
 #include "sql/pool.hpp"
 
 namespace chatd::http {
@@ -15,6 +18,9 @@ namespace {
 
 constexpr Route kRoutes[] = {
     {"GET", "/healthz", Access::kPublic, get_health},
+    // Loopback only: nginx/chatd.conf passes them on from 127.0.0.1 and ::1 alone.
+    {"GET", "/metrics", Access::kPublic, get_metrics},
+    {"GET", "/status", Access::kPublic, get_status},
     {"GET", "/api/v2/chats", Access::kUser, list_chats},
     {"POST", "/api/v2/chats", Access::kUser, create_chat},
     {"GET", "/api/v2/chats/{chat}", Access::kUser, get_chat},
@@ -81,16 +87,21 @@ RouteMatch match_route(std::span<const Route> table, std::string_view method,
 
 Outcome handle_request(Context& context, Request& request, ResponseWriter& out) {
   Outcome outcome;
+  Observer& observer = context.observer ? *context.observer : no_observer();
   try {
     auto match = match_route(routes(), request.method, request.path);
     if (!match.route) {
       throw match.allow.empty() ? route_not_found() : method_not_allowed(match.allow);
     }
     outcome.route = match.route->pattern;
+    observer.on_route(match.route->method, match.route->pattern);
     request.path_params = std::move(match.params);
+    if (auto chat = request.path_params.find("chat"); chat != request.path_params.end())
+      if (auto id = parse_uuid(chat->second)) observer.on_chat(*id);
     if (match.route->access == Access::kUser) {
       request.identity = authenticate(context, request);
       outcome.user_id = request.identity->user_id;
+      observer.on_user(outcome.user_id);
     }
     match.route->handler(context, request, out);
   } catch (const ApiError& e) {

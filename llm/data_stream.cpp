@@ -29,15 +29,24 @@ void put_invocation(json& parts, const json& invocation) {
   parts.push_back({{"type", "tool-invocation"}, {"toolInvocation", invocation}});
 }
 
+// `value` is an object whose `key` is a string. Parts are only ever built by this service, but
+// a malformed one is ignored rather than thrown on (tests/fuzz/fuzz_message_builder.cpp).
+bool has_string(const json& value, const char* key) {
+  auto it = value.find(key);  // end() when value is not an object
+  return it != value.end() && it->is_string();
+}
+
 }  // namespace
 
 void MessageBuilder::apply(char code, const json& value) {
   switch (code) {
     case 'f':
-      id_ = value.value("messageId", id_);
+      if (!value.is_object()) break;
+      if (has_string(value, "messageId")) id_ = value["messageId"].get<std::string>();
       parts_.push_back({{"type", "step-start"}});
       break;
     case '0': {
+      if (!value.is_string()) break;
       const std::string& text = value.get_ref<const std::string&>();
       if (text_part_ < 0) {
         parts_.push_back({{"type", "text"}, {"text", text}});
@@ -49,6 +58,7 @@ void MessageBuilder::apply(char code, const json& value) {
       break;
     }
     case 'g': {
+      if (!value.is_string()) break;
       const std::string& text = value.get_ref<const std::string&>();
       if (reasoning_part_ < 0) {
         parts_.push_back({{"type", "reasoning"},
@@ -69,10 +79,11 @@ void MessageBuilder::apply(char code, const json& value) {
       break;
     }
     case 'j':
-      if (reasoning_part_ >= 0 && reasoning_detail_open_)
+      if (has_string(value, "signature") && reasoning_part_ >= 0 && reasoning_detail_open_)
         parts_[reasoning_part_]["details"].back()["signature"] = value.at("signature");
       break;
     case 'i':
+      if (!has_string(value, "data")) break;
       if (reasoning_part_ < 0) {
         parts_.push_back({{"type", "reasoning"}, {"reasoning", ""}, {"details", json::array()}});
         reasoning_part_ = static_cast<long>(parts_.size()) - 1;
@@ -82,6 +93,7 @@ void MessageBuilder::apply(char code, const json& value) {
       reasoning_detail_open_ = false;
       break;
     case '9': {
+      if (!has_string(value, "toolCallId")) break;
       json invocation = {{"state", "call"}, {"step", step_}};
       invocation.update(value);
       tool_invocations_.push_back(invocation);
@@ -89,6 +101,7 @@ void MessageBuilder::apply(char code, const json& value) {
       break;
     }
     case 'a':
+      if (!has_string(value, "toolCallId")) break;
       for (auto& invocation : tool_invocations_) {
         if (invocation["toolCallId"] != value.at("toolCallId")) continue;
         invocation["state"] = "result";
@@ -99,7 +112,9 @@ void MessageBuilder::apply(char code, const json& value) {
       break;
     case 'e':
       ++step_;
-      if (!value.value("isContinued", false)) text_part_ = -1;
+      if (auto continued = value.find("isContinued");
+          continued == value.end() || *continued != true)
+        text_part_ = -1;
       reasoning_part_ = -1;
       reasoning_detail_open_ = false;
       break;

@@ -268,13 +268,16 @@ class GoogleStreamMapper final : public StreamMapper {
       usage_.prompt_tokens = int_member(usage, "promptTokenCount");
       auto candidates = int_member(usage, "candidatesTokenCount");
       auto thoughts = int_member(usage, "thoughtsTokenCount");
-      if (candidates || thoughts)
-        usage_.completion_tokens = candidates.value_or(0) + thoughts.value_or(0);
+      long long completion = 0;  // left out when the counts are nonsense (overflow)
+      if ((candidates || thoughts) &&
+          !__builtin_add_overflow(candidates.value_or(0), thoughts.value_or(0), &completion))
+        usage_.completion_tokens = completion;
     }
     const json& candidates = member(chunk, "candidates");
     if (!candidates.is_array() || candidates.empty()) {
       std::string blocked = string_member(member(chunk, "promptFeedback"), "blockReason");
-      if (!blocked.empty()) fail(out, "Google: prompt blocked (" + blocked + ")");
+      if (!blocked.empty())
+        fail(out, "Google: prompt blocked (" + safe_text(blocked, api_key_) + ")");
       return;
     }
     const json& candidate = candidates.front();

@@ -356,20 +356,34 @@ std::vector<ToolSpec> McpToolRunner::tools() const {
 }
 
 json McpToolRunner::run_one(const Catalog& catalog, const ToolCallDone& call) const {
-  try {
-    auto it = catalog.targets.find(call.name);
-    if (it == catalog.targets.end())
-      return {{"error", "unknown tool \"" + clip(call.name, 100) + "\""}};
-    json args = call.args.is_null() ? json::object() : call.args;
-    if (!args.is_object())
-      return {{"error", "the arguments of \"" + clip(call.name, 100) + "\" must be a JSON object"}};
-    auto result = clients_[it->second.server]->call_tool(it->second.tool, args);
-    return mcp_truncate_result(mcp_result_json(result), max_result_bytes_);
-  } catch (const McpError& e) {
-    return {{"error", e.what()}};
-  } catch (...) {
-    return {{"error", "tool \"" + clip(call.name, 100) + "\" failed"}};
+  std::string server;
+  auto outcome = CallOutcome::kFailed;
+  auto answer = [&]() -> json {
+    try {
+      auto it = catalog.targets.find(call.name);
+      if (it == catalog.targets.end())
+        return {{"error", "unknown tool \"" + clip(call.name, 100) + "\""}};
+      server = clients_[it->second.server]->config().name;
+      json args = call.args.is_null() ? json::object() : call.args;
+      if (!args.is_object())
+        return {
+            {"error", "the arguments of \"" + clip(call.name, 100) + "\" must be a JSON object"}};
+      auto result = clients_[it->second.server]->call_tool(it->second.tool, args);
+      outcome = result.is_error ? CallOutcome::kToolError : CallOutcome::kOk;
+      return mcp_truncate_result(mcp_result_json(result), max_result_bytes_);
+    } catch (const McpError& e) {
+      return {{"error", e.what()}};
+    } catch (...) {
+      return {{"error", "tool \"" + clip(call.name, 100) + "\" failed"}};
+    }
+  }();
+  if (call_observer_) {
+    try {
+      call_observer_(server, outcome);
+    } catch (...) {
+    }
   }
+  return answer;
 }
 
 std::vector<json> McpToolRunner::run(const std::vector<ToolCallDone>& calls) {

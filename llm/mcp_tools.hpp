@@ -88,6 +88,13 @@ class McpToolRunner : public ToolRunner {
 
   std::size_t server_count() const { return clients_.size(); }
 
+  // How one tool call ended, for the metrics: answered, answered with isError, or failed (the
+  // model got {"error":…}; `server` is empty when no server has a tool of that name).
+  enum class CallOutcome { kOk, kToolError, kFailed };
+  using CallObserver = std::function<void(const std::string& server, CallOutcome outcome)>;
+  // Set before the first run(); called from the threads that run the calls; must not throw.
+  void set_call_observer(CallObserver observer) { call_observer_ = std::move(observer); }
+
  private:
   using Clock = std::chrono::steady_clock;
   struct Target {
@@ -112,6 +119,7 @@ class McpToolRunner : public ToolRunner {
 
   std::vector<std::unique_ptr<McpClient>> clients_;
   std::function<void(const std::string&)> on_problem_;
+  CallObserver call_observer_;
   std::chrono::milliseconds ttl_;
   std::size_t max_result_bytes_;
 

@@ -14,6 +14,7 @@ using namespace detail;
 
 constexpr std::string_view kName = "OpenAI";
 constexpr std::string_view kDefaultBase = "https://api.openai.com/v1";
+constexpr long long kMaxToolIndex = 1 << 20;
 
 bool supported_image(const std::string& media_type) {
   static const std::set<std::string> kTypes = {"image/png", "image/jpeg", "image/jpg", "image/gif",
@@ -157,10 +158,13 @@ class OpenAiStreamMapper final : public StreamMapper {
     std::string args = string_member(function, "arguments");
 
     // The slot: `index`. A new id at a used index (servers that always send index 0), or a
-    // new id without an index, opens the next slot.
+    // new id without an index, opens the next slot. An index that is not a small count is
+    // taken as none: slot numbers stay far from overflowing `next`.
     long long next = calls_.empty() ? 0 : calls_.rbegin()->first + 1;
     long long slot = 0;
-    if (auto index = item.find("index"); index != item.end() && index->is_number_integer()) {
+    auto index = item.find("index");
+    if (index != item.end() && index->is_number_integer() && index->get<long long>() >= 0 &&
+        index->get<long long>() <= kMaxToolIndex) {
       long long i = index->get<long long>();
       auto alias = slot_of_index_.find(i);
       if (alias == slot_of_index_.end()) {

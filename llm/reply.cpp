@@ -86,7 +86,10 @@ class Reply {
   bool interrupted_ = false;
 };
 
-bool Reply::emit(char code, const json& value) { return stream_.emit(code, value); }
+bool Reply::emit(char code, const json& value) {
+  if (in_.observer) in_.observer->part(code);
+  return stream_.emit(code, value);
+}
 
 void Reply::start_step(Step& step) {
   if (step.started) return;
@@ -164,6 +167,9 @@ void Reply::run_step(Step& step) {
   const auto& options = in_.options;
   HttpCall call = in_.provider.stream_call(in_.request);
   std::string name = provider_name(in_.provider.type());
+  auto report = [&](long status, UpstreamFailure failure) {
+    if (in_.observer) in_.observer->upstream_call(in_.provider.type(), status, failure);
+  };
   for (int attempt = 1;; ++attempt) {
     SseParser parser;
     auto mapper = in_.provider.new_stream_mapper();
@@ -182,22 +188,36 @@ void Reply::run_step(Step& step) {
     };
     auto on_tick = [&] { return tick(); };
     HttpResult result = in_.transport.stream(call, on_data, on_tick);
-    if (stopping()) return;
+    if (stopping()) {
+      report(result.status, UpstreamFailure::kNone);
+      return;
+    }
     if (result.status == 200) {
       if (!result.error.empty() && !step.error) {
         // Cut or stalled mid-stream: what arrived counts, then the failure.
         step.error = name + (result.stalled ? " sent nothing for too long"
                                             : " connection lost: " + result.error);
+        report(200, result.stalled ? UpstreamFailure::kStalled : UpstreamFailure::kDropped);
         return;
       }
-      if (step.error) return;
+      if (step.error) {
+        report(200, UpstreamFailure::kStream);
+        return;
+      }
       parser.finish(sse);
       deliver();
-      mapper->on_end(events);
+      bool provider_error = step.error.has_value();
+      mapper->on_end(events);  // a StreamError here means the stream was cut short
       for (const auto& e : events) apply(e, step);
       if (!step.finish && !step.error) step.error = name + " stream ended unexpectedly";
+      report(200, provider_error ? UpstreamFailure::kStream
+                  : step.error   ? UpstreamFailure::kDropped
+                                 : UpstreamFailure::kNone);
       return;
     }
+    report(result.status, result.status == 0 ? (result.stalled ? UpstreamFailure::kStalled
+                                                               : UpstreamFailure::kConnect)
+                                             : UpstreamFailure::kStatus);
     ProviderError error;
     if (result.status == 0) {
       error.message =
@@ -218,6 +238,7 @@ void Reply::run_step(Step& step) {
       step.error = error.message;
       return;
     }
+    if (in_.observer) in_.observer->upstream_retry(in_.provider.type());
     auto until = Clock::now() + wait;
     while (Clock::now() < until) {
       if (!tick()) return;
@@ -314,7 +335,19 @@ std::vector<json> Reply::run_tools(const std::vector<ToolCallDone>& calls) {
 
 }  // namespace
 
-ReplyResult run_reply(ReplyInputs inputs, PartSink& sink) { return Reply(inputs, sink).run(); }
+ReplyResult run_reply(ReplyInputs inputs, PartSink& sink) {
+  ReplyObserver* observer = inputs.observer;
+  if (!observer) return Reply(inputs, sink).run();
+  observer->reply_started();
+  try {
+    ReplyResult result = Reply(inputs, sink).run();
+    observer->reply_finished(&result);
+    return result;
+  } catch (...) {
+    observer->reply_finished(nullptr);
+    throw;
+  }
+}
 
 std::string clean_title(std::string_view raw) {
   std::string out;
@@ -349,10 +382,11 @@ std::string clean_title(std::string_view raw) {
 }
 
 std::shared_future<std::string> start_title(const Provider& provider, const Transport& transport,
-                                            std::string model, json user_message) {
+                                            std::string model, json user_message,
+                                            ReplyObserver* observer) {
   auto promise = std::make_shared<std::promise<std::string>>();
   std::shared_future<std::string> future = promise->get_future().share();
-  std::thread([&provider, &transport, promise, model = std::move(model),
+  std::thread([&provider, &transport, observer, promise, model = std::move(model),
                user_message = std::move(user_message)] {
     try {
       ModelRequest request;
@@ -383,6 +417,11 @@ std::shared_future<std::string> start_title(const Provider& provider, const Tran
             return text.size() < 4096;
           },
           [] { return true; });
+      if (observer)
+        observer->upstream_call(provider.type(), result.status,
+                                result.status == 200 ? UpstreamFailure::kNone
+                                : result.status == 0 ? UpstreamFailure::kConnect
+                                                     : UpstreamFailure::kStatus);
       if (result.status != 200) throw std::runtime_error("title request failed");
       parser.finish(sse);
       take();

@@ -28,9 +28,16 @@ Pool::Lease::~Lease() { pool_.release(std::move(conn_)); }
 
 std::unique_ptr<pqxx::connection> Pool::acquire() {
   std::unique_lock lock(mutex_);
-  if (!available_.wait_for(lock, acquire_timeout_,
-                           [&] { return !idle_.empty() || in_use_ < size_; }))
-    throw DatabaseUnavailable("timed out waiting for a database connection");
+  auto free = [&] { return !idle_.empty() || in_use_ < size_; };
+  if (!free()) {
+    auto started = std::chrono::steady_clock::now();
+    bool got = available_.wait_for(lock, acquire_timeout_, free);
+    if (on_wait_)
+      on_wait_(std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::steady_clock::now() - started),
+               !got);
+    if (!got) throw DatabaseUnavailable("timed out waiting for a database connection");
+  }
   ++in_use_;
   while (!idle_.empty()) {
     auto conn = std::move(idle_.back());

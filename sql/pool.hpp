@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -44,6 +45,11 @@ class Pool {
 
   size_t size() const { return size_; }
 
+  // Called when a borrower had to wait for a connection (every one was in use): how long, and
+  // whether it gave up (DatabaseUnavailable). For the metrics; set before the pool is used.
+  using WaitObserver = std::function<void(std::chrono::microseconds waited, bool timed_out)>;
+  void set_wait_observer(WaitObserver observer) { on_wait_ = std::move(observer); }
+
  private:
   class Lease {
    public:
@@ -66,6 +72,7 @@ class Pool {
   const std::string url_;
   const size_t size_;
   const std::chrono::milliseconds acquire_timeout_;
+  WaitObserver on_wait_;
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;

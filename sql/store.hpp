@@ -69,7 +69,7 @@ class Store {
   // One reply per chat (API.md §7). With an idempotency key, the key is recorded in the same
   // transaction, so that of two identical POSTs exactly one starts a reply.
   struct ReplyClaim {
-    enum Outcome { kClaimed, kBusy, kRepeat } outcome;
+    enum Outcome { kClaimed, kBusy, kRepeat, kUserLimit } outcome;
     std::string message_id;    // kRepeat: the reply the key started
     bool same_request = true;  // kRepeat: the key came with the same request
   };
@@ -82,6 +82,7 @@ class Store {
     std::string worker;
     std::string idempotency_key;  // empty: none
     std::string request_hash;
+    int max_user_replies = 0;  // replies the user may have running at once; 0: no limit
   };
   ReplyClaim begin_reply(const NewReply& reply);
 

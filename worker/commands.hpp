@@ -27,6 +27,10 @@ int tokens_revoke(const po::variables_map& values);
 
 int models(const po::variables_map& values);
 int tools(const po::variables_map& values);
+
+// chatd status: GET <url>/status through nginx, printed as a table (or --json).
+void add_status_options(po::options_description& options);
+int status(const po::variables_map& values);
 // Fetches model lists as serve would and refuses a model id offered twice; runs in a child
 // process. Prints the reason and returns false when serve must not start.
 bool check_models_in_child(const std::vector<llm::ProviderConfig>& providers);

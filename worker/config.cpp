@@ -101,6 +101,10 @@ po::options_description serve_options() {
       "connecting to a provider")(
       "upstream-idle-timeout", po::value<std::string>()->default_value("60s"),
       "a provider that sends nothing for this long has failed")(
+      "max-replies-per-user", po::value<std::string>()->default_value("4"),
+      "replies one user may have running at once (429 beyond); 0: no limit")(
+      "max-history-messages", po::value<std::string>()->default_value("200"),
+      "newest messages of a chat sent to the model; older ones are left out")(
       "on-disconnect", po::value<std::string>()->default_value("continue"),
       "when the client of a streamed reply goes away: continue (finish and store the reply) or "
       "stop (store what there is)")(
@@ -212,6 +216,8 @@ Serve serve(const po::variables_map& values) {
   out.upstream_connect_timeout = duration_of(values, "upstream-connect-timeout");
   out.upstream_idle_timeout = duration_of(values, "upstream-idle-timeout");
   out.stream_keepalive = duration_of(values, "stream-keepalive");
+  out.max_replies_per_user = static_cast<int>(bounded(values, "max-replies-per-user", 0, 10000));
+  out.max_history_messages = static_cast<int>(bounded(values, "max-history-messages", 1, 100000));
   out.on_disconnect = value_of(values, "on-disconnect");
   if (out.on_disconnect != "continue" && out.on_disconnect != "stop")
     throw ConfigError("on-disconnect: must be continue or stop, got \"" + out.on_disconnect + "\"");

@@ -49,6 +49,8 @@ struct Serve {
   std::chrono::milliseconds upstream_idle_timeout{60'000};
   std::chrono::milliseconds stream_keepalive{15'000};
   std::string on_disconnect = "continue";
+  int max_replies_per_user = 4;
+  int max_history_messages = 200;
   std::string system_prompt;
   std::chrono::milliseconds mcp_refresh{300'000};
   uint64_t tool_result_limit = 64 << 10;

@@ -11,10 +11,17 @@ namespace chatd::log {
 namespace {
 
 std::atomic<Level> g_level{Level::kInfo};
+thread_local std::string t_request_id;
 
 constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
 
 }  // namespace
+
+RequestScope::RequestScope(std::string request_id) : previous_(std::move(t_request_id)) {
+  t_request_id = std::move(request_id);
+}
+
+RequestScope::~RequestScope() { t_request_id = std::move(previous_); }
 
 void set_level(std::string_view name) {
   for (int i = 0; i < 4; ++i)
@@ -29,6 +36,8 @@ void write(Level level, std::string_view message, const nlohmann::ordered_json& 
                                  {"level", kNames[static_cast<int>(level)]},
                                  {"pid", getpid()},
                                  {"msg", message}};
+  if (!t_request_id.empty() && !(fields.is_object() && fields.contains("request_id")))
+    line["request_id"] = t_request_id;
   if (fields.is_object())
     for (const auto& [key, value] : fields.items()) line[key] = value;
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

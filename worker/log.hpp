@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 namespace chatd::log {
@@ -12,6 +13,19 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 // Set once at start-up (and on reload) by the process that logs.
 void set_level(std::string_view name);
 bool enabled(Level level);
+
+// While one lives, every line this thread writes carries "request_id" (unless the fields
+// have their own): errors logged deep in a request can be told apart and joined to it.
+class RequestScope {
+ public:
+  explicit RequestScope(std::string request_id);
+  ~RequestScope();
+  RequestScope(const RequestScope&) = delete;
+  RequestScope& operator=(const RequestScope&) = delete;
+
+ private:
+  std::string previous_;
+};
 
 // Writes {"time","level","pid","msg", ...fields} in one write(2), so lines from many threads
 // and processes never interleave.

@@ -98,6 +98,10 @@ std::vector<Command> command_table() {
          o.add(config::serve_options());
        },
        plain(models)},
+      {{"status"},
+       "show the workers and the requests they run now (fetched from nginx's /status)",
+       with(add_status_options),
+       plain(status)},
       {{"users", "create"},
        "create a user; prints its id",
        with(add_users_create_options),

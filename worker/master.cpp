@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <pqxx/pqxx>
 #include <vector>
@@ -18,6 +19,8 @@
 #include "sql/migrate.hpp"
 #include "worker/listen_socket.hpp"
 #include "worker/log.hpp"
+#include "worker/metrics.hpp"
+#include "worker/scoreboard.hpp"
 #include "worker/worker_process.hpp"
 
 namespace chatd {
@@ -31,6 +34,8 @@ using Clock = std::chrono::steady_clock;
 constexpr int kCrashLimit = 10;
 constexpr auto kCrashWindow = std::chrono::seconds(60);
 constexpr auto kMaxBackoff = std::chrono::seconds(5);
+// How often the systemd status line is refreshed from the scoreboard.
+constexpr auto kStatusInterval = std::chrono::seconds(5);
 
 struct WorkerSlot {
   pid_t pid = 0;
@@ -38,6 +43,7 @@ struct WorkerSlot {
   bool ready = false;
   bool retiring = false;          // told to drain (reload, shrink or stop): its exit is expected
   std::optional<pid_t> replaces;  // during a reload: the old worker to retire once this is ready
+  std::optional<unsigned> board_slot;  // its record in the scoreboard
 };
 
 class Master {
@@ -62,6 +68,10 @@ class Master {
   const std::function<ServeSettings()>& reload_;
   ListenSocket socket_;
   int signal_fd_ = -1;
+  // Shared with every worker; created before the first fork, kept across reloads.
+  std::unique_ptr<scoreboard::Scoreboard> board_;
+  std::string last_status_;
+  Clock::time_point next_status_{};
   std::vector<WorkerSlot> workers_;
   std::deque<pid_t> to_replace_;  // old workers a reload still has to replace
   bool replacing_ = false;        // a replacement is starting
@@ -88,6 +98,20 @@ void Master::notify_status() {
   std::string status = "STATUS=" + std::to_string(ready) + " of " +
                        std::to_string(settings_.serve.workers) + " workers ready on " +
                        socket_.description;
+  if (board_) {  // as PHP-FPM's: what the workers are doing, from the scoreboard
+    uint64_t requests = 0;
+    unsigned busy = 0, idle = 0;
+    for (const auto& w : board_->workers()) {
+      requests += w.requests;
+      busy += w.busy;
+      idle += w.threads - w.busy;
+    }
+    status += "; threads busy: " + std::to_string(busy) + ", idle: " + std::to_string(idle) +
+              "; requests: " + std::to_string(requests);
+  }
+  next_status_ = Clock::now() + kStatusInterval;
+  if (status == last_status_) return;
+  last_status_ = status;
   sd_notify(0, status.c_str());
 }
 
@@ -97,12 +121,17 @@ void Master::spawn(std::optional<pid_t> replaces) {
     log::error("pipe failed", {{"errno", errno}});
     return;
   }
+  std::optional<unsigned> board_slot = board_->claim();
+  if (!board_slot)
+    log::warn("no free scoreboard slot: this worker's requests are counted but not shown",
+              {{"slots", board_->worker_slots()}});
   pid_t master = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     log::error("fork failed", {{"errno", errno}});
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
+    if (board_slot) board_->release(*board_slot);
     return;
   }
   if (pid == 0) {
@@ -111,10 +140,12 @@ void Master::spawn(std::optional<pid_t> replaces) {
     for (auto& w : workers_)
       if (w.ready_fd >= 0) ::close(w.ready_fd);
     run_worker({socket_.fd, pipe_fds[1], master, settings_.general, settings_.serve,
-                settings_.providers, settings_.mcp_servers});
+                settings_.providers, settings_.mcp_servers, board_.get(),
+                board_slot ? static_cast<int>(*board_slot) : -1});
   }
   ::close(pipe_fds[1]);
-  workers_.push_back({pid, pipe_fds[0], false, false, replaces});
+  if (board_slot) board_->worker(*board_slot).pid.store(pid, std::memory_order_relaxed);
+  workers_.push_back({pid, pipe_fds[0], false, false, replaces, board_slot});
   log::info("worker started", {{"worker_pid", pid}});
 }
 
@@ -153,6 +184,7 @@ void Master::reap() {
     if (it == workers_.end()) continue;
     WorkerSlot slot = *it;
     if (slot.ready_fd >= 0) ::close(slot.ready_fd);
+    if (slot.board_slot) board_->release(*slot.board_slot);
     workers_.erase(it);
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     nlohmann::ordered_json fields = {{"worker_pid", pid}};
@@ -194,6 +226,9 @@ void Master::reap() {
                                                  kMaxBackoff);
     respawn_at_ = std::max(respawn_at_, now + delay);
     ++respawn_pending_;
+    board_->counters()
+        .worker_restarts[clean ? metrics::kRecycleRestart : metrics::kCrashRestart]
+        .fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -313,17 +348,24 @@ int Master::run() {
     log::error("cannot open the FastCGI socket", {{"error", e.what()}});
     return 1;
   }
+  try {
+    board_ = std::make_unique<scoreboard::Scoreboard>(
+        scoreboard::Scoreboard::slots_for(settings_.serve.workers),
+        scoreboard::Scoreboard::threads_for(settings_.serve.threads));
+  } catch (const std::exception& e) {
+    log::error("cannot create the scoreboard", {{"error", e.what()}});
+    return 1;
+  }
   for (unsigned i = 0; i < settings_.serve.workers; ++i) spawn();
 
   while (!stopping_) {
     std::vector<pollfd> fds{{signal_fd_, POLLIN, 0}};
     for (const auto& w : workers_)
       if (w.ready_fd >= 0) fds.push_back({w.ready_fd, POLLIN, 0});
-    int timeout = -1;
-    if (respawn_pending_ > 0) {
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(respawn_at_ - Clock::now());
-      timeout = static_cast<int>(std::max<long long>(0, wait.count()));
-    }
+    auto wake = next_status_;
+    if (respawn_pending_ > 0) wake = std::min(wake, respawn_at_);
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now());
+    int timeout = static_cast<int>(std::max<long long>(0, wait.count()));
     ::poll(fds.data(), fds.size(), timeout);
 
     signalfd_siginfo info;
@@ -347,6 +389,7 @@ int Master::run() {
       for (; respawn_pending_ > 0; --respawn_pending_)
         if (active_count() < settings_.serve.workers) spawn();
     }
+    if (Clock::now() >= next_status_ && !stopping_) notify_status();
   }
   return drain_and_exit();
 }

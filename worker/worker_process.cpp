@@ -9,11 +9,14 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -26,6 +29,7 @@
 #include "sql/store.hpp"
 #include "worker/fcgi_io.hpp"
 #include "worker/log.hpp"
+#include "worker/metrics.hpp"
 
 namespace chatd {
 
@@ -52,6 +56,8 @@ http::ReplySettings reply_settings(const config::Serve& serve) {
   http::ReplySettings settings;
   settings.system_prompt = serve.system_prompt;
   settings.options.max_steps = serve.max_steps;
+  settings.max_replies_per_user = serve.max_replies_per_user;
+  settings.max_history_messages = serve.max_history_messages;
   settings.options.keepalive_interval = serve.stream_keepalive;
   settings.options.on_disconnect =
       serve.on_disconnect == "stop" ? llm::OnDisconnect::kStop : llm::OnDisconnect::kContinue;
@@ -69,6 +75,43 @@ std::unique_ptr<llm::McpToolRunner> load_tools(const WorkerSetup& setup) {
   return runner;
 }
 
+// The request's id: the X-Request-Id it came with (nginx's, or the client's) when that is sane,
+// else 16 new hex digits.
+std::string request_id(const http::Request& request) {
+  if (const std::string* given = request.header("x-request-id");
+      given && !given->empty() && given->size() <= 64 &&
+      std::all_of(given->begin(), given->end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-';
+      }))
+    return *given;
+  thread_local std::mt19937_64 random((uint64_t{std::random_device{}()} << 32) ^
+                                      std::random_device{}() ^ (uint64_t(::getpid()) << 16) ^
+                                      std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  char id[17];
+  std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(random()));
+  return id;
+}
+
+// Adds X-Request-Id to whatever response the handlers send.
+class RequestIdWriter : public http::ResponseWriter {
+ public:
+  RequestIdWriter(FcgiResponseWriter& inner, const std::string& id) : inner_(inner), id_(id) {}
+  bool write(std::string_view data) override { return inner_.write(data); }
+  bool flush() override { return inner_.flush(); }
+
+ protected:
+  bool write_head(int status, const http::Headers& headers) override {
+    http::Headers all = headers;
+    all.emplace_back("X-Request-Id", id_);
+    return inner_.start(status, all);
+  }
+
+ private:
+  FcgiResponseWriter& inner_;
+  const std::string& id_;
+};
+
 std::string worker_name() {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
@@ -79,27 +122,45 @@ class Worker {
  public:
   explicit Worker(const WorkerSetup& setup)
       : setup_(setup),
+        observer_(setup.board, setup.board_slot),
         pool_(setup.general.database_url, setup.serve.db_pool_size, std::chrono::seconds(5)),
         store_(pool_),
         transport_({setup.serve.upstream_connect_timeout, setup.serve.upstream_idle_timeout}),
         models_(load_models(setup, transport_)),
         reply_settings_(reply_settings(setup.serve)),
         tools_(load_tools(setup)),
-        context_{store_,       models_,  transport_, reply_settings_, tools_.get(),
-                 replies_,     setup.general.database_url, worker_name()},
-        stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+        context_{store_,
+                 models_,
+                 transport_,
+                 reply_settings_,
+                 tools_.get(),
+                 replies_,
+                 setup.general.database_url,
+                 worker_name(),
+                 &observer_},
+        stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    pool_.set_wait_observer([this](std::chrono::microseconds waited, bool timed_out) {
+      observer_.pool_wait(waited, timed_out);
+    });
+    if (tools_)
+      tools_->set_call_observer(
+          [this](const std::string& server, llm::McpToolRunner::CallOutcome outcome) {
+            observer_.mcp_call(server, outcome);
+          });
+  }
 
   int run();
 
  private:
   void listen_for_interrupts();
   void recover_dead_replies();
-  void serve();
-  void handle(FCGX_Request& raw);
+  void serve(unsigned thread);
+  void handle(FCGX_Request& raw, unsigned thread);
   void request_stop();
   bool drain();
 
   const WorkerSetup& setup_;
+  metrics::WorkerObserver observer_;  // the scoreboard and the metrics
   sql::Pool pool_;
   sql::Store store_;
   llm::Transport transport_;
@@ -128,7 +189,7 @@ void Worker::request_stop() {
 // a thread in accept() could only be stopped by a signal, and a signal that lands while
 // libfcgi polls a just-accepted connection makes it drop that request. With EPOLLEXCLUSIVE one
 // thread wakes per connection, and the non-blocking accept of the losers returns EAGAIN.
-void Worker::serve() {
+void Worker::serve(unsigned thread) {
   int epoll = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event listen_event{};
   listen_event.events = EPOLLIN | EPOLLEXCLUSIVE;
@@ -154,7 +215,7 @@ void Worker::serve() {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // e.g. EMFILE: don't spin
       continue;
     }
-    handle(raw);
+    handle(raw, thread);
     FCGX_Finish_r(&raw);
     uint64_t served = served_.fetch_add(1) + 1;
     if (setup_.serve.max_requests != 0 && served == setup_.serve.max_requests) {
@@ -204,29 +265,45 @@ void Worker::recover_dead_replies() {
   }
 }
 
-void Worker::handle(FCGX_Request& raw) {
+// One request, and its line in the log: what was asked (the route pattern, never the path or
+// the query, which may carry a token), by whom, how it ended. No bodies, no headers.
+void Worker::handle(FCGX_Request& raw, unsigned thread) {
   auto started = Clock::now();
   http::Request request;
-  FcgiResponseWriter out(raw);
+  FcgiResponseWriter fcgi(raw);
+  BodyStatus body = read_request(raw, setup_.serve.max_body_size, request);
+  const std::string id = request_id(request);
+  log::RequestScope log_scope(id);
+  metrics::WorkerObserver::Scope scope(observer_, thread, id, request.method);
+  RequestIdWriter out(fcgi, id);
   http::Outcome outcome;
-  if (read_request(raw, setup_.serve.max_body_size, request) == BodyStatus::kTooLarge) {
+  if (body == BodyStatus::kTooLarge) {
     http::write_error(out, http::body_too_large());
   } else {
     outcome = http::handle_request(context_, request, out);
   }
-  auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-  nlohmann::ordered_json fields = {{"method", request.method},
+  auto duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+  observer_.request_done(request.method, outcome.route, out.status(), duration);
+
+  const auto& notes = scope.notes();
+  nlohmann::ordered_json fields = {{"request_id", id},
+                                   {"method", request.method},
                                    {"route", outcome.route},
                                    {"status", out.status()},
-                                   {"duration_us", micros},
-                                   {"bytes", out.bytes_written()}};
+                                   {"duration_ms", static_cast<double>(duration.count()) / 1000},
+                                   {"bytes", fcgi.bytes_written()}};
   if (!outcome.user_id.empty()) fields["user_id"] = outcome.user_id;
+  if (!notes.chat_id.empty()) fields["chat_id"] = notes.chat_id;
+  if (!notes.model.empty()) fields["model"] = notes.model;
+  if (notes.prompt_tokens) fields["prompt_tokens"] = *notes.prompt_tokens;
+  if (notes.completion_tokens) fields["completion_tokens"] = *notes.completion_tokens;
+  if (!notes.finish_reason.empty()) fields["finish_reason"] = notes.finish_reason;
+  if (!notes.reply_error.empty()) fields["reply_error"] = notes.reply_error;
   if (!outcome.error.empty()) fields["error"] = outcome.error;
-  if (out.status() >= 500)
-    log::error("request failed", fields);
-  else
-    log::debug("request", fields);
+  auto level = out.status() >= 500              ? log::Level::kError
+               : notes.finish_reason == "error" ? log::Level::kWarn
+                                                : log::Level::kInfo;
+  log::write(level, "request", fields);
 }
 
 // Stops accepting at once; requests in progress finish. Returns false when the shutdown
@@ -243,13 +320,16 @@ int Worker::run() {
     std::lock_guard lock(done_mutex_);
     running_ = setup_.serve.threads;
   }
-  for (unsigned i = 0; i < setup_.serve.threads; ++i) threads_.emplace_back([this] { serve(); });
+  observer_.worker_started(setup_.serve.threads);
+  for (unsigned i = 0; i < setup_.serve.threads; ++i)
+    threads_.emplace_back([this, i] { serve(i); });
   // Housekeeping threads; they end with the process.
   std::thread([this] { listen_for_interrupts(); }).detach();
   std::thread([this] { recover_dead_replies(); }).detach();
   char ready = 'R';
   if (::write(setup_.ready_fd, &ready, 1) != 1) log::warn("cannot report readiness");
   ::close(setup_.ready_fd);
+  observer_.set_state(scoreboard::WorkerState::kReady);
   log::info("worker ready", {{"threads", setup_.serve.threads}});
 
   sigset_t control = control_signals();
@@ -262,6 +342,7 @@ int Worker::run() {
       break;
     }
   }
+  observer_.set_state(scoreboard::WorkerState::kDraining);
   bool clean = drain();
   if (clean) {
     for (auto& thread : threads_) thread.join();

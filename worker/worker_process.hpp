@@ -9,6 +9,7 @@
 #include "llm/mcp_client.hpp"
 #include "llm/provider.hpp"
 #include "worker/config.hpp"
+#include "worker/scoreboard.hpp"
 
 namespace chatd {
 
@@ -20,6 +21,8 @@ struct WorkerSetup {
   config::Serve serve;
   std::vector<llm::ProviderConfig> providers;
   std::vector<llm::McpServerConfig> mcp_servers;
+  scoreboard::Scoreboard* board = nullptr;  // shared with the master and the other workers
+  int board_slot = -1;                      // this worker's record; -1: none was free
 };
 
 // Runs in the child right after fork(); never returns. Exits 0 after a clean drain (SIGTERM,

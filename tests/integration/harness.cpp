@@ -446,12 +446,14 @@ CommandResult Chatd::cli(std::vector<std::string> args) const {
   return r;
 }
 
-Nginx::Nginx(const std::string& dir, const std::string& socket_path) : dir_(dir) {
+Nginx::Nginx(const std::string& dir, const std::string& socket_path, const std::string& web_root)
+    : dir_(dir) {
   fs::create_directories(dir_);
   port_ = free_port();
   std::string site = read_file(std::string(CHATD_SOURCE_DIR) + "/nginx/chatd.conf");
   replace_once(site, "127.0.0.1:8080", "127.0.0.1:" + std::to_string(port_));
   replace_once(site, "unix:/run/chatd/chatd.sock", "unix:" + socket_path);
+  if (!web_root.empty()) replace_once(site, "/usr/share/chatd/web", web_root);
   write_file(dir_ + "/site.conf", site);
   fs::copy_file("/etc/nginx/fastcgi_params", dir_ + "/fastcgi_params",
                 fs::copy_options::overwrite_existing);
@@ -495,7 +497,7 @@ Stack::Stack() {
   std::string openai = fake->url() + "/v1";
   chatd_args = {
       "--workers", "2", "--threads", "16", "--shutdown-timeout", "15s", "--max-body-size", "64KiB",
-      "--upstream-idle-timeout", "3s", "--stream-keepalive", "1s",
+      "--upstream-idle-timeout", "3s", "--stream-keepalive", "1s", "--max-replies-per-user", "6",
       // One model per wire format, one provider whose models are listed by the provider,
       // one whose key the provider refuses.
       "--provider", "type=openai;api-key=test-key;base-url=" + openai + ";models=fake-openai",

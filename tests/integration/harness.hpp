@@ -120,7 +120,8 @@ class Chatd {
 
 class Nginx {
  public:
-  Nginx(const std::string& dir, const std::string& socket_path);
+  // `web_root`, when given, replaces the site's web page folder (/usr/share/chatd/web).
+  Nginx(const std::string& dir, const std::string& socket_path, const std::string& web_root = "");
   ~Nginx();
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 

@@ -395,7 +395,7 @@ std::vector<Case> hostile_cases() {
       {"create_chat_over_worker_limit", "POST", "/api/v2/chats", kJsonAuth,
        std::string(kWorkerLimit + 1, '{'), 413, kTooLarge},
       bad_message("parts_20k_numbers", R"({"role":"user","parts":[)" + repeat("1,", 20000) + "1]}",
-                  "every item of \"message.parts\""),
+                  "\"message.parts\" may hold at most 200 parts"),
       unknown_model(
           "annotations_30k_items",
           R"({"model":"no-such-model","message":{"role":"user","content":"x","annotations":[)" +

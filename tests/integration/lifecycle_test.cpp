@@ -229,6 +229,66 @@ TEST_F(Lifecycle, IdempotentSendsNeverPayTwice) {
   EXPECT_EQ(messages(token, chat).size(), 2u);
 }
 
+TEST_F(Lifecycle, OneUserMayRunOnlySoManyRepliesAtOnce) {
+  // This stack allows 6 running replies per user (max-replies-per-user).
+  auto name = unique("greedy");
+  auto token = stack_->new_user_token(name);
+  std::vector<std::string> chats;
+  for (int i = 0; i < 7; ++i) chats.push_back(create_chat(token)["id"]);
+  std::vector<std::thread> running;
+  for (int i = 0; i < 6; ++i) {
+    running.emplace_back([&, i] {
+      http_stream("POST", stack_->url("/api/v2/chats/" + chats[i] + "/messages"), auth(token),
+                  body(slow_script(10, 100)));
+    });
+  }
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return stack_->sql(
+                   "SELECT count(*) FROM chat_replies WHERE finished_at IS NULL AND "
+                   "user_id = '" +
+                   stack_->user_id(name) + "'")[0][0] == "6";
+      },
+      5s));
+  auto refused = http("POST", b_url("/api/v2/chats/" + chats[6] + "/messages"), auth(token),
+                      body(slow_script(2, 10)));
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.header("retry-after"), "5");
+  EXPECT_NE(refused.body.find("Too many replies"), std::string::npos) << refused.body;
+  for (auto& t : running) t.join();
+  EXPECT_EQ(messages(token, chats[6]).size(), 0u) << "the refused message was stored";
+  auto later =
+      send(token, chats[6], "fake-openai", script_message({{"steps", {{{"text", "ok"}}}}}));
+  EXPECT_EQ(later.status, 200);
+}
+
+TEST_F(Lifecycle, AboutOneWritePerSecondWhileNobodyFollows) {
+  // Every statement that changes the reply's row is counted by a trigger.
+  stack_->sql(
+      "CREATE TABLE IF NOT EXISTS reply_writes (chat_id uuid, at timestamptz DEFAULT now());"
+      "CREATE OR REPLACE FUNCTION count_reply_write() RETURNS trigger LANGUAGE plpgsql AS "
+      "$$BEGIN INSERT INTO reply_writes (chat_id) VALUES (NEW.chat_id); RETURN NEW; END$$;"
+      "DROP TRIGGER IF EXISTS reply_writes ON chat_replies;"
+      "CREATE TRIGGER reply_writes AFTER INSERT OR UPDATE ON chat_replies "
+      "FOR EACH ROW EXECUTE FUNCTION count_reply_write()");
+  auto token = stack_->new_user_token(unique("writes"));
+  std::string chat = create_chat(token)["id"];
+  // 40 parts over 6 s, nobody attached.
+  auto r = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                       body(slow_script(40, 150)));
+  ASSERT_EQ(r.status, 200);
+  auto seconds = (r.chunks.back().at - r.sent).count() / 1e9;
+  auto writes = std::stoi(
+      stack_->sql("SELECT count(*) FROM reply_writes WHERE chat_id = '" + chat + "'")[0][0]);
+  stack_->sql("DROP TRIGGER reply_writes ON chat_replies");
+  std::printf("reply of %.1f s with %zu parts, nobody following: %d writes to its row (%.2f/s)\n",
+              seconds, r.lines().size(), writes, writes / seconds);
+  RecordProperty("reply_row_writes_per_second", std::to_string(writes / seconds));
+  // One to claim, about one a second, one to finish.
+  EXPECT_LE(writes, seconds * 1.0 + 3) << writes << " writes in " << seconds << " s";
+  EXPECT_GE(writes, seconds * 0.5);
+}
+
 TEST_F(Lifecycle, AKilledWorkerLeavesNoStuckChatAndNoLostReply) {
   auto token = stack_->new_user_token(unique("crash"));
   std::string chat = create_chat(token)["id"];

@@ -73,10 +73,13 @@ TEST(RouteTable, ContainsTheContractsEndpoints) {
     EXPECT_TRUE(table.count(expected)) << expected;
 }
 
-TEST(RouteTable, OnlyHealthzIsPublic) {
+// /metrics and /status are public to chatd; nginx/chatd.conf lets only loopback reach them.
+TEST(RouteTable, OnlyHealthzMetricsAndStatusArePublic) {
   for (const auto& route : routes()) {
     SCOPED_TRACE(std::string(route.method) + " " + std::string(route.pattern));
-    EXPECT_EQ(route.access == Access::kPublic, route.pattern == "/healthz");
+    EXPECT_EQ(route.access == Access::kPublic, route.pattern == "/healthz" ||
+                                                   route.pattern == "/metrics" ||
+                                                   route.pattern == "/status");
   }
 }
 

@@ -1,0 +1,520 @@
+// End-to-end tests of the chat web page (web/) in headless Chromium, against the real stack:
+// nginx serving web/dist and passing /api/v2 to chatd, PostgreSQL, and the fake provider.
+//
+//   node tests/browser/e2e.mjs BASE_URL TOKEN ARTIFACTS_DIR [--mcp]
+//
+// BASE_URL is nginx (http://127.0.0.1:PORT), TOKEN an API token of a user with no chats yet,
+// ARTIFACTS_DIR where the screenshots go (main-view.png, main-view-phone.png, and one per
+// failed test). --mcp: the MCP server "everything" is configured, so its echo tool answers.
+// tests/integration/browser_test.cpp starts the stack and runs this. Prints one line per test
+// and a summary "browser: N passed, M failed"; exits 1 when a test failed.
+import { chromium } from "playwright-core";
+import { mkdtemp, mkdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [baseUrl, token, artifacts, ...flags] = process.argv.slice(2);
+if (!baseUrl || !token || !artifacts) {
+  console.error("usage: node e2e.mjs BASE_URL TOKEN ARTIFACTS_DIR [--mcp]");
+  process.exit(2);
+}
+const withMcp = flags.includes("--mcp");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const WRONG_TOKEN = "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB"; // well-formed, unknown to chatd
+
+// ---- A small runner ------------------------------------------------------------------------
+
+const results = [];
+let page; // the page of the test running now
+let current = ""; // the name of the test running now
+
+async function test(name, fn) {
+  current = name;
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok - ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false });
+    console.log(`not ok - ${name} (${Date.now() - started} ms)\n  ${String(error?.stack ?? error).replace(/\n/g, "\n  ")}`);
+    const file = join(artifacts, `failed-${results.length}.png`);
+    await page?.screenshot({ path: file, fullPage: true }).then(
+      () => console.log(`  screenshot: ${file}`),
+      () => {},
+    );
+  }
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+function assertEqual(actual, expected, message) {
+  if (actual !== expected)
+    throw new Error(`${message}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Polls `probe` until it returns a truthy value; returns it. Throws `message` on timeout.
+async function waitFor(probe, message, timeout = 15000, interval = 25) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out: ${message} (last: ${last})`);
+    await sleep(interval);
+  }
+}
+
+// ---- The page ------------------------------------------------------------------------------
+
+const composer = () => page.getByRole("textbox", { name: "Message" });
+const assistantMessages = () => page.locator("article.message.assistant");
+const lastAssistant = () => assistantMessages().last();
+const chatError = () => page.locator('[data-testid="chat-error"]');
+const replyState = () => page.locator(".messages").first().getAttribute("data-status");
+const chatIdFromUrl = () => /\/chats\/([0-9a-f-]+)$/.exec(new URL(page.url()).pathname)?.[1];
+
+// A message whose SCRIPT line drives the fake provider (tests/fake_provider/README.md).
+const scripted = (text, script) => `${text}\nSCRIPT ${JSON.stringify(script)}`;
+const words = (n, prefix = "word") => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`).join(" ");
+
+async function send(text) {
+  await composer().fill(text);
+  await composer().press("Enter");
+}
+
+async function selectModel(id) {
+  await page.locator('select[aria-label="Model"]').selectOption(id);
+}
+
+async function newChat() {
+  await page.getByRole("link", { name: "New chat", exact: true }).click();
+  await waitFor(async () => new URL(page.url()).pathname === "/", "the landing view");
+  await composer().waitFor();
+}
+
+// The reply has ended: the chat is idle (or failed) and its last message is the assistant's.
+async function waitReplyDone(timeout = 20000) {
+  await waitFor(async () => {
+    const state = await replyState();
+    if (state === "error") return true;
+    if (state !== "ready") return false;
+    const roles = await page.locator(".message-list article").evaluateAll((els) => els.map((e) => e.dataset.role));
+    return roles[roles.length - 1] === "assistant";
+  }, "the reply to end", timeout);
+}
+
+async function waitModelsLoaded() {
+  await waitFor(async () => (await page.locator('select[aria-label="Model"]').inputValue()) !== "", "the models to load");
+}
+
+async function assistantText(locator = lastAssistant()) {
+  return ((await locator.count()) ? await locator.innerText() : "").trim();
+}
+
+async function signIn(value) {
+  const input = page.getByLabel("API token");
+  await input.fill(value);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+// ---- The tests -----------------------------------------------------------------------------
+
+await mkdir(artifacts, { recursive: true });
+const userDataDir = await mkdtemp(join(tmpdir(), "chatd-browser-"));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+  viewport: { width: 1280, height: 800 },
+  timeout: 60000,
+});
+context.setDefaultTimeout(15000);
+
+// Whatever the page does, it must not break its CSP, throw, open dialogs (an alert() from
+// injected script), or fetch anything from another origin.
+const problems = [];
+const origin = new URL(baseUrl).origin;
+context.on("page", watch);
+function watch(p) {
+  p.on("pageerror", (error) => problems.push(`page error in "${current}": ${error.stack ?? error.message}`));
+  p.on("console", (message) => {
+    const text = message.text();
+    if (/Content Security Policy|Refused to/i.test(text)) problems.push(`CSP in "${current}": ${text}`);
+  });
+  p.on("dialog", (dialog) => {
+    problems.push(`dialog opened in "${current}": ${dialog.message()}`);
+    dialog.dismiss().catch(() => {});
+  });
+  p.on("request", (request) => {
+    const url = request.url();
+    if (!url.startsWith(origin + "/") && !url.startsWith("data:") && !url.startsWith("about:"))
+      problems.push(`request to another origin in "${current}": ${url}`);
+  });
+}
+page = context.pages()[0] ?? (await context.newPage());
+watch(page);
+// Layout shifts as Chromium measures them (CLS), summed per window of interest.
+await context.addInitScript(() => {
+  window.__layoutShift = 0;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__layoutShift += entry.value;
+  }).observe({ type: "layout-shift", buffered: true });
+});
+
+try {
+  await test("the page and its files are served with security and caching headers", async () => {
+    const index = await fetch(`${baseUrl}/`);
+    assertEqual(index.status, 200, "GET /");
+    assert(index.headers.get("content-type").startsWith("text/html"), "index.html is HTML");
+    const csp = index.headers.get("content-security-policy") ?? "";
+    for (const directive of ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"])
+      assert(csp.includes(directive), `CSP has ${directive}: ${csp}`);
+    assert(!csp.includes("unsafe-inline") && !csp.includes("unsafe-eval"), `CSP allows nothing unsafe: ${csp}`);
+    assertEqual(index.headers.get("x-content-type-options"), "nosniff", "X-Content-Type-Options");
+    assertEqual(index.headers.get("referrer-policy"), "no-referrer", "Referrer-Policy");
+    assertEqual(index.headers.get("cache-control"), "no-cache", "index.html is revalidated");
+    const html = await index.text();
+    assert(!/<script(?![^>]*\bsrc=)[^>]*>/i.test(html), "index.html has no inline script");
+    assert(!/https?:\/\//.test(html.replace(/<!--[\s\S]*?-->/g, "")), "index.html loads nothing from elsewhere");
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert(asset, "index.html loads a hashed script from /assets/");
+    const script = await fetch(baseUrl + asset);
+    assertEqual(script.status, 200, asset);
+    assert(script.headers.get("content-type").includes("javascript"), "the script's type");
+    assertEqual(script.headers.get("cache-control"), "public, max-age=31536000, immutable", "hashed assets are cached");
+    const route = await fetch(`${baseUrl}/chats/00000000-0000-4000-8000-000000000000`);
+    assertEqual(route.status, 200, "a chat's URL is the page");
+    assertEqual(await route.text(), html, "a chat's URL serves index.html");
+    const missing = await fetch(`${baseUrl}/no-such-file`);
+    assertEqual(missing.status, 404, "an unknown path");
+    assertEqual(await missing.text(), '{"message":"Route not found."}', "an unknown path's body");
+    const api = await fetch(`${baseUrl}/api/v2/no-such-route`);
+    assertEqual(api.status, 404, "an unknown API path still reaches chatd");
+    assertEqual(await api.text(), '{"message":"Route not found."}', "chatd's 404 body");
+  });
+
+  await test("a wrong token shows the sign-in error", async () => {
+    await page.goto(baseUrl);
+    await signIn(WRONG_TOKEN);
+    const error = page.locator('[data-testid="signin-error"]');
+    await error.waitFor();
+    const text = await error.innerText();
+    assert(text.includes("That token was not accepted"), `the error says so: ${text}`);
+    assert(text.includes("API key is invalid."), `the error carries chatd's detail: ${text}`);
+    assertEqual(await page.evaluate(() => localStorage.getItem("chatd_token")), null, "a refused token is not kept");
+  });
+
+  await test("sign in with a token: kept in localStorage, sent as a header, never a cookie", async () => {
+    const headers = [];
+    const onRequest = (request) => {
+      if (request.url().includes("/api/v2/")) headers.push(request.headers());
+    };
+    page.on("request", onRequest);
+    await signIn(token);
+    await composer().waitFor();
+    await page.getByText("No chats yet.").waitFor();
+    page.off("request", onRequest);
+    assertEqual(await page.evaluate(() => localStorage.getItem("chatd_token")), token, "the token is kept");
+    assert(headers.length > 0 && headers.every((h) => h["coder-session-token"] === token), "every API request has the header");
+    assert(headers.every((h) => !h.cookie), "no cookie is sent");
+    assertEqual((await context.cookies()).length, 0, "no cookies at all");
+    // The models of GET /api/v2/deployment/llms, as "display name (provider)".
+    const options = await page.locator('select[aria-label="Model"] option').allInnerTexts();
+    assert(options.some((o) => o.includes("(openai)")) && options.some((o) => o.includes("(anthropic)")), `models: ${options}`);
+  });
+
+  let streamChat;
+  await test("a new chat: the reply streams in over several steps; no layout shift", async () => {
+    await selectModel("fake-openai");
+    // Shift+Enter is a new line, not a send.
+    await composer().fill("Count for me");
+    await composer().press("Shift+Enter");
+    assertEqual(await composer().inputValue(), "Count for me\n", "Shift+Enter adds a line");
+    assertEqual(await assistantMessages().count(), 0, "nothing was sent");
+    const expected = words(24, "n");
+    await composer().pressSequentially(`SCRIPT ${JSON.stringify({ steps: [{ text: expected, token_delay_ms: 60 }], title: "Counting in the browser" })}`);
+    await composer().press("Enter");
+    // From here on (the composer emptied by the send) nothing may move while the reply streams.
+    await waitFor(async () => (await composer().inputValue()) === "", "the composer to empty");
+    await waitFor(async () => (await replyState()) !== null, "the chat to open");
+    const composerBox = await page.locator(".composer").boundingBox();
+    await page.evaluate(() => (window.__layoutShift = 0));
+    // Several partial texts before the end: the text arrives as it is generated.
+    const seen = new Set();
+    const moves = [];
+    await waitFor(async () => {
+      const text = await assistantText();
+      if (text) seen.add(text);
+      const box = await page.locator(".composer").boundingBox({ timeout: 1000 }).catch(() => null);
+      if (!box || Math.abs(box.y - composerBox.y) >= 1 || Math.abs(box.height - composerBox.height) >= 1)
+        moves.push(JSON.stringify(box));
+      return (await replyState()) === "ready" && text === expected;
+    }, "the whole reply", 20000, 15);
+    assertEqual(moves.length, 0, `the composer stays put while streaming (was ${JSON.stringify(composerBox)}, moved to ${moves[0]})`);
+    assert(seen.size >= 5, `the text arrived in several steps (${seen.size} distinct states)`);
+    assert([...seen].some((t) => t.length < expected.length / 2), "a partial text was shown");
+    streamChat = chatIdFromUrl();
+    assert(streamChat, `the chat's URL: ${page.url()}`);
+    const shift = await page.evaluate(() => window.__layoutShift);
+    assert(shift < 0.02, `no layout shift while streaming (CLS ${shift})`);
+    assertEqual(await composer().inputValue(), "", "the composer is empty after sending");
+  });
+
+  await test("the chat's title appears in the list and the header after the first reply", async () => {
+    const link = page.locator(`.chat-list a[data-chat-id="${streamChat}"]`);
+    await waitFor(async () => (await link.innerText()).trim() === "Counting in the browser", "the title in the list");
+    assertEqual((await page.locator('[data-testid="chat-title"]').innerText()).trim(), "Counting in the browser", "the header");
+    assertEqual(await link.getAttribute("aria-current"), "page", "the open chat is marked");
+  });
+
+  let toolChat;
+  await test("a tool call shows its invocation, arguments and result (collapsed)", async () => {
+    await newChat();
+    const script = {
+      steps: [
+        { tool_calls: [{ name: "everything__echo", args: { message: "ping from the browser" } }] },
+        { text: "The tool answered:\n\n```text\nEcho: ping from the browser\n```\n\nAll **done**." },
+      ],
+      title: "Tool call from the browser",
+    };
+    await send(scripted("Please call the echo tool", script));
+    await waitReplyDone();
+    toolChat = chatIdFromUrl();
+    const tool = lastAssistant().locator('details.tool[data-tool-name="everything__echo"]');
+    await tool.waitFor();
+    assertEqual(await tool.evaluate((el) => el.open), false, "the tool call starts collapsed");
+    assert((await tool.locator("summary").innerText()).includes("everything__echo"), "the summary names the tool");
+    await tool.locator("summary").click();
+    assertEqual(await tool.evaluate((el) => el.open), true, "a click opens it");
+    const args = await tool.locator(".tool-args").innerText();
+    assert(args.includes('"message": "ping from the browser"'), `the arguments: ${args}`);
+    const result = await tool.locator(".tool-result").innerText();
+    if (withMcp) assert(result.includes("Echo: ping from the browser"), `the result: ${result}`);
+    else assert(result.length > 0, "a result is shown");
+    // The Markdown after it: a code block and bold text.
+    const code = lastAssistant().locator(".markdown pre code");
+    assertEqual((await code.innerText()).trim(), "Echo: ping from the browser", "the code block");
+    assertEqual(await lastAssistant().locator(".markdown strong").innerText(), "done", "bold text");
+    await page.locator(`.chat-list a[data-chat-id="${toolChat}"]`).getByText("Tool call from the browser").waitFor();
+    await tool.locator("summary").click(); // folded again, for the screenshot
+    await page.screenshot({ path: join(artifacts, "main-view.png") });
+  });
+
+  await test("reasoning is shown collapsed; the model choice is remembered", async () => {
+    await newChat();
+    await selectModel("fake-anthropic");
+    await page.getByLabel("Reasoning").check();
+    await send(scripted("Think first", { steps: [{ reasoning: "Weighing the options carefully.", text: "Decided." }] }));
+    await waitReplyDone();
+    const reasoning = lastAssistant().locator("details.reasoning");
+    await reasoning.waitFor();
+    assertEqual(await reasoning.evaluate((el) => el.open), false, "reasoning starts collapsed");
+    assert(!(await reasoning.locator(".plain").isVisible()), "its text is hidden");
+    await reasoning.locator("summary").click();
+    assert((await reasoning.locator(".plain").innerText()).includes("Weighing the options carefully."), "the reasoning text");
+    assert((await assistantText()).includes("Decided."), "the answer");
+    await page.reload();
+    await waitModelsLoaded();
+    assertEqual(await page.locator('select[aria-label="Model"]').inputValue(), "fake-anthropic", "the model is remembered");
+    assert(await page.getByLabel("Reasoning").isChecked(), "the reasoning choice is remembered");
+    await page.getByLabel("Reasoning").uncheck();
+    await selectModel("fake-openai");
+  });
+
+  await test("reload mid-reply: the reply continues to completion on the page", async () => {
+    await newChat();
+    const expected = words(40, "r");
+    await send(scripted("Go slowly", { steps: [{ text: expected, token_delay_ms: 120 }] }));
+    await waitFor(async () => (await assistantText()).split(/\s+/).length >= 4, "the reply to start");
+    const chat = chatIdFromUrl();
+    await page.reload();
+    assertEqual(chatIdFromUrl(), chat, "the same chat after the reload");
+    // Attached to the running reply: it is still streaming on the page, then completes.
+    await waitFor(async () => (await replyState()) === "streaming", "the page to follow the running reply");
+    const during = await assistantText();
+    assert(during.length < expected.length, `a partial text while following: ${during}`);
+    assert(await page.getByRole("button", { name: "Stop" }).isVisible(), "Stop is offered while following");
+    await waitReplyDone(20000);
+    assertEqual(await assistantText(), expected, "the whole reply, once");
+    assertEqual(await assistantMessages().count(), 1, "one assistant message");
+    await page.reload();
+    await waitFor(async () => (await assistantText()) === expected, "the stored reply after another reload");
+  });
+
+  await test("stop ends the reply; the partial text stays after a reload", async () => {
+    await newChat();
+    const full = words(60, "s");
+    await send(scripted("Go on and on", { steps: [{ text: full, token_delay_ms: 100 }] }));
+    await waitFor(async () => (await assistantText()).split(/\s+/).length >= 3, "the reply to start");
+    const stopButton = page.getByRole("button", { name: "Stop" });
+    await stopButton.click();
+    const clicked = Date.now();
+    await waitReplyDone(5000);
+    assert(Date.now() - clicked < 3000, `the reply ended soon after Stop (${Date.now() - clicked} ms)`);
+    assertEqual(await replyState(), "ready", "stopped, not failed");
+    assertEqual(await chatError().count(), 0, "no error is shown");
+    const partial = await assistantText();
+    assert(partial.length > 0 && partial.length < full.length && full.startsWith(partial), `a partial reply: ${partial}`);
+    await page.getByRole("button", { name: "Send" }).waitFor();
+    await page.reload();
+    await waitFor(async () => (await assistantText()) === partial, "the same partial text after a reload");
+    await sleep(500);
+    assertEqual(await assistantText(), partial, "and it stays that way");
+  });
+
+  await test("model output with <script> or onerror is shown as text, never executed", async () => {
+    await newChat();
+    const evil =
+      'Look: <script>window.__pwned = 1</script> and <img src=x onerror="window.__pwned = 2"> ' +
+      "and <a href=\"javascript:window.__pwned = 3\">click</a> and [a link](javascript:window.__pwned=4) " +
+      "and <svg onload=\"window.__pwned = 5\"></svg>\n\n<div onmouseover=\"window.__pwned = 6\">block html</div>\n";
+    await send(scripted("Say something nasty", { steps: [{ text: evil }] }));
+    await waitReplyDone();
+    const check = async () => {
+      const reply = lastAssistant();
+      const text = await reply.innerText();
+      assert(text.includes("<script>window.__pwned = 1</script>"), `the script tag is shown as text: ${text}`);
+      assert(text.includes('onerror="window.__pwned = 2"'), `the onerror attribute is shown as text: ${text}`);
+      const found = await page.evaluate(() => {
+        const list = document.querySelector(".message-list");
+        return {
+          pwned: window.__pwned,
+          scripts: list.querySelectorAll("script").length,
+          images: list.querySelectorAll("img, svg").length,
+          handlers: [...list.querySelectorAll("*")].filter((el) => [...el.attributes].some((a) => a.name.startsWith("on"))).length,
+          jsLinks: [...list.querySelectorAll("a")].filter((a) => /^\s*javascript:/i.test(a.getAttribute("href") ?? "")).length,
+        };
+      });
+      assertEqual(found.pwned, undefined, "no injected script ran");
+      assertEqual(found.scripts, 0, "no <script> element in the messages");
+      assertEqual(found.images, 0, "no <img>/<svg> element in the messages");
+      assertEqual(found.handlers, 0, "no event handler attribute in the messages");
+      assertEqual(found.jsLinks, 0, "no javascript: link");
+    };
+    await check();
+    await page.locator(".message-list").hover();
+    await page.reload(); // the stored message, rendered from GET …/messages
+    await waitReplyDone();
+    await check();
+  });
+
+  await test("a 3: error of the stream is shown, with the text so far", async () => {
+    await newChat();
+    await send(scripted("Fail midway", { steps: [{ text: "alpha beta gamma delta epsilon" }], midstream_error_after: 2 }));
+    await chatError().waitFor();
+    assertEqual(await chatError().getAttribute("data-kind"), "reply", "a failed reply");
+    assert((await chatError().innerText()).includes("The reply failed."), "the message says so");
+    await waitFor(async () => (await assistantText()).startsWith("alpha beta"), "the partial text to stay");
+    await page.getByRole("button", { name: "Send" }).waitFor();
+  });
+
+  await test("409: a reply started elsewhere is reported, and can be followed", async () => {
+    await page.goto(`${baseUrl}/chats/${streamChat}`);
+    await composer().waitFor();
+    await waitFor(async () => (await replyState()) === "ready", "the chat to load");
+    // Another client starts a slow reply in this chat.
+    const elsewhere = words(30, "x");
+    const controller = new AbortController();
+    const response = await fetch(`${baseUrl}/api/v2/chats/${streamChat}/messages`, {
+      method: "POST",
+      headers: { "Coder-Session-Token": token, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        model: "fake-openai",
+        message: { role: "user", content: scripted("From elsewhere", { steps: [{ text: elsewhere, token_delay_ms: 100 }] }) },
+      }),
+      signal: controller.signal,
+    });
+    assertEqual(response.status, 200, "the other client's send");
+    controller.abort(); // the reply goes on without its client (on-disconnect = continue)
+    await send("Me too");
+    await chatError().waitFor();
+    assertEqual(await chatError().getAttribute("data-kind"), "busy", "a busy chat");
+    assert((await chatError().innerText()).includes("A reply is already being generated for this chat."), "chatd's message");
+    await chatError().getByRole("button", { name: "Follow the running reply" }).click();
+    await waitFor(async () => (await assistantText()) === elsewhere && (await replyState()) === "ready", "the other reply, followed to its end", 20000);
+    assert(!(await page.locator(".message.user").allInnerTexts()).includes("Me too"), "the refused message is gone");
+  });
+
+  await test("network loss is reported; reconnecting recovers", async () => {
+    await context.setOffline(true);
+    try {
+      await send("Anyone there?");
+      await chatError().waitFor();
+      assertEqual(await chatError().getAttribute("data-kind"), "network", "a network error");
+      assert((await chatError().innerText()).includes("Cannot reach chatd"), "the message says so");
+    } finally {
+      await context.setOffline(false);
+    }
+    await chatError().getByRole("button", { name: "Reconnect" }).click();
+    await waitFor(async () => (await chatError().count()) === 0 && (await replyState()) === "ready", "the chat to load again");
+  });
+
+  await test("phone width: no horizontal scrolling; the chat list is a drawer", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${baseUrl}/chats/${toolChat}`);
+    await lastAssistant().waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 0, `no horizontal overflow (${overflow}px)`);
+    const link = page.locator(`.chat-list a[data-chat-id="${streamChat}"]`);
+    assert(!(await link.isVisible()), "the chat list is hidden");
+    await page.getByRole("button", { name: "Show chats" }).click();
+    await link.waitFor({ state: "visible" });
+    await sleep(300); // the drawer slides in
+    await page.screenshot({ path: join(artifacts, "main-view-phone-drawer.png") });
+    await link.click();
+    await waitFor(async () => chatIdFromUrl() === streamChat, "the chat opened from the drawer");
+    await waitFor(async () => !(await link.isVisible()), "the drawer closes");
+    await page.goto(`${baseUrl}/chats/${toolChat}`);
+    await lastAssistant().waitFor();
+    await page.screenshot({ path: join(artifacts, "main-view-phone.png") });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  await test("an expired or revoked token sends the user back to sign-in with the reason", async () => {
+    await page.evaluate((t) => localStorage.setItem("chatd_token", t), WRONG_TOKEN);
+    await page.reload();
+    const error = page.locator('[data-testid="signin-error"]');
+    await error.waitFor();
+    assert((await error.innerText()).includes("You are signed out or your session has expired"), await error.innerText());
+    assertEqual(await page.evaluate(() => localStorage.getItem("chatd_token")), null, "the bad token is dropped");
+    await signIn(token);
+    await composer().waitFor();
+  });
+
+  await test("sign out clears the token", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("API token").waitFor();
+    assertEqual(await page.evaluate(() => localStorage.getItem("chatd_token")), null, "no token is kept");
+    await page.reload();
+    await page.getByLabel("API token").waitFor();
+  });
+
+  await test("no script error, CSP violation, dialog or foreign request happened", async () => {
+    assert(problems.length === 0, problems.join("\n"));
+  });
+} finally {
+  await context.close().catch(() => {});
+  await rm(userDataDir, { recursive: true, force: true });
+}
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,228 @@
+// The page: sign-in, then the chat list beside the open chat.
+//
+// Routes (History API, no router library): "/" starts a new chat, "/chats/<id>" opens one.
+// nginx answers both with index.html.
+import { useCallback, useEffect, useRef, useState } from "react";
+import {
+  createChat,
+  describeError,
+  getSavedModel,
+  getSavedThinking,
+  getToken,
+  isUnauthorized,
+  listChats,
+  listModels,
+  setSavedModel,
+  setSavedThinking,
+  setToken,
+} from "./api.js";
+import SignIn from "./SignIn.jsx";
+import ChatList from "./ChatList.jsx";
+import ChatPanel, { ReplyStatus } from "./ChatPanel.jsx";
+import Composer from "./Composer.jsx";
+import ErrorBanner from "./ErrorBanner.jsx";
+
+function chatIdFromPath(pathname) {
+  const m = /^\/chats\/([0-9A-Za-z-]+)\/?$/.exec(pathname);
+  return m ? m[1] : null;
+}
+
+export default function App() {
+  const [token, setTokenState] = useState(getToken);
+  const [signInError, setSignInError] = useState(null);
+
+  const signOut = useCallback((error) => {
+    setToken(null);
+    setTokenState(null);
+    setSignInError(error ? describeError(error) : null);
+  }, []);
+
+  if (!token)
+    return (
+      <SignIn
+        error={signInError}
+        onSignedIn={(t) => {
+          setToken(t);
+          setSignInError(null);
+          setTokenState(t);
+        }}
+      />
+    );
+  return <Workspace key={token} onSignOut={signOut} />;
+}
+
+function Workspace({ onSignOut }) {
+  const [chatId, setChatId] = useState(() => chatIdFromPath(window.location.pathname));
+  const [chats, setChats] = useState(null); // null while loading
+  const [listError, setListError] = useState(null);
+  const [models, setModels] = useState(null);
+  const [model, setModel] = useState(getSavedModel);
+  const [thinking, setThinking] = useState(getSavedThinking);
+  const [drawerOpen, setDrawerOpen] = useState(false);
+  const [startError, setStartError] = useState(null);
+  const [starting, setStarting] = useState(false);
+  // The first message of a chat made on the landing view, sent once the chat is open.
+  const pendingRef = useRef(null);
+
+  const handleError = useCallback(
+    (error) => {
+      if (isUnauthorized(error)) {
+        onSignOut(error);
+        return true;
+      }
+      return false;
+    },
+    [onSignOut],
+  );
+
+  const refreshChats = useCallback(async () => {
+    try {
+      setChats(await listChats());
+      setListError(null);
+    } catch (error) {
+      if (!handleError(error)) setListError(describeError(error));
+    }
+  }, [handleError]);
+
+  useEffect(() => {
+    refreshChats();
+    listModels()
+      .then((config) => setModels(config?.models ?? []))
+      .catch((error) => {
+        if (!handleError(error)) setListError(describeError(error));
+        setModels([]);
+      });
+  }, [refreshChats, handleError]);
+
+  // The remembered model if it is still offered, else the first one.
+  const modelIds = (models ?? []).map((m) => m.id);
+  const selectedModel = modelIds.includes(model) ? model : (modelIds[0] ?? "");
+  const chooseModel = (id) => {
+    setModel(id);
+    setSavedModel(id);
+  };
+  const chooseThinking = (on) => {
+    setThinking(on);
+    setSavedThinking(on);
+  };
+
+  const navigate = useCallback((id) => {
+    const path = id ? `/chats/${id}` : "/";
+    if (window.location.pathname !== path) window.history.pushState(null, "", path);
+    setChatId(id);
+    setDrawerOpen(false);
+  }, []);
+
+  useEffect(() => {
+    const onPop = () => setChatId(chatIdFromPath(window.location.pathname));
+    window.addEventListener("popstate", onPop);
+    return () => window.removeEventListener("popstate", onPop);
+  }, []);
+
+  const setChatTitle = useCallback((id, title) => {
+    setChats((list) => list && list.map((c) => (c.id === id ? { ...c, title } : c)));
+  }, []);
+
+  const startChat = async (text) => {
+    setStarting(true);
+    setStartError(null);
+    try {
+      const chat = await createChat();
+      pendingRef.current = { chat, text };
+      setChats((list) => [chat, ...(list ?? []).filter((c) => c.id !== chat.id)]);
+      navigate(chat.id);
+      return true;
+    } catch (error) {
+      if (!handleError(error)) setStartError(describeError(error));
+      return false;
+    } finally {
+      setStarting(false);
+    }
+  };
+
+  const current = chats?.find((c) => c.id === chatId);
+  const modelPicker = {
+    models: models ?? [],
+    loading: models === null,
+    selected: selectedModel,
+    onSelect: chooseModel,
+    thinking,
+    onThinking: chooseThinking,
+  };
+
+  return (
+    <div className={`app${drawerOpen ? " drawer-open" : ""}`}>
+      <aside className="sidebar" aria-label="Chats" id="chat-list">
+        <div className="sidebar-top">
+          <a
+            className="button primary new-chat"
+            href="/"
+            onClick={(e) => {
+              e.preventDefault();
+              navigate(null);
+            }}
+          >
+            New chat
+          </a>
+        </div>
+        <ChatList chats={chats} activeId={chatId} error={listError} onOpen={navigate} onRetry={refreshChats} />
+        <div className="sidebar-bottom">
+          <button type="button" className="button subtle" onClick={() => onSignOut(null)}>
+            Sign out
+          </button>
+        </div>
+      </aside>
+      <div
+        className="scrim"
+        aria-hidden="true"
+        onClick={() => setDrawerOpen(false)}
+      />
+      <main className="main">
+        <header className="topbar">
+          <button
+            type="button"
+            className="button icon menu"
+            aria-label="Show chats"
+            aria-controls="chat-list"
+            aria-expanded={drawerOpen}
+            onClick={() => setDrawerOpen((o) => !o)}
+          >
+            <span aria-hidden="true">☰</span>
+          </button>
+          <h1 className="chat-title" data-testid="chat-title">
+            {chatId ? (current?.title ?? "") : "New chat"}
+          </h1>
+        </header>
+        {chatId ? (
+          <ChatPanel
+            key={chatId}
+            chatId={chatId}
+            pendingRef={pendingRef}
+            modelPicker={modelPicker}
+            onError={handleError}
+            onTitle={setChatTitle}
+            onReplyEnded={refreshChats}
+          />
+        ) : (
+          <div className="chat">
+            <div className="messages" aria-live="polite">
+              <div className="empty">
+                <p>Start a new chat: write a message below.</p>
+                {models && models.length === 0 && <p>No language models available.</p>}
+              </div>
+            </div>
+            <ReplyStatus streaming={starting} />
+            <ErrorBanner error={startError} />
+            <Composer
+              busy={starting}
+              disabled={starting || !selectedModel}
+              onSend={startChat}
+              modelPicker={modelPicker}
+              autoFocus
+            />
+          </div>
+        )}
+      </main>
+    </div>
+  );
+}

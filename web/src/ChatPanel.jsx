@@ -1,0 +1,294 @@
+// One open chat: its history from GET …/messages feeds the AI SDK's useChat, which streams
+// replies (POST …/messages) and reattaches to a running one (GET …/stream).
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useChat } from "@ai-sdk/react";
+import {
+  describeError,
+  errorFromResponse,
+  getChat,
+  getMessages,
+  getToken,
+  interruptChat,
+} from "./api.js";
+import Composer from "./Composer.jsx";
+import ErrorBanner from "./ErrorBanner.jsx";
+import MessageView from "./MessageView.jsx";
+
+// How long a stopped reply may take to end by itself before the page lets go of the stream.
+const STOP_GRACE_MS = 5000;
+
+export default function ChatPanel({ chatId, pendingRef, modelPicker, onError, onTitle, onReplyEnded }) {
+  // Bumped to load the chat again (after a lost connection, or to follow a reply begun elsewhere).
+  const [generation, setGeneration] = useState(0);
+  // {chat, messages, pending}. A chat just made on the landing view needs no loading: it is
+  // empty, and its first message is waiting to be sent.
+  const [loaded, setLoaded] = useState(() => {
+    const pending = pendingRef.current;
+    if (!pending || pending.chat.id !== chatId) return null;
+    pendingRef.current = null;
+    return { chat: pending.chat, messages: [], pending: pending.text };
+  });
+  const [loadError, setLoadError] = useState(null);
+  const skipFirstLoad = useRef(loaded !== null);
+
+  useEffect(() => {
+    let cancelled = false;
+    if (skipFirstLoad.current) {
+      skipFirstLoad.current = false;
+      return undefined;
+    }
+    setLoaded(null);
+    setLoadError(null);
+    (async () => {
+      try {
+        // The chat first: if it says "running", the history cannot yet hold that reply.
+        const chat = await getChat(chatId);
+        const messages = await getMessages(chatId);
+        if (!cancelled) setLoaded({ chat, messages, pending: null });
+      } catch (error) {
+        if (cancelled || onError(error)) return;
+        setLoadError(describeError(error));
+      }
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [chatId, generation, pendingRef, onError]);
+
+  const reconnect = useCallback(() => setGeneration((g) => g + 1), []);
+
+  // While loading (or after it failed) the composer stays where it is, disabled.
+  if (loadError || !loaded)
+    return (
+      <div className="chat">
+        <div className="messages" aria-busy={!loadError}>
+          {!loadError && <p className="muted pad">Loading…</p>}
+        </div>
+        <ReplyStatus />
+        <ErrorBanner error={loadError} action="Try again" onAction={reconnect} />
+        <Composer disabled loading onSend={() => false} modelPicker={modelPicker} />
+      </div>
+    );
+  return (
+    <ChatSession
+      key={generation}
+      chat={loaded.chat}
+      initialMessages={loaded.messages}
+      pending={loaded.pending}
+      modelPicker={modelPicker}
+      onError={onError}
+      onTitle={onTitle}
+      onReplyEnded={onReplyEnded}
+      onReconnect={reconnect}
+    />
+  );
+}
+
+// useChat keeps its state in SWR's cache under its `id`. Each session gets an id of its own, so
+// that an earlier session of the same chat (or its request, still ending after it was left)
+// never shows through.
+let sessionCount = 0;
+
+function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onTitle, onReplyEnded, onReconnect }) {
+  const chatId = chat.id;
+  const [sessionId] = useState(() => `${chatId}#${++sessionCount}`);
+  const [noticeError, setNoticeError] = useState(null);
+  const [stopping, setStopping] = useState(false);
+  const stopRef = useRef({ timer: null, whileSubmitted: false });
+  const setMessagesRef = useRef(null);
+
+  // useChat's fetch: adds the token, sends experimental_resume's GET to …/stream, and turns an
+  // error answer into an ApiError (status, message, detail) instead of plain text.
+  const chatFetch = useCallback(
+    async (url, init = {}) => {
+      const headers = { ...(init.headers ?? {}), "Coder-Session-Token": getToken() ?? "" };
+      let target = url;
+      if ((init.method ?? "GET") === "GET") {
+        target = `/api/v2/chats/${encodeURIComponent(chatId)}/stream`;
+        delete headers["Content-Type"];
+      } else {
+        // The user message's id: a retry of the same send can never start a second reply.
+        try {
+          const id = JSON.parse(init.body)?.message?.id;
+          if (typeof id === "string" && id) headers["Idempotency-Key"] = id;
+        } catch {
+          // not JSON: send it as it is
+        }
+      }
+      const response = await fetch(target, { ...init, headers, credentials: "omit", cache: "no-store" });
+      if (!response.ok) throw await errorFromResponse(response);
+      if (response.status === 204) {
+        // No reply runs any more: it ended between loading the chat and attaching. The history
+        // has it now.
+        getMessages(chatId)
+          .then((messages) => setMessagesRef.current?.(messages))
+          .catch(() => {});
+        return new Response("", { status: 200, headers: { "Content-Type": "text/plain" } });
+      }
+      return response;
+    },
+    [chatId],
+  );
+
+  const { model, thinking } = { model: modelPicker.selected, thinking: modelPicker.thinking };
+  const bodyRef = useRef({ model, thinking });
+  bodyRef.current = { model, thinking };
+
+  const { messages, status, error, append, stop, setMessages, data, experimental_resume } = useChat({
+    id: sessionId,
+    api: `/api/v2/chats/${encodeURIComponent(chatId)}/messages`,
+    initialMessages,
+    // Only the newest message goes to chatd, which has the history (as Coder's page did).
+    experimental_prepareRequestBody: ({ messages: all }) => ({
+      model: bodyRef.current.model,
+      message: all[all.length - 1],
+      thinking: bodyRef.current.thinking,
+    }),
+    fetch: chatFetch,
+    credentials: "omit",
+    experimental_throttle: 50,
+  });
+  setMessagesRef.current = setMessages;
+
+  const streaming = status === "submitted" || status === "streaming";
+
+  // Attach to a reply that is running (begun before a reload, or in another tab); send the
+  // first message of a chat made on the landing view. Once per session.
+  const startedRef = useRef(false);
+  useEffect(() => {
+    if (startedRef.current) return;
+    startedRef.current = true;
+    if (pending) append({ role: "user", content: pending });
+    else if (chat.status === "running") experimental_resume();
+  }, [pending, chat.status, append, experimental_resume]);
+
+  // Leaving the chat lets go of its stream; the reply goes on on the server.
+  useEffect(() => () => stop(), [stop]);
+
+  // The title arrives as a data part ({"type":"chat-title"}) with the first reply.
+  useEffect(() => {
+    if (!Array.isArray(data)) return;
+    for (let i = data.length - 1; i >= 0; i--) {
+      const item = data[i];
+      if (item && item.type === "chat-title" && typeof item.title === "string") {
+        onTitle(chatId, item.title);
+        return;
+      }
+    }
+  }, [data, chatId, onTitle]);
+
+  // When a reply ends (done, stopped or failed): refresh the chat list, forget a stop request.
+  const previousStatus = useRef(status);
+  useEffect(() => {
+    const was = previousStatus.current;
+    previousStatus.current = status;
+    const wasStreaming = was === "submitted" || was === "streaming";
+    if (wasStreaming && !streaming) {
+      clearTimeout(stopRef.current.timer);
+      stopRef.current = { timer: null, whileSubmitted: false };
+      setStopping(false);
+      onReplyEnded();
+    }
+    // Stop pressed before the reply had started: the server may not have known it yet.
+    if (status === "streaming" && stopRef.current.whileSubmitted) {
+      stopRef.current.whileSubmitted = false;
+      interruptChat(chatId).catch(() => {});
+    }
+  }, [status, streaming, chatId, onReplyEnded]);
+
+  const stopReply = useCallback(async () => {
+    if (!streaming || stopping) return;
+    setStopping(true);
+    stopRef.current.whileSubmitted = status === "submitted";
+    try {
+      // The server stops the reply and stores it; the open stream then ends by itself.
+      await interruptChat(chatId);
+      clearTimeout(stopRef.current.timer);
+      stopRef.current.timer = setTimeout(() => stop(), STOP_GRACE_MS);
+    } catch (e) {
+      if (onError(e)) return;
+      stop();
+      setNoticeError(describeError(e));
+    }
+  }, [streaming, stopping, status, chatId, stop, onError]);
+
+  // Errors of the stream (HTTP status, network, or a `3:` part).
+  useEffect(() => {
+    if (error) onError(error);
+  }, [error, onError]);
+
+  const send = async (text) => {
+    setNoticeError(null);
+    append({ role: "user", content: text });
+    return true;
+  };
+
+  const shownError = noticeError ?? (error ? describeError(error) : null);
+  let action = null;
+  if (shownError?.kind === "network") action = "Reconnect";
+  else if (shownError?.kind === "busy") action = "Follow the running reply";
+
+  return (
+    <div className="chat">
+      <MessageList messages={messages} streaming={streaming} status={status} />
+      <ReplyStatus messages={messages} streaming={streaming} />
+      <ErrorBanner error={shownError} action={action} onAction={onReconnect} />
+      <Composer
+        streaming={streaming}
+        stopping={stopping}
+        disabled={!modelPicker.selected}
+        onSend={send}
+        onStop={stopReply}
+        modelPicker={modelPicker}
+        autoFocus
+      />
+    </div>
+  );
+}
+
+// The messages, kept scrolled to the bottom while the reader is there.
+function MessageList({ messages, streaming, status }) {
+  const ref = useRef(null);
+  const stickRef = useRef(true);
+
+  const onScroll = () => {
+    const el = ref.current;
+    if (el) stickRef.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+  };
+
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el && stickRef.current) el.scrollTop = el.scrollHeight;
+  }, [messages]);
+
+  return (
+    <div className="messages" ref={ref} onScroll={onScroll} data-status={status}>
+      {messages.length === 0 && !streaming && (
+        <div className="empty">
+          <p>No messages yet: write one below.</p>
+        </div>
+      )}
+      <div className="message-list" role="log" aria-live="polite" aria-relevant="additions text">
+        {messages.map((m, i) => (
+          <MessageView
+            key={m.id ?? i}
+            message={m}
+            streaming={streaming && i === messages.length - 1 && m.role === "assistant"}
+          />
+        ))}
+      </div>
+    </div>
+  );
+}
+
+// One line between the messages and the composer, always there (empty when idle), so that a
+// reply starting or ending never moves anything.
+export function ReplyStatus({ messages = [], streaming = false }) {
+  const last = messages[messages.length - 1];
+  const waiting = streaming && (!last || last.role !== "assistant");
+  return (
+    <div className={`reply-status${streaming ? " on" : ""}`} aria-hidden={!streaming}>
+      {waiting ? "Waiting for the model…" : streaming ? "Replying…" : ""}
+    </div>
+  );
+}

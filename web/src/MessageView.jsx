@@ -1,0 +1,116 @@
+// One message: the user's text as typed; the assistant's parts as the AI SDK builds them
+// (text as sanitised Markdown, reasoning and tool calls folded away).
+import { memo, useMemo } from "react";
+import { renderMarkdown } from "./markdown.js";
+
+function Markdown({ text }) {
+  const html = useMemo(() => renderMarkdown(text), [text]);
+  // renderMarkdown escapes raw HTML and sanitises the result with DOMPurify.
+  return <div className="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+function pretty(value) {
+  if (value === undefined) return "";
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value, null, 2);
+  } catch {
+    return String(value);
+  }
+}
+
+// An MCP tool result ({"content": [{"type": "text", "text": …}, …]}) shows as its text; any
+// other result as JSON.
+function resultText(result) {
+  const content = result && typeof result === "object" ? result.content : undefined;
+  if (Array.isArray(content) && content.length > 0 && content.every((c) => c && c.type === "text" && typeof c.text === "string"))
+    return content.map((c) => c.text).join("\n");
+  return pretty(result);
+}
+
+function ToolCall({ invocation }) {
+  const { toolName, state, args, result } = invocation;
+  const failed =
+    state === "result" && result && typeof result === "object" && ("error" in result || result.isError === true);
+  const label = state === "result" ? (failed ? "failed" : "done") : "running…";
+  return (
+    <details className={`tool ${state}${failed ? " failed" : ""}`} data-tool-name={toolName}>
+      <summary>
+        <span className="tool-icon" aria-hidden="true">⚙</span>
+        <span className="tool-name">{toolName}</span>
+        <span className="tool-state">{label}</span>
+      </summary>
+      <div className="tool-body">
+        <div className="tool-section">Arguments</div>
+        <pre className="tool-args">{pretty(args)}</pre>
+        {state === "result" && (
+          <>
+            <div className="tool-section">Result</div>
+            <pre className="tool-result">{resultText(result)}</pre>
+          </>
+        )}
+      </div>
+    </details>
+  );
+}
+
+function Reasoning({ text, streaming }) {
+  return (
+    <details className="reasoning">
+      <summary>{streaming ? "Reasoning…" : "Reasoning"}</summary>
+      <div className="plain">{text}</div>
+    </details>
+  );
+}
+
+function partsOf(message) {
+  if (Array.isArray(message.parts) && message.parts.length > 0) return message.parts;
+  return message.content ? [{ type: "text", text: message.content }] : [];
+}
+
+function userText(message) {
+  const texts = partsOf(message)
+    .filter((p) => p.type === "text")
+    .map((p) => p.text);
+  return texts.length ? texts.join("\n") : (message.content ?? "");
+}
+
+function MessageView({ message, streaming }) {
+  if (message.role === "user")
+    return (
+      <article className="message user" data-role="user" data-message-id={message.id}>
+        <div className="bubble plain">{userText(message)}</div>
+      </article>
+    );
+  if (message.role !== "assistant") return null;
+  const parts = partsOf(message);
+  return (
+    <article
+      className={`message assistant${streaming ? " streaming" : ""}`}
+      data-role="assistant"
+      data-message-id={message.id}
+      aria-busy={streaming || undefined}
+    >
+      {parts.map((part, i) => {
+        switch (part.type) {
+          case "text":
+            return part.text ? <Markdown key={i} text={part.text} /> : null;
+          case "reasoning":
+            return <Reasoning key={i} text={part.reasoning} streaming={streaming && i === parts.length - 1} />;
+          case "tool-invocation":
+            return <ToolCall key={part.toolInvocation.toolCallId ?? i} invocation={part.toolInvocation} />;
+          case "source":
+            return /^https?:\/\//i.test(part.source?.url ?? "") ? (
+              <a key={i} className="source" href={part.source.url} target="_blank" rel="noopener noreferrer nofollow">
+                {part.source.title || part.source.url}
+              </a>
+            ) : null;
+          default:
+            return null; // step-start, file
+        }
+      })}
+    </article>
+  );
+}
+
+export default memo(MessageView);

@@ -1,0 +1,65 @@
+// Sign-in: paste an API token once; it is checked against the server before it is kept.
+import { useState } from "react";
+import { describeError, isUnauthorized, listModels } from "./api.js";
+
+export default function SignIn({ error: initialError, onSignedIn }) {
+  const [value, setValue] = useState("");
+  const [error, setError] = useState(initialError);
+  const [checking, setChecking] = useState(false);
+
+  const submit = async (event) => {
+    event.preventDefault();
+    const token = value.trim();
+    if (!token) {
+      setError({ kind: "auth", title: "Paste an API token first.", detail: "" });
+      return;
+    }
+    setChecking(true);
+    setError(null);
+    try {
+      await listModels(token);
+      onSignedIn(token);
+    } catch (e) {
+      const described = describeError(e);
+      if (isUnauthorized(e)) described.title = `That token was not accepted. ${described.title}`;
+      setError(described);
+      setChecking(false);
+    }
+  };
+
+  return (
+    <main className="signin">
+      <form className="signin-card" onSubmit={submit} noValidate>
+        <h1>chatd</h1>
+        <p className="hint">
+          Sign in with an API token. An administrator creates one with{" "}
+          <code>chatd tokens create --user NAME</code>.
+        </p>
+        <label htmlFor="token">API token</label>
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autoComplete="off"
+          autoCapitalize="off"
+          spellCheck={false}
+          autoFocus
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          aria-invalid={error ? "true" : undefined}
+          aria-describedby={error ? "signin-error" : undefined}
+        />
+        <button type="submit" className="button primary" disabled={checking}>
+          {checking ? "Checking…" : "Sign in"}
+        </button>
+        {error && (
+          <div className="error" role="alert" id="signin-error" data-testid="signin-error">
+            <strong>{error.title}</strong>
+            {error.detail && <span className="detail">{error.detail}</span>}
+          </div>
+        )}
+        <p className="hint small">The token is kept in this browser only (local storage) until you sign out.</p>
+      </form>
+    </main>
+  );
+}

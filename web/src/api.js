@@ -1,0 +1,133 @@
+// Talking to chatd: the API token, JSON requests, and errors a person can read.
+//
+// The token is kept in localStorage and sent as the Coder-Session-Token header on every request
+// (never as a cookie, so no other site can make the browser send it).
+
+const TOKEN_KEY = "chatd_token";
+const MODEL_KEY = "coder_chat_selected_model"; // the key Coder's chat page used
+const THINKING_KEY = "chatd_thinking";
+
+function storageGet(key) {
+  try {
+    return window.localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function storageSet(key, value) {
+  try {
+    if (value === null || value === undefined) window.localStorage.removeItem(key);
+    else window.localStorage.setItem(key, value);
+  } catch {
+    // Private mode or a full quota: the value lives for this page only.
+  }
+}
+
+export const getToken = () => storageGet(TOKEN_KEY);
+export const setToken = (token) => storageSet(TOKEN_KEY, token);
+export const getSavedModel = () => storageGet(MODEL_KEY);
+export const setSavedModel = (model) => storageSet(MODEL_KEY, model);
+export const getSavedThinking = () => storageGet(THINKING_KEY) === "true";
+export const setSavedThinking = (on) => storageSet(THINKING_KEY, on ? "true" : "false");
+
+// An error answer of the API: {"message", "detail"} with the HTTP status.
+export class ApiError extends Error {
+  constructor(status, message, detail) {
+    super(message || `The server answered ${status}.`);
+    this.name = "ApiError";
+    this.status = status;
+    this.detail = detail || "";
+  }
+}
+
+// Reads an error response into an ApiError (chatd and nginx both answer errors with JSON).
+export async function errorFromResponse(response) {
+  let message = "";
+  let detail = "";
+  try {
+    const text = await response.text();
+    try {
+      const body = JSON.parse(text);
+      message = typeof body.message === "string" ? body.message : "";
+      detail = typeof body.detail === "string" ? body.detail : "";
+    } catch {
+      message = text.trim().slice(0, 300);
+    }
+  } catch {
+    // The body could not be read; the status alone has to do.
+  }
+  return new ApiError(response.status, message, detail);
+}
+
+// fetch with the token; throws ApiError for an error status and TypeError when the network fails.
+export async function apiFetch(path, { method = "GET", body, token = getToken(), signal } = {}) {
+  const headers = {};
+  if (token) headers["Coder-Session-Token"] = token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "omit",
+    cache: "no-store",
+    signal,
+  });
+  if (!response.ok) throw await errorFromResponse(response);
+  return response;
+}
+
+export async function apiJson(path, options) {
+  const response = await apiFetch(path, options);
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+export const listChats = () => apiJson("/api/v2/chats");
+export const createChat = () => apiJson("/api/v2/chats", { method: "POST" });
+export const getChat = (id) => apiJson(`/api/v2/chats/${encodeURIComponent(id)}`);
+export const getMessages = (id) => apiJson(`/api/v2/chats/${encodeURIComponent(id)}/messages`);
+export const listModels = (token) => apiJson("/api/v2/deployment/llms", { token });
+export const interruptChat = (id) =>
+  apiFetch(`/api/v2/chats/${encodeURIComponent(id)}/interrupt`, { method: "POST" });
+
+export const isUnauthorized = (error) => error instanceof ApiError && error.status === 401;
+
+// A network failure (server unreachable, connection dropped mid-stream), as fetch reports it.
+export const isNetworkError = (error) =>
+  error instanceof TypeError ||
+  (error && /network|failed to fetch|load failed|fetch failed/i.test(String(error.message)));
+
+// What to tell a person about an error: {title, detail, kind}.
+// kind: "auth" | "network" | "busy" | "reply" | "http".
+export function describeError(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 401)
+      return {
+        kind: "auth",
+        title: error.message || "You are signed out.",
+        detail: error.detail,
+      };
+    if (error.status === 409)
+      return {
+        kind: "busy",
+        title: error.message || "A reply is already being generated for this chat.",
+        detail: error.detail,
+      };
+    if (error.status >= 500 && error.status !== 503 && !error.message)
+      return { kind: "http", title: `The server failed (${error.status}).`, detail: error.detail };
+    return { kind: "http", title: error.message, detail: error.detail };
+  }
+  if (isNetworkError(error))
+    return {
+      kind: "network",
+      title: "Cannot reach chatd: the network connection was lost.",
+      detail: "Check your connection; the reply goes on on the server and you can reconnect to it.",
+    };
+  // A `3:` part of the data stream: the reply failed after it had started.
+  return {
+    kind: "reply",
+    title: "The reply failed.",
+    detail: error && error.message ? String(error.message) : "",
+  };
+}

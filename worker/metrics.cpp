@@ -1,0 +1,441 @@
+#include "worker/metrics.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <thread>
+
+#include "handlers/routes.hpp"
+
+namespace chatd::metrics {
+
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
+void add(Counter& counter, uint64_t n = 1) { counter.fetch_add(n, kRelaxed); }
+
+// The request on this thread (see WorkerObserver::Scope).
+thread_local WorkerObserver::Scope* t_current = nullptr;
+
+}  // namespace
+
+void Histogram::observe(std::chrono::microseconds duration) {
+  double seconds = static_cast<double>(duration.count()) / 1e6;
+  size_t bucket = 0;
+  while (bucket < kLatencyBounds.size() && seconds > kLatencyBounds[bucket]) ++bucket;
+  add(buckets[bucket]);
+  add(sum_us, static_cast<uint64_t>(std::max<int64_t>(0, duration.count())));
+}
+
+size_t route_index(std::string_view method, std::string_view pattern) {
+  auto table = http::routes();
+  for (size_t i = 0; i < table.size() && i < kUnmatchedRoute; ++i)
+    if (table[i].method == method && table[i].pattern == pattern) return i;
+  return kUnmatchedRoute;
+}
+
+size_t status_index(long status) {
+  return status > 0 && status < static_cast<long>(kStatusCodes) ? static_cast<size_t>(status) : 0;
+}
+
+size_t provider_index(std::string_view type) {
+  for (size_t i = 0; i + 1 < kProviders.size(); ++i)
+    if (kProviders[i] == type) return i;
+  return kProviders.size() - 1;
+}
+
+size_t finish_reason_index(std::string_view reason) {
+  for (size_t i = 0; i < kFinishReasons.size(); ++i)
+    if (kFinishReasons[i] == reason) return i;
+  return finish_reason_index("other");
+}
+
+size_t mcp_server_index(Counters& counters, std::string_view name) {
+  if (name.empty()) return kMaxMcpServers;
+  for (size_t i = 0; i < kMaxMcpServers; ++i) {
+    auto& entry = counters.mcp_servers[i];
+    uint32_t state = entry.state.load(std::memory_order_acquire);
+    if (state == 0) {
+      if (entry.state.compare_exchange_strong(state, 1, std::memory_order_acq_rel)) {
+        entry.name.store(name);
+        entry.state.store(2, std::memory_order_release);
+        return i;
+      }
+    }
+    // Another thread or process is naming this entry: it takes a moment.
+    for (int spin = 0; state == 1 && spin < 1000; ++spin) {
+      std::this_thread::yield();
+      state = entry.state.load(std::memory_order_acquire);
+    }
+    if (state == 2 && entry.name.load() == name) return i;
+  }
+  return kMaxMcpServers;
+}
+
+// --- Prometheus text -------------------------------------------------------------------------
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string format_value(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  char text[32];
+  auto [end, ec] = std::to_chars(text, text + sizeof text, value);
+  if (ec != std::errc()) return "NaN";
+  return std::string(text, end);
+}
+
+void PrometheusText::family(std::string_view name, std::string_view type, std::string_view help) {
+  std::string escaped;
+  for (char c : help) {
+    if (c == '\\')
+      escaped += "\\\\";
+    else if (c == '\n')
+      escaped += "\\n";
+    else
+      escaped += c;
+  }
+  text_.append("# HELP ").append(name).append(" ").append(escaped).append("\n");
+  text_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void PrometheusText::line(std::string_view name, Labels labels, std::string_view extra_name,
+                          std::string_view extra_value, std::string_view value) {
+  text_.append(name);
+  if (labels.size() > 0 || !extra_name.empty()) {
+    text_ += '{';
+    bool first = true;
+    auto label = [&](std::string_view key, std::string_view v) {
+      if (!first) text_ += ',';
+      first = false;
+      text_.append(key).append("=\"").append(escape_label_value(v)).append("\"");
+    };
+    for (const auto& [key, v] : labels) label(key, v);
+    if (!extra_name.empty()) label(extra_name, extra_value);
+    text_ += '}';
+  }
+  text_.append(" ").append(value).append("\n");
+}
+
+void PrometheusText::sample(std::string_view name, Labels labels, uint64_t value) {
+  line(name, labels, {}, {}, std::to_string(value));
+}
+
+void PrometheusText::sample(std::string_view name, Labels labels, int64_t value) {
+  line(name, labels, {}, {}, std::to_string(value));
+}
+
+void PrometheusText::sample(std::string_view name, Labels labels, double value) {
+  line(name, labels, {}, {}, format_value(value));
+}
+
+void PrometheusText::histogram(std::string_view name, Labels labels, std::span<const double> bounds,
+                               std::span<const uint64_t> counts, double sum) {
+  std::string bucket = std::string(name) + "_bucket";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= bounds.size() && i < counts.size(); ++i) {
+    cumulative += counts[i];
+    line(bucket, labels, "le", i < bounds.size() ? format_value(bounds[i]) : "+Inf",
+         std::to_string(cumulative));
+  }
+  line(std::string(name) + "_sum", labels, {}, {}, format_value(sum));
+  line(std::string(name) + "_count", labels, {}, {}, std::to_string(cumulative));
+}
+
+// --- GET /metrics ----------------------------------------------------------------------------
+
+std::string render(const scoreboard::Scoreboard& board) {
+  const Counters& c = board.counters();
+  auto load = [](const Counter& counter) { return counter.load(kRelaxed); };
+  auto routes = http::routes();
+  auto route_labels = [&](size_t i) -> std::pair<std::string_view, std::string_view> {
+    if (i == kUnmatchedRoute || i >= routes.size()) return {"", "unmatched"};
+    return {routes[i].method, routes[i].pattern};
+  };
+  PrometheusText out;
+
+  out.family("chatd_http_requests_total", "counter",
+             "HTTP requests answered, by route (the pattern of the route table) and status.");
+  for (size_t r = 0; r < kMaxRoutes; ++r) {
+    auto [method, route] = route_labels(r);
+    for (size_t s = 0; s < kStatusCodes; ++s) {
+      uint64_t n = load(c.http_requests[r][s]);
+      if (n == 0) continue;
+      std::string status = std::to_string(s);
+      if (method.empty())
+        out.sample("chatd_http_requests_total", {{"route", route}, {"status", status}}, n);
+      else
+        out.sample("chatd_http_requests_total",
+                   {{"method", method}, {"route", route}, {"status", status}}, n);
+    }
+  }
+
+  out.family("chatd_http_request_duration_seconds", "histogram",
+             "Time from reading a request to its last byte, by route (streamed replies "
+             "included).");
+  for (size_t r = 0; r < kMaxRoutes; ++r) {
+    std::array<uint64_t, kLatencyBounds.size() + 1> counts;
+    uint64_t total = 0;
+    for (size_t b = 0; b < counts.size(); ++b)
+      total += counts[b] = load(c.http_duration[r].buckets[b]);
+    if (total == 0) continue;
+    double sum = static_cast<double>(load(c.http_duration[r].sum_us)) / 1e6;
+    auto [method, route] = route_labels(r);
+    if (method.empty())
+      out.histogram("chatd_http_request_duration_seconds", {{"route", route}}, kLatencyBounds,
+                    counts, sum);
+    else
+      out.histogram("chatd_http_request_duration_seconds", {{"method", method}, {"route", route}},
+                    kLatencyBounds, counts, sum);
+  }
+
+  auto workers = board.workers();
+  uint64_t busy = 0, idle = 0;
+  int64_t replies_running = 0;
+  std::array<int64_t, 4> by_state{};
+  for (const auto& w : workers) {
+    busy += w.busy;
+    idle += w.threads - w.busy;
+    replies_running += w.replies_running;
+    by_state[static_cast<size_t>(w.state) % by_state.size()]++;
+  }
+
+  out.family("chatd_http_requests_in_flight", "gauge", "Requests being handled now.");
+  out.sample("chatd_http_requests_in_flight", {}, busy);
+
+  out.family("chatd_replies_running", "gauge", "Replies being generated now.");
+  out.sample("chatd_replies_running", {}, replies_running);
+
+  out.family("chatd_replies_total", "counter", "Replies ended, by finish reason.");
+  for (size_t i = 0; i < kFinishReasons.size(); ++i)
+    out.sample("chatd_replies_total", {{"finish_reason", kFinishReasons[i]}}, load(c.replies[i]));
+
+  out.family("chatd_reply_parts_total", "counter",
+             "Data stream parts sent by replies (keep-alive lines not included).");
+  out.sample("chatd_reply_parts_total", {}, load(c.reply_parts));
+
+  out.family("chatd_reply_tokens_total", "counter",
+             "Tokens the providers reported for replies, by kind.");
+  out.sample("chatd_reply_tokens_total", {{"kind", "prompt"}}, load(c.reply_tokens[0]));
+  out.sample("chatd_reply_tokens_total", {{"kind", "completion"}}, load(c.reply_tokens[1]));
+
+  out.family("chatd_upstream_requests_total", "counter",
+             "HTTP calls to model providers, by provider type and status (0: no response).");
+  for (size_t p = 0; p < kProviders.size(); ++p)
+    for (size_t s = 0; s < kStatusCodes; ++s)
+      if (uint64_t n = load(c.upstream_requests[p][s]); n > 0)
+        out.sample("chatd_upstream_requests_total",
+                   {{"provider", kProviders[p]}, {"status", std::to_string(s)}}, n);
+
+  out.family("chatd_upstream_errors_total", "counter",
+             "Failed calls to model providers, by provider type and kind: status (an HTTP "
+             "error), connect (no response), stalled, dropped (stream cut), stream (an error "
+             "inside the stream).");
+  for (size_t p = 0; p < kProviders.size(); ++p)
+    for (size_t k = 0; k < kUpstreamFailures.size(); ++k)
+      if (uint64_t n = load(c.upstream_errors[p][k]); n > 0)
+        out.sample("chatd_upstream_errors_total",
+                   {{"provider", kProviders[p]}, {"kind", kUpstreamFailures[k]}}, n);
+
+  out.family("chatd_upstream_retries_total", "counter",
+             "Calls to model providers tried again after a retryable failure.");
+  for (size_t p = 0; p < kProviders.size(); ++p)
+    if (uint64_t n = load(c.upstream_retries[p]); n > 0)
+      out.sample("chatd_upstream_retries_total", {{"provider", kProviders[p]}}, n);
+
+  out.family("chatd_mcp_calls_total", "counter",
+             "Tool calls to MCP servers, by server and result (ok, tool_error: the tool "
+             "answered isError, failed: the model got an error).");
+  for (size_t i = 0; i <= kMaxMcpServers; ++i) {
+    std::string name = "unknown";
+    if (i < kMaxMcpServers) {
+      if (c.mcp_servers[i].state.load(std::memory_order_acquire) != 2) continue;
+      name = c.mcp_servers[i].name.load();
+    }
+    for (size_t r = 0; r < kMcpResults.size(); ++r)
+      if (uint64_t n = load(c.mcp_calls[i][r]); n > 0)
+        out.sample("chatd_mcp_calls_total", {{"server", name}, {"result", kMcpResults[r]}}, n);
+  }
+
+  out.family("chatd_db_pool_waits_total", "counter",
+             "Database connection requests that had to wait for a free connection.");
+  out.sample("chatd_db_pool_waits_total", {}, load(c.db_pool_waits));
+  out.family("chatd_db_pool_wait_seconds_total", "counter",
+             "Time spent waiting for a free database connection.");
+  out.sample("chatd_db_pool_wait_seconds_total", {},
+             static_cast<double>(load(c.db_pool_wait_us)) / 1e6);
+  out.family("chatd_db_pool_timeouts_total", "counter",
+             "Waits for a database connection that gave up (the request got a 503).");
+  out.sample("chatd_db_pool_timeouts_total", {}, load(c.db_pool_timeouts));
+
+  out.family("chatd_worker_restarts_total", "counter",
+             "Workers the master started again, by reason: crash (died unexpectedly) or "
+             "recycle (--max-requests reached).");
+  for (size_t i = 0; i < kRestartReasons.size(); ++i)
+    out.sample("chatd_worker_restarts_total", {{"reason", kRestartReasons[i]}},
+               load(c.worker_restarts[i]));
+
+  out.family("chatd_workers", "gauge", "Worker processes, by state.");
+  for (auto state : {scoreboard::WorkerState::kStarting, scoreboard::WorkerState::kReady,
+                     scoreboard::WorkerState::kDraining})
+    out.sample("chatd_workers", {{"state", scoreboard::state_name(state)}},
+               by_state[static_cast<size_t>(state)]);
+
+  out.family("chatd_worker_threads", "gauge", "Request threads of the workers, by state.");
+  out.sample("chatd_worker_threads", {{"state", "busy"}}, busy);
+  out.sample("chatd_worker_threads", {{"state", "idle"}}, idle);
+
+  out.family("chatd_start_time_seconds", "gauge",
+             "When the master started (Unix time); the counters count from then.");
+  out.sample("chatd_start_time_seconds", {}, static_cast<double>(board.started_unix_ms()) / 1e3);
+  return out.text();
+}
+
+// --- WorkerObserver --------------------------------------------------------------------------
+
+WorkerObserver::WorkerObserver(scoreboard::Scoreboard* board, int slot)
+    : board_(board),
+      slot_(board && slot >= 0 && static_cast<unsigned>(slot) < board->worker_slots() ? slot : -1) {
+}
+
+scoreboard::WorkerRecord* WorkerObserver::record() const {
+  return slot_ >= 0 ? &board_->worker(static_cast<unsigned>(slot_)) : nullptr;
+}
+
+WorkerObserver::Scope::Scope(WorkerObserver& observer, unsigned thread, std::string_view request_id,
+                             std::string_view method)
+    : writer_(observer.slot_ >= 0
+                  ? observer.board_->thread(static_cast<unsigned>(observer.slot_), thread)
+                  : nullptr),
+      previous_(t_current) {
+  writer_.begin(request_id, method);
+  t_current = this;
+}
+
+WorkerObserver::Scope::~Scope() {
+  writer_.end();
+  t_current = previous_;
+}
+
+void WorkerObserver::request_done(std::string_view method, std::string_view route, int status,
+                                  std::chrono::microseconds duration) {
+  if (!board_) return;
+  size_t r = route.empty() ? kUnmatchedRoute : route_index(method, route);
+  auto& c = board_->counters();
+  add(c.http_requests[r][status_index(status)]);
+  c.http_duration[r].observe(duration);
+  if (auto* w = record()) add(w->requests);
+}
+
+void WorkerObserver::worker_started(unsigned threads) {
+  auto* w = record();
+  if (!w) return;
+  w->pid.store(::getpid(), kRelaxed);
+  w->threads.store(std::min(threads, board_->thread_capacity()), kRelaxed);
+}
+
+void WorkerObserver::set_state(scoreboard::WorkerState state) {
+  if (auto* w = record()) w->state.store(static_cast<uint32_t>(state), std::memory_order_release);
+}
+
+void WorkerObserver::pool_wait(std::chrono::microseconds waited, bool timed_out) {
+  if (!board_) return;
+  auto& c = board_->counters();
+  add(c.db_pool_waits);
+  add(c.db_pool_wait_us, static_cast<uint64_t>(std::max<int64_t>(0, waited.count())));
+  if (timed_out) add(c.db_pool_timeouts);
+}
+
+void WorkerObserver::mcp_call(const std::string& server, llm::McpToolRunner::CallOutcome outcome) {
+  if (!board_) return;
+  auto& c = board_->counters();
+  size_t result = outcome == llm::McpToolRunner::CallOutcome::kOk          ? 0
+                  : outcome == llm::McpToolRunner::CallOutcome::kToolError ? 1
+                                                                           : 2;
+  add(c.mcp_calls[mcp_server_index(c, server)][result]);
+}
+
+void WorkerObserver::on_route(std::string_view method, std::string_view pattern) {
+  if (t_current) t_current->writer_.set_route(method, pattern);
+}
+
+void WorkerObserver::on_user(std::string_view user_id) {
+  if (t_current) t_current->writer_.set_user(user_id);
+}
+
+void WorkerObserver::on_chat(std::string_view chat_id) {
+  if (!t_current) return;
+  t_current->writer_.set_chat(chat_id);
+  t_current->notes_.chat_id = chat_id;
+}
+
+void WorkerObserver::on_model(std::string_view model) {
+  if (!t_current) return;
+  t_current->writer_.set_model(model);
+  t_current->notes_.model = model;
+}
+
+std::string WorkerObserver::metrics_text() { return board_ ? render(*board_) : std::string(); }
+
+nlohmann::ordered_json WorkerObserver::status_json() {
+  return board_ ? board_->status_json() : nlohmann::ordered_json::object();
+}
+
+void WorkerObserver::reply_started() {
+  if (auto* w = record()) w->replies_running.fetch_add(1, kRelaxed);
+}
+
+void WorkerObserver::reply_finished(const llm::ReplyResult* result) {
+  if (auto* w = record()) w->replies_running.fetch_sub(1, kRelaxed);
+  if (!board_) return;
+  auto& c = board_->counters();
+  add(c.replies[finish_reason_index(result ? result->finish_reason : "error")]);
+  if (!result) return;
+  if (result->usage.prompt_tokens)
+    add(c.reply_tokens[0], static_cast<uint64_t>(std::max(0LL, *result->usage.prompt_tokens)));
+  if (result->usage.completion_tokens)
+    add(c.reply_tokens[1], static_cast<uint64_t>(std::max(0LL, *result->usage.completion_tokens)));
+  if (t_current) {
+    auto& notes = t_current->notes_;
+    notes.finish_reason = result->finish_reason;
+    notes.reply_error = result->error;
+    notes.prompt_tokens = result->usage.prompt_tokens;
+    notes.completion_tokens = result->usage.completion_tokens;
+  }
+}
+
+void WorkerObserver::part(char) {
+  if (board_) add(board_->counters().reply_parts);
+}
+
+void WorkerObserver::upstream_call(std::string_view provider, long status,
+                                   llm::UpstreamFailure failure) {
+  if (!board_) return;
+  auto& c = board_->counters();
+  size_t p = provider_index(provider);
+  add(c.upstream_requests[p][status_index(status)]);
+  if (failure != llm::UpstreamFailure::kNone)
+    add(c.upstream_errors[p][static_cast<size_t>(failure) - 1]);
+}
+
+void WorkerObserver::upstream_retry(std::string_view provider) {
+  if (board_) add(board_->counters().upstream_retries[provider_index(provider)]);
+}
+
+}  // namespace chatd::metrics
