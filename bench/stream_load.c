@@ -34,7 +34,7 @@ static const char* kEndNames[] = {"none",    "ok",         "connect_error", "htt
                                   "cut_off", "error_part", "timeout"};
 
 typedef struct {
-  int fd, state, status, end, saw_done, saw_error;
+  int fd, state, status, end, saw_done, saw_error, err;  // err: errno of a failed socket call
   size_t sent, chunk_left;
   double t_start, t_first_byte, t_first_text, t_last_text;
   long parts;
@@ -309,6 +309,7 @@ int main(int argc, char** argv) {
       setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       if (c->fd < 0 || (connect(c->fd, (struct sockaddr*)&addr, sizeof addr) < 0 &&
                         errno != EINPROGRESS)) {
+        c->err = errno;
         finish(c, END_CONNECT);
         finished++;
       } else {
@@ -334,6 +335,7 @@ int main(int argc, char** argv) {
       if (c->sent < request_len[i] && (events[e].events & EPOLLOUT)) {
         ssize_t w = write(c->fd, requests[i] + c->sent, request_len[i] - c->sent);
         if (w < 0 && errno != EAGAIN) {
+          c->err = errno;
           finish(c, c->t_first_byte ? END_EARLY : END_CONNECT);
           finished++;
           open_now--;
@@ -354,6 +356,7 @@ int main(int argc, char** argv) {
             continue;
           }
           if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+            if (r < 0) c->err = errno;
             if (c->state == ST_HEAD) finish(c, c->t_first_byte ? END_EARLY : END_CONNECT);
             else finish(c, c->state == ST_PLAIN ? END_OK : END_EARLY);
           }
@@ -395,6 +398,16 @@ int main(int argc, char** argv) {
   for (int s = 0; s < 600; s++)
     if (statuses[s]) {
       printf("%s\"%d\":%d", first ? "" : ",", s, statuses[s]);
+      first = 0;
+    }
+  printf("},\"errnos\":{");
+  int errnos[256] = {0};
+  for (int i = 0; i < n; i++)
+    if (conns[i].end != END_OK && conns[i].err > 0 && conns[i].err < 256) errnos[conns[i].err]++;
+  first = 1;
+  for (int e = 0; e < 256; e++)
+    if (errnos[e]) {
+      printf("%s\"%s\":%d", first ? "" : ",", strerrorname_np(e), errnos[e]);
       first = 0;
     }
   printf("},\"errors\":%ld,", n - ends[END_OK]);

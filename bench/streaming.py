@@ -184,7 +184,7 @@ def main():
                         res["threads"] = threads
                     results.setdefault((n, rate, side), []).append(res)
                     print(f"# N={n} {rate}/s run {run + 1} {side}: errors {res['errors']} "
-                          f"{res['ends']} {res['statuses']} ttfb p50 {res['ttfb_ms']['p50']:.1f} "
+                          f"{res['ends']} {res['statuses']} {res.get('errnos', {})} ttfb p50 {res['ttfb_ms']['p50']:.1f} "
                           f"p99 {res['ttfb_ms']['p99']:.1f} ms, gap p50 {res['gap_ms']['p50']:.2f} "
                           f"p99 {res['gap_ms']['p99']:.2f} max {res['gap_ms']['max']:.1f} ms, "
                           f"parts {res['parts']}, cpu/1k parts app "

@@ -225,7 +225,16 @@ TEST_F(Observability, UpstreamErrorsAndRetriesAreCountedByProviderAndStatus) {
   auto refused = send(token, chat2, "fake-badkey", script_message({{"id", unique("badkey")}}));
   ASSERT_EQ(refused.status, 200) << refused.error << refused.body;
   ASSERT_EQ(count_prefix(refused.lines(), "3:"), 1u) << refused.body;
-  std::string after = metrics();
+  // A failed reply does not wait for its title: that call may end a moment after the stream.
+  const std::string refused_calls =
+      R"(chatd_upstream_requests_total{provider="openai",status="401"})";
+  std::string after;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        after = metrics();
+        return value(after, refused_calls) - value(before, refused_calls) >= 2;
+      },
+      5s, 20ms));
   auto delta = [&](const std::string& series) {
     return value(after, series) - value(before, series);
   };
@@ -234,7 +243,7 @@ TEST_F(Observability, UpstreamErrorsAndRetriesAreCountedByProviderAndStatus) {
   EXPECT_EQ(delta(R"(chatd_upstream_retries_total{provider="anthropic"})"), 1);
   EXPECT_GE(delta(R"(chatd_upstream_requests_total{provider="anthropic",status="200"})"), 1);
   // The refused key: the reply's call and the title's.
-  EXPECT_EQ(delta(R"(chatd_upstream_requests_total{provider="openai",status="401"})"), 2);
+  EXPECT_EQ(delta(refused_calls), 2);
   EXPECT_EQ(delta(R"(chatd_upstream_errors_total{provider="openai",kind="status"})"), 2);
   EXPECT_EQ(delta(R"(chatd_replies_total{finish_reason="error"})"), 1);
 }
