@@ -77,7 +77,7 @@ def main():
         s.start_postgres()
         s.migrate()
         t = time.monotonic()
-        s.seed(stream_chats=a.runs, long_messages=a.messages)
+        s.seed(short_chats=a.runs, long_messages=a.messages)
         seed_s = time.monotonic() - t
         s.start_fake()
         s.start_chatd(a.workers, 64)

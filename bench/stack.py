@@ -32,7 +32,7 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 # Fixed tokens ("<10 alnum id>-<22 alnum secret>"): stored hashed by the seed SQL.
 TOKENS = {
     "lister": "benchList0-" + "L" * 22,   # 20 chats, one of them with 200 messages
-    "streamer": "benchStrm0-" + "S" * 22,  # one chat per concurrent reply
+    "streamer": "benchStrm0-" + "S" * 22,  # short chats (2 messages each)
     "longuser": "benchLong0-" + "H" * 22,  # one chat with 10,000 messages
 }
 FAKE_MODEL = "fake-model"
@@ -232,10 +232,12 @@ class Stack:
             raise RuntimeError("chatd migrate failed: " + r.stdout + r.stderr)
 
     # -- seed -------------------------------------------------------------------------------
-    def seed(self, list_chats=20, list_messages=200, stream_chats=0, long_messages=0):
+    def seed(self, list_chats=20, list_messages=200, stream_chats=0, stream_users=0,
+             short_chats=0, long_messages=0):
         """Users with fixed tokens; the lister's chats (the newest one holds list_messages
-        messages); stream_chats chats of the streamer, each with one earlier exchange (so no
-        title request runs); one chat of long_messages messages."""
+        messages); stream_chats chats spread over stream_users users (see stream_chats()) and
+        short_chats chats of the streamer, each with one earlier exchange (so no title request
+        runs); one chat of long_messages messages."""
         sql = ["BEGIN;"]
         for user, token in TOKENS.items():
             key, secret = token.split("-")
@@ -252,11 +254,35 @@ SELECT (SELECT id FROM users WHERE username = 'lister'), 'Benchmark chat ' || i,
             "(SELECT c.id FROM chats c JOIN users u ON u.id = c.owner_id "
             "WHERE u.username = 'lister' ORDER BY c.created_at DESC LIMIT 1)", list_messages))
         if stream_chats:
+            # Chat j belongs to stream user j mod stream_users: any stream_users consecutive
+            # chats have distinct owners, so a run of N ≤ stream_users replies is N users with
+            # one reply each (as many users would be, and under max-replies-per-user).
+            users = stream_users or 1
+            sql.append(f"""
+INSERT INTO users (username) SELECT 'su' || i FROM generate_series(0, {users - 1}) i;
+INSERT INTO api_keys (id, hashed_secret, user_id, expires_at)
+SELECT 'su' || lpad(substr(u.username, 3), 8, '0'),
+       sha256(lpad(substr(u.username, 3), 22, '0')::bytea), u.id, now() + interval '30 days'
+  FROM users u WHERE u.username LIKE 'su%';
+INSERT INTO chats (owner_id, title, created_at)
+SELECT u.id, 'Stream chat ' || j, now() - j * interval '1 millisecond'
+  FROM generate_series(0, {stream_chats - 1}) j
+  JOIN users u ON u.username = 'su' || (j % {users});
+INSERT INTO chat_messages (chat_id, created_at, model, provider, content)
+SELECT c.id, c.created_at + (r - 1) * interval '1 millisecond', '{FAKE_MODEL}', 'openai',
+       jsonb_build_object('id', 'msg-' || substr(md5(c.id::text || r), 1, 24),
+                          'createdAt', chatd_time(c.created_at), 'role', role,
+                          'content', 'Earlier turn', 'parts',
+                          jsonb_build_array(jsonb_build_object('type', 'text',
+                                                               'text', 'Earlier turn')))
+  FROM chats c JOIN users u ON u.id = c.owner_id AND u.username LIKE 'su%',
+       unnest(ARRAY['user', 'assistant']) WITH ORDINALITY AS t(role, r);""")
+        if short_chats:
             sql.append(f"""
 INSERT INTO chats (owner_id, title, created_at)
-SELECT (SELECT id FROM users WHERE username = 'streamer'), 'Stream chat ' || i,
+SELECT (SELECT id FROM users WHERE username = 'streamer'), 'Short chat ' || i,
        now() - i * interval '1 second'
-  FROM generate_series(1, {stream_chats}) i;
+  FROM generate_series(1, {short_chats}) i;
 INSERT INTO chat_messages (chat_id, created_at, model, provider, content)
 SELECT c.id, c.created_at + (r - 1) * interval '1 second', '{FAKE_MODEL}', 'openai',
        jsonb_build_object('id', 'msg-' || substr(md5(c.id::text || r), 1, 24),
@@ -297,6 +323,14 @@ SELECT {chat}, now() - ({count} - i) * interval '1 second', '{FAKE_MODEL}', 'ope
        END,
        CASE WHEN i % 2 = 0 THEN 'stop' END
   FROM generate_series(1, {count}) i;"""
+
+    def stream_chats(self):
+        """[(chat id, token of its owner)] of the stream users, in the order seeded."""
+        rows = self.psql("SELECT c.id || ' ' || substr(u.username, 3) FROM chats c JOIN users u "
+                         "ON u.id = c.owner_id WHERE u.username LIKE 'su%' ORDER BY c.created_at "
+                         "DESC").split("\n")
+        return [(chat, f"su{int(i):08d}-{int(i):022d}")
+                for chat, i in (row.split() for row in rows if row)]
 
     def chat_ids(self, user, limit=None):
         q = (f"SELECT c.id FROM chats c JOIN users u ON u.id = c.owner_id WHERE u.username = "
@@ -505,7 +539,7 @@ def main():
     with Stack() as s:
         s.start_postgres()
         s.migrate()
-        s.seed(stream_chats=100)
+        s.seed(stream_chats=100, stream_users=100)
         s.start_fake()
         s.start_chatd(a.workers, a.threads)
         s.site("chatd", s.chatd_socket)

@@ -6,7 +6,8 @@
 //   stream_load --port P --paths FILE --body FILE --format datastream|openai --n N
 //               [--header 'Name: value']... [--ramp-s 2] [--deadline-s 30]
 //
-// --paths: one request path per line; reply i uses line i (mod the count), e.g. one chat each.
+// --paths: one request path per line, optionally followed by a tab and one more header line
+//   (e.g. that chat owner's token); reply i uses line i (mod the count), e.g. one chat each.
 // --format datastream: AI SDK data stream (chatd, the AI SDK Node server): text parts are
 //   lines starting `0:`, success ends with a `d:` line, `3:` is an error part.
 // --format openai: OpenAI SSE relayed as is: text parts are `data: ` lines with a non-empty
@@ -279,12 +280,16 @@ int main(int argc, char** argv) {
   char** requests = calloc(n, sizeof(char*));
   size_t* request_len = calloc(n, sizeof(size_t));
   for (int i = 0; i < n; i++) {
-    size_t cap = body_len + strlen(headers) + 1024;
+    const char* line = paths[i % npaths];
+    const char* tab = strchr(line, '\t');
+    int path_len = tab ? (int)(tab - line) : (int)strlen(line);
+    const char* extra = tab ? tab + 1 : "";
+    size_t cap = body_len + strlen(headers) + strlen(line) + 1024;
     requests[i] = malloc(cap);
     int head = snprintf(requests[i], cap,
-                        "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Type: "
+                        "POST %.*s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sContent-Type: "
                         "application/json\r\nContent-Length: %zu\r\n\r\n",
-                        paths[i % npaths], headers, body_len);
+                        path_len, line, headers, extra, *extra ? "\r\n" : "", body_len);
     memcpy(requests[i] + head, body, body_len);
     request_len[i] = head + body_len;
     conns[i].fd = -1;

@@ -57,10 +57,9 @@ def run_load(loader, s, side, n, tokens, delay_ms, ramp_s, workdir, app_pids, ch
     text = script(tokens, delay_ms, f"{side}-{n}")
     if side == "chatd":
         chats = [next(chats) for _ in range(n)]
-        paths = [f"/api/v2/chats/{c}/messages" for c in chats]
+        paths = [f"/api/v2/chats/{c}/messages\tCoder-Session-Token: {token}" for c, token in chats]
         body = {"model": stack.FAKE_MODEL, "message": {"role": "user", "content": text}}
-        port, fmt = s.nginx_ports["chatd"], "datastream"
-        headers = ["--header", f"Coder-Session-Token: {stack.TOKENS['streamer']}"]
+        port, fmt, headers = s.nginx_ports["chatd"], "datastream", []
     elif side == "d":
         paths = ["/v1/chat/completions"]
         body = {"model": stack.FAKE_MODEL, "stream": True,
@@ -144,8 +143,8 @@ def main():
         s.worker_connections = max(4096, 3 * max_n)
         s.start_postgres(max_connections=max(200, 2 * a.workers * a.db_pool + 50))
         s.migrate()
-        s.seed(stream_chats=sum(n + 50 for n, _ in levels) * a.runs)
-        chats = iter(s.chat_ids("streamer"))
+        s.seed(stream_chats=sum(n + 10 for n, _ in levels) * a.runs, stream_users=max_n + 10)
+        chats = iter(s.stream_chats())
         s.start_fake()
         proxies = {"/v1/": s.fake_port}
         if a.node:
@@ -176,8 +175,8 @@ def main():
                         app = s.services["node"].pids()
                     else:
                         app = []
-                    # Warm-up (JIT, database connections, caches): 50 replies of 2 s, unrecorded.
-                    run_load(a.loader, s, side, 50, 40, 50, 1, s.dir, app, chats)
+                    # Warm-up (JIT, database connections, caches): 10 replies of 2 s, unrecorded.
+                    run_load(a.loader, s, side, 10, 40, 50, 1, s.dir, app, chats)
                     res = run_load(a.loader, s, side, n, tokens, delay_ms, ramp, s.dir, app,
                                    chats)
                     if side == "chatd":
@@ -202,8 +201,8 @@ def main():
           f"the client reads them; 'added' is chatd's (or (e)'s) percentile minus (d)'s.")
     print()
     print("| N | parts/s | path | errors | TTFB p50 / p99 ms | first text p50 / p99 ms "
-          "| gap p50 / p99 ms | added p50 / p99 ms | app CPU s / 1k parts | nginx CPU s / 1k "
-          "| RSS / open reply | RSS idle → peak MiB |")
+          "| gap p50 / p99 ms | added p50 / p99 ms | app CPU s / 1k parts | nginx / PostgreSQL "
+          "CPU s / 1k | RSS / open reply | RSS idle → peak MiB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     name = {"chatd": "chatd", "d": "(d) nginx → fake", "e": "(e) nginx → AI SDK Node"}
     for n, rate in levels:
@@ -229,7 +228,7 @@ def main():
             app_rss = "—" if side == "d" else f"{rss[0]:.0f} KiB [{rss[1]:.0f}–{rss[2]:.0f}]"
             print(f"| {n} | {rate} | {name[side]} | {errors} | {ttfb50:.1f} / {ttfb99:.1f} | "
                   f"{ft50:.1f} / {ft99:.1f} | {g50[0]:.2f} / {g99[0]:.2f} | {added} | {app_cpu} | "
-                  f"{ngx[0]:.3f} | {app_rss} | " + ("—" if side == "d" else
+                  f"{ngx[0]:.3f} / {med(runs, 'cpu_per_1k', 'pg')[0]:.3f} | {app_rss} | " + ("—" if side == "d" else
                   f"{med(runs, 'idle_rss_kb')[0] / 1024:.0f} → "
                   f"{med(runs, 'peak_rss_kb')[0] / 1024:.0f}") + " |")
     if "chatd" in sides:
