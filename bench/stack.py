@@ -8,6 +8,8 @@ As a command, for poking at it by hand (bounded: it tears down after --seconds):
 
     bench/stack.py up [--seconds 600] [--workers 2] [--threads 64]
 
+(after one of the bench/*.sh scripts has built build-bench/, or with BENCH_BUILD=DIR).
+
 Needs root (initdb runs as the postgres user, nginx and PHP-FPM as root). Loopback only.
 """
 import json
