@@ -2,6 +2,9 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "handlers/error.hpp"
 #include "handlers/token.hpp"
 
@@ -19,6 +22,13 @@ ApiError unauthorized(std::string message, std::string detail) {
 }
 
 ApiError signed_out(std::string detail) { return unauthorized(kSignedOut, std::move(detail)); }
+
+ApiError rate_limited(double retry_after_seconds) {
+  // Whole seconds, rounded up, at least 1 (RFC 9110 §10.2.3).
+  double whole = std::ceil(std::max(1.0, std::min(retry_after_seconds, 86400.0)));
+  return ApiError(429, "Rate limit exceeded: too many requests. Try again later.", {}, {},
+                  {{"Retry-After", std::to_string(static_cast<long>(whole))}});
+}
 
 }  // namespace
 
@@ -45,9 +55,10 @@ Identity authenticate(Context& context, const Request& request) {
     throw signed_out("Invalid API key format: " + *reason);
   const auto& [id, secret] = std::get<TokenParts>(parts);
 
-  auto key = context.store.find_api_key(id);
-  // Hash even for an unknown id, so both failures take the same time.
   std::string hashed = hash_secret(secret);
+  // The same round trip counts the request against the user's rate limit when the key is good
+  // (a retry on a dropped connection may count it twice; that errs on the safe side).
+  auto key = context.store.find_api_key(id, hashed, context.rate_limit);
   if (!key) throw signed_out("API key is invalid.");
   if (!constant_time_equal(hashed, key->hashed_secret))
     throw signed_out("API key secret is invalid.");
@@ -56,7 +67,7 @@ Identity authenticate(Context& context, const Request& request) {
     throw unauthorized("User is not active (status = \"" + key->user_status +
                            "\"). Contact an admin to reactivate your account.",
                        {});
-  if (key->touch_due) context.store.touch_api_key(id);
+  if (key->retry_after) throw rate_limited(*key->retry_after);
   return Identity{key->user_id, id, key->user_is_admin};
 }
 

@@ -25,28 +25,24 @@ bool Store::ping() {
   });
 }
 
-std::optional<ApiKeyRecord> Store::find_api_key(const std::string& id) {
+std::optional<ApiKeyRecord> Store::find_api_key(const std::string& id,
+                                                const std::string& hashed_secret,
+                                                const RateLimit& limit) {
   return pool_.run([&](pqxx::connection& c) -> std::optional<ApiKeyRecord> {
     pqxx::nontransaction tx(c);
-    auto rows = tx.exec_prepared("auth_find_key", id);
+    auto rows = tx.exec_prepared("auth_find_key", id, hashed_secret, limit.seconds_per_request,
+                                 limit.burst);
     if (rows.empty()) return std::nullopt;
     const auto& row = rows[0];
     ApiKeyRecord key;
     key.hashed_secret = row["hashed_secret"].c_str();
     key.expires_at = row["expires_at"].c_str();
     key.expired = row["expired"].as<bool>();
-    key.touch_due = row["touch_due"].as<bool>();
     key.user_id = row["user_id"].c_str();
     key.user_status = row["status"].c_str();
     key.user_is_admin = row["is_admin"].as<bool>();
+    if (!row["retry_after"].is_null()) key.retry_after = row["retry_after"].as<double>();
     return key;
-  });
-}
-
-void Store::touch_api_key(const std::string& id) {
-  pool_.run([&](pqxx::connection& c) {
-    pqxx::nontransaction tx(c);
-    tx.exec_prepared("auth_touch_key", id);
   });
 }
 

@@ -103,6 +103,11 @@ po::options_description serve_options() {
       "a provider that sends nothing for this long has failed")(
       "max-replies-per-user", po::value<std::string>()->default_value("4"),
       "replies one user may have running at once (429 beyond); 0: no limit")(
+      "rate-limit", po::value<std::string>()->default_value("10/s"),
+      "requests one user may make, on average (N/s, N/m or N/h; 429 beyond), counted in "
+      "PostgreSQL across all workers and hosts; 0: no limit")(
+      "rate-burst", po::value<std::string>()->default_value("60"),
+      "requests one user may make at once above rate-limit after a quiet spell")(
       "max-history-messages", po::value<std::string>()->default_value("200"),
       "newest messages of a chat sent to the model; older ones are left out")(
       "on-disconnect", po::value<std::string>()->default_value("continue"),
@@ -217,6 +222,13 @@ Serve serve(const po::variables_map& values) {
   out.upstream_idle_timeout = duration_of(values, "upstream-idle-timeout");
   out.stream_keepalive = duration_of(values, "stream-keepalive");
   out.max_replies_per_user = static_cast<int>(bounded(values, "max-replies-per-user", 0, 10000));
+  const auto& rate = value_of(values, "rate-limit");
+  auto per_second = parse_rate(rate);
+  if (!per_second || *per_second > 1e6)
+    throw ConfigError("rate-limit: must be 0 or a rate like 10/s, 600/m or 3600/h (at most "
+                      "1000000/s), got \"" + rate + "\"");
+  out.rate_limit = *per_second;
+  out.rate_burst = bounded(values, "rate-burst", 1, 1000000);
   out.max_history_messages = static_cast<int>(bounded(values, "max-history-messages", 1, 100000));
   out.on_disconnect = value_of(values, "on-disconnect");
   if (out.on_disconnect != "continue" && out.on_disconnect != "stop")

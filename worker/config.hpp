@@ -50,6 +50,8 @@ struct Serve {
   std::chrono::milliseconds stream_keepalive{15'000};
   std::string on_disconnect = "continue";
   int max_replies_per_user = 4;
+  double rate_limit = 10;  // requests per second per user; 0: no limit
+  unsigned rate_burst = 60;
   int max_history_messages = 200;
   std::string system_prompt;
   std::chrono::milliseconds mcp_refresh{300'000};

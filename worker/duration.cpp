@@ -96,6 +96,17 @@ std::optional<uint64_t> parse_size(std::string_view text) {
   return total;
 }
 
+std::optional<double> parse_rate(std::string_view text) {
+  if (text == "0") return 0.0;
+  size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto count = parse_unsigned(text.substr(0, slash));
+  std::string_view per = text.substr(slash + 1);
+  double seconds = per == "s" ? 1 : per == "m" ? 60 : per == "h" ? 3600 : 0;
+  if (!count || seconds == 0) return std::nullopt;
+  return static_cast<double>(*count) / seconds;
+}
+
 std::string trim(std::string text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
   size_t start = 0;

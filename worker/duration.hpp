@@ -1,5 +1,5 @@
 // Human-friendly values in configuration: durations ("30s", "720h", "1h30m", "250ms"; a bare
-// number is seconds), byte sizes ("4194304", "512KiB", "4MiB") and lists.
+// number is seconds), byte sizes ("4194304", "512KiB", "4MiB"), rates ("10/s") and lists.
 #pragma once
 
 #include <chrono>
@@ -18,6 +18,9 @@ std::optional<uint64_t> parse_size(std::string_view text);
 
 // A decimal number without sign, spaces or overflow.
 std::optional<uint64_t> parse_unsigned(std::string_view text);
+
+// A rate, "N/s", "N/m" or "N/h" (a bare "0" too), in events per second.
+std::optional<double> parse_rate(std::string_view text);
 
 // Without leading and trailing white space.
 std::string trim(std::string text);

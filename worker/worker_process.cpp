@@ -52,6 +52,11 @@ llm::ModelCatalog load_models(const WorkerSetup& setup, const llm::Transport& tr
   return catalog;
 }
 
+sql::RateLimit rate_limit(const config::Serve& serve) {
+  if (serve.rate_limit <= 0) return {};
+  return {1.0 / serve.rate_limit, static_cast<double>(serve.rate_burst)};
+}
+
 http::ReplySettings reply_settings(const config::Serve& serve) {
   http::ReplySettings settings;
   settings.system_prompt = serve.system_prompt;
@@ -133,6 +138,7 @@ class Worker {
                  models_,
                  transport_,
                  reply_settings_,
+                 rate_limit(setup.serve),
                  tools_.get(),
                  replies_,
                  setup.general.database_url,

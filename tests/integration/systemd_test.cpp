@@ -107,6 +107,20 @@ TEST(SystemdUnits, PassSystemdAnalyzeVerify) {
     EXPECT_EQ(line.find("chatd"), std::string::npos) << "systemd-analyze: " << line;
 }
 
+// The exposure score README.md quotes; a hardening option removed from the unit raises it.
+TEST(SystemdUnits, SecurityExposureStaysLow) {
+  std::string analyze = find_program("systemd-analyze");
+  if (analyze.empty()) GTEST_SKIP() << "systemd-analyze is not installed";
+  auto r = run_command({analyze, "security", "--offline=yes", "--no-pager",
+                        std::string(CHATD_SOURCE_DIR) + "/systemd/chatd.service"});
+  const std::string marker = "Overall exposure level for chatd.service: ";
+  auto at = r.out.find(marker);
+  ASSERT_NE(at, std::string::npos) << r.out << r.err;
+  double exposure = std::stod(r.out.substr(at + marker.size()));
+  RecordProperty("exposure", std::to_string(exposure));
+  EXPECT_LE(exposure, 1.3) << r.out;
+}
+
 class Systemd : public StackTest {};
 
 TEST_F(Systemd, SocketActivationBehindNginx) {

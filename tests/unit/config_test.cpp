@@ -337,6 +337,24 @@ TEST_F(ConfigTest, MaxBodySize) {
   }
 }
 
+TEST_F(ConfigTest, RateLimit) {
+  auto defaults = serve(load_serve({}));
+  EXPECT_EQ(defaults.rate_limit, 10.0);
+  EXPECT_EQ(defaults.rate_burst, 60u);
+  auto s = serve(load_serve({"--rate-limit", "120/m", "--rate-burst", "5"}));
+  EXPECT_EQ(s.rate_limit, 2.0);
+  EXPECT_EQ(s.rate_burst, 5u);
+  EXPECT_EQ(serve(load_serve({"--rate-limit", "0"})).rate_limit, 0.0);
+  for (const char* bad : {"10", "fast", "1.5/s", "10/day", "1000001/s"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(serve_error({std::string("--rate-limit=") + bad}),
+              std::string("rate-limit: must be 0 or a rate like 10/s, 600/m or 3600/h (at most "
+                          "1000000/s), got \"") +
+                  bad + "\"");
+  }
+  EXPECT_EQ(serve_error({"--rate-burst", "0"}).rfind("rate-burst: ", 0), 0u);
+}
+
 TEST_F(ConfigTest, GeneralValidation) {
   auto general_error = [&](const std::vector<std::string>& args) -> std::string {
     try {

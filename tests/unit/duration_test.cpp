@@ -123,5 +123,19 @@ TEST(ParseUnsigned, RejectsEverythingElse) {
   }
 }
 
+TEST(ParseRate, PerSecondMinuteHour) {
+  EXPECT_EQ(parse_rate("10/s"), 10.0);
+  EXPECT_EQ(parse_rate("600/m"), 10.0);
+  EXPECT_EQ(parse_rate("36/h"), 0.01);
+  EXPECT_EQ(parse_rate("0"), 0.0);
+  EXPECT_EQ(parse_rate("0/s"), 0.0);
+}
+
+TEST(ParseRate, RefusesOtherShapes) {
+  for (const char* bad : {"", "10", "/s", "10/", "10/d", "10/sec", "-1/s", "1.5/s", " 10/s",
+                          "10/s ", "10//s", "99999999999999999999/s"})
+    EXPECT_EQ(parse_rate(bad), std::nullopt) << bad;
+}
+
 }  // namespace
 }  // namespace chatd

@@ -254,7 +254,7 @@ class HandleRequest : public ::testing::Test {
   ReplySettings reply_;
   ReplyRegistry replies_;
   std::string url_;
-  Context context_{store_, models_, transport_, reply_, nullptr, replies_, url_, "test:1"};
+  Context context_{store_, models_, transport_, reply_, {}, nullptr, replies_, url_, "test:1"};
   chatd::testing::FakeResponseWriter out_;
 
   Outcome run(std::string method, std::string path, std::string query = {}) {
