@@ -51,15 +51,6 @@ class ResponseSink : public llm::PartSink {
   ResponseWriter& out_;
 };
 
-// Only the newest messages go to the model (max-history-messages); the cut never leaves an
-// assistant message first, which some providers refuse.
-void trim_history(json& history, size_t keep) {
-  if (history.size() <= keep) return;
-  size_t first = history.size() - keep;
-  while (first + 1 < history.size() && history[first].value("role", "") != "user") ++first;
-  history.erase(history.begin(), history.begin() + static_cast<long>(first));
-}
-
 bool contains_nul(const json& value) {
   if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
   if (value.is_object())
@@ -137,6 +128,25 @@ ChatMessageRequest decode_chat_message(const std::string& body) {
   return out;
 }
 
+json history_window(const std::vector<std::string>& newest_first, size_t keep) {
+  json window = json::array();
+  if (newest_first.size() < keep) {  // the whole chat and the new message fit
+    for (auto row = newest_first.rbegin(); row != newest_first.rend(); ++row)
+      window.push_back(json::parse(*row));
+    return window;
+  }
+  // `keep` stored messages and the new one: the oldest goes, then the start moves forward to
+  // a user message.
+  bool started = false;
+  for (size_t i = keep - 1; i-- > 0;) {
+    json message = json::parse(newest_first[i]);
+    if (!started && message.value("role", "") != "user") continue;
+    started = true;
+    window.push_back(std::move(message));
+  }
+  return window;
+}
+
 namespace {
 
 // Idempotency-Key (API.md §7): 1-255 printable ASCII characters.
@@ -188,21 +198,23 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
     return;
   }
 
-  json history = json::parse(context.store.chat_messages_json(chat.id));
-  bool first_user_message = std::none_of(history.begin(), history.end(), [](const json& m) {
-    return m.is_object() && m.value("role", "") == "user";
-  });
   ResponseSink client(out);
   ReplyRecorder recorder(context, chat.id, message_id, client);
+  // Storing the message also reads the newest of the chat before it, in the same round trip:
+  // only those, so the cost does not grow with the chat.
+  size_t keep = static_cast<size_t>(std::max(1, context.reply.max_history_messages));
+  sql::Store::RecentMessages before;
   try {
-    context.store.insert_message(
-        {chat.id, model->id, model->provider_type, dump(decoded.message), "", "", ""});
+    before = context.store.append_message(
+        {chat.id, model->id, model->provider_type, dump(decoded.message), "", "", ""},
+        static_cast<int>(keep));
   } catch (...) {
     recorder.finish("{\"parts\":[]}", "error", "", "");  // frees the chat
     throw;
   }
+  json history = history_window(before.newest_first, keep);
+  bool first_user_message = !before.has_user_message;
   history.push_back(decoded.message);
-  trim_history(history, static_cast<size_t>(context.reply.max_history_messages));
   out.start(200, stream_headers());
   out.flush();
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,13 @@ struct ChatMessageRequest {
 // Decodes and checks a CreateChatMessageRequest; throws 400 "Failed to decode chat message"
 // with a precise detail.
 ChatMessageRequest decode_chat_message(const std::string& body);
+
+// The stored messages the model sees besides the new one (max-history-messages = `keep`),
+// oldest first, from the chat's newest `keep` stored messages (newest first, as JSON texts).
+// The new user message takes one place; when the chat holds more, the window starts at the
+// first user message of the rest, so it never starts on an assistant message (some providers
+// refuse that), and may be empty.
+nlohmann::json history_window(const std::vector<std::string>& newest_first, size_t keep);
 
 void post_chat_message(Context& context, Request& request, ResponseWriter& out);
 

@@ -182,12 +182,19 @@ void Store::count_reader(const std::string& chat_id, int delta) {
   }, /*idempotent=*/false);
 }
 
-void Store::insert_message(const StoredMessage& m) {
-  pool_.run(
+Store::RecentMessages Store::append_message(const StoredMessage& m, int recent) {
+  return pool_.run(
       [&](pqxx::connection& c) {
         pqxx::nontransaction tx(c);
-        tx.exec_prepared("chat_messages_insert", m.chat_id, m.model, m.provider, m.content,
-                         m.finish_reason, m.prompt_tokens, m.completion_tokens);
+        auto rows = tx.exec_prepared("chat_messages_append", m.chat_id, m.model, m.provider,
+                                     m.content, m.finish_reason, m.prompt_tokens,
+                                     m.completion_tokens, recent);
+        RecentMessages before;
+        before.newest_first.reserve(rows.size());
+        for (const auto& row : rows)
+          before.newest_first.emplace_back(row[0].c_str(), row[0].size());
+        before.has_user_message = !rows.empty() && rows[0][1].as<bool>();
+        return before;
       },
       /*idempotent=*/false);
 }

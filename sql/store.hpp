@@ -136,8 +136,15 @@ class Store {
     std::string prompt_tokens;  // empty: unknown
     std::string completion_tokens;
   };
-  // Stores the message and moves chats.updated_at to its time.
-  void insert_message(const StoredMessage& message);
+  // What was in the chat before a message: its newest messages (JSON texts, newest first) and
+  // whether any message was the user's.
+  struct RecentMessages {
+    std::vector<std::string> newest_first;
+    bool has_user_message = false;
+  };
+  // Stores the message and moves chats.updated_at to its time; returns the chat's newest
+  // `recent` messages from before it, all in one statement.
+  RecentMessages append_message(const StoredMessage& message, int recent);
   void set_chat_title(const std::string& chat_id, const std::string& title);
 
   std::string create_user(const std::string& username, const std::string& email, bool admin);

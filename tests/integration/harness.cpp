@@ -312,12 +312,13 @@ std::string rebuild_with_ai_sdk(const std::string& body) {
   return r.out;
 }
 
-FakeProvider::FakeProvider(const std::string& dir) {
+FakeProvider::FakeProvider(const std::string& dir, bool log_bodies) : dir_(dir) {
   fs::create_directories(dir);
   std::string log = dir + "/fake.out";
-  process_ = std::make_unique<Process>(
-      std::vector<std::string>{FAKE_PROVIDER_BINARY, "--port", "0", "--log", dir + "/requests.log"},
-      log);
+  std::vector<std::string> argv = {FAKE_PROVIDER_BINARY, "--port", "0", "--log",
+                                   dir + "/requests.log"};
+  if (log_bodies) argv.push_back("--log-bodies");
+  process_ = std::make_unique<Process>(argv, log);
   std::smatch m;
   bool up = wait_until(
       [&] {

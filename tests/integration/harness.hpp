@@ -134,11 +134,14 @@ class Nginx {
 // tests/fake_provider on a free loopback port.
 class FakeProvider {
  public:
-  explicit FakeProvider(const std::string& dir);
+  // `log_bodies`: each line of DIR/requests.log also holds the request body.
+  explicit FakeProvider(const std::string& dir, bool log_bodies = false);
   int port() const { return port_; }
+  std::string requests_log() const { return dir_ + "/requests.log"; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
  private:
+  std::string dir_;
   int port_ = 0;
   std::unique_ptr<Process> process_;
 };

@@ -1,0 +1,151 @@
+// max-history-messages on a real chat: chatd reads only the newest messages of a long chat,
+// and the model gets exactly the window the trimming rule gives (never starting on an
+// assistant message). A chatd of its own (--max-history-messages 4) talks to a fake provider
+// that logs the request bodies.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "fixture.hpp"
+
+namespace chatd::test {
+namespace {
+
+using nlohmann::json;
+
+class History : public ReplyTest {
+ protected:
+  void SetUp() override {
+    ReplyTest::SetUp();
+    if (IsSkipped()) return;
+    if (!chatd_) {
+      std::string dir = stack_->dir + "/history";
+      std::filesystem::create_directories(dir);
+      fake_ = std::make_unique<FakeProvider>(dir + "/fake", /*log_bodies=*/true);
+      chatd_ = std::make_unique<Chatd>(
+          dir, stack_->postgres->url(),
+          std::vector<std::string>{
+              "--workers", "1", "--threads", "4", "--max-history-messages", "4", "--provider",
+              "type=openai;api-key=test-key;base-url=" + fake_->url() + "/v1;models=fake-openai"});
+      chatd_->start();
+      nginx_ = std::make_unique<Nginx>(dir + "/nginx", chatd_->socket_path());
+    }
+  }
+  static void TearDownTestSuite() {
+    nginx_.reset();
+    chatd_.reset();
+    fake_.reset();
+  }
+
+  // Stores messages m0, m1, … with these roles, oldest first, in one statement.
+  void store(const std::string& chat, const std::vector<std::string>& roles) {
+    std::string values;
+    for (size_t i = 0; i < roles.size(); ++i) {
+      std::string text = "m" + std::to_string(i);
+      json content = {{"id", "id-" + text},
+                      {"role", roles[i]},
+                      {"content", text},
+                      {"parts", {{{"type", "text"}, {"text", text}}}}};
+      values += std::string(values.empty() ? "" : ",") + "('" + chat +
+                "', 'fake-openai', 'openai', '" + content.dump() + "'::jsonb)";
+    }
+    stack_->sql("INSERT INTO chat_messages (chat_id, model, provider, content) VALUES " + values);
+  }
+
+  // Sends "now" and returns the texts of the non-system messages chatd sent the model for the
+  // reply (not for the title), and whether a title was asked for.
+  std::pair<std::vector<std::string>, bool> send_and_see(const std::string& token,
+                                                         const std::string& chat) {
+    std::string log = fake_->requests_log();
+    size_t before = std::filesystem::exists(log) ? std::filesystem::file_size(log) : 0;
+    auto r = http_stream(
+        "POST", nginx_->base_url() + "/api/v2/chats/" + chat + "/messages",
+        {"Coder-Session-Token: " + token, "Content-Type: application/json"},
+        json({{"model", "fake-openai"}, {"message", {{"role", "user"}, {"content", "now"}}}})
+            .dump());
+    EXPECT_EQ(r.status, 200) << r.error << r.body;
+    EXPECT_NE(r.body.find("\nd:{"), std::string::npos) << r.body;
+    // The fake logs a request when its answer is done, which may be just after chatd's.
+    std::vector<std::string> texts;
+    bool title = false;
+    wait_until(
+        [&] {
+          texts.clear();
+          title = false;
+          bool reply = false;
+          std::ifstream in(log);
+          in.seekg(static_cast<std::streamoff>(before));
+          std::string line;
+          while (std::getline(in, line)) {
+            json entry = json::parse(line, nullptr, false);
+            if (entry.is_discarded()) return false;  // a line still being written
+            if (entry.value("scenario", "") == "title") {
+              title = true;
+              continue;
+            }
+            reply = true;
+            json body = json::parse(entry["body"].get<std::string>());
+            for (const auto& message : body["messages"])
+              if (message["role"] != "system") texts.push_back(message["content"]);
+          }
+          return reply;
+        },
+        5s);
+    return {texts, title};
+  }
+
+  static inline std::unique_ptr<FakeProvider> fake_;
+  static inline std::unique_ptr<Chatd> chatd_;
+  static inline std::unique_ptr<Nginx> nginx_;
+};
+
+using Texts = std::vector<std::string>;
+
+TEST_F(History, AShortChatGoesWhole) {
+  auto token = stack_->new_user_token(unique("history"));
+  std::string chat = create_chat(token)["id"];
+  store(chat, {"assistant", "user", "assistant"});  // 3 + the new one: within 4
+  auto [texts, title] = send_and_see(token, chat);
+  EXPECT_EQ(texts, (Texts{"m0", "m1", "m2", "now"}));
+  EXPECT_FALSE(title);
+}
+
+TEST_F(History, ALongChatIsCutToTheNewestStartingOnAUserMessage) {
+  auto token = stack_->new_user_token(unique("history"));
+  std::string chat = create_chat(token)["id"];
+  std::vector<std::string> roles;
+  for (int i = 0; i < 300; ++i) roles.push_back(i % 2 ? "assistant" : "user");
+  roles[297] = "assistant";  // the cut (m297..m299 and the new one) starts here: moves to m298
+  store(chat, roles);
+  auto [texts, title] = send_and_see(token, chat);
+  EXPECT_EQ(texts, (Texts{"m298", "m299", "now"}));
+  EXPECT_FALSE(title);
+  // The next turn sees the reply and the message before it, and still no title.
+  auto [next, next_title] = send_and_see(token, chat);
+  ASSERT_EQ(next.size(), 3u);
+  EXPECT_EQ(next[0], "now");
+  EXPECT_EQ(next[1].rfind("You said:", 0), 0u) << next[1];
+  EXPECT_EQ(next[2], "now");
+  EXPECT_FALSE(next_title);
+}
+
+TEST_F(History, NoUserMessageInTheWindowSendsOnlyTheNewOne) {
+  auto token = stack_->new_user_token(unique("history"));
+  std::string chat = create_chat(token)["id"];
+  store(chat, {"user", "assistant", "assistant", "assistant", "assistant"});
+  auto [texts, title] = send_and_see(token, chat);
+  EXPECT_EQ(texts, (Texts{"now"}));
+  EXPECT_FALSE(title);  // the chat has a user message, before the window
+}
+
+TEST_F(History, AChatWithoutAUserMessageGetsATitle) {
+  auto token = stack_->new_user_token(unique("history"));
+  std::string chat = create_chat(token)["id"];
+  store(chat, {"assistant", "assistant", "assistant", "assistant", "assistant"});
+  auto [texts, title] = send_and_see(token, chat);
+  EXPECT_EQ(texts, (Texts{"now"}));
+  EXPECT_TRUE(title);
+}
+
+}  // namespace
+}  // namespace chatd::test
