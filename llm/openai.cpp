@@ -80,16 +80,186 @@ std::string map_finish(const std::string& reason) {
   return "unknown";
 }
 
+// The fast path for the chunk that carries nearly every token: `{…,"choices":[{…,"delta":
+// {"content":"…"},"finish_reason":null}]}`. nlohmann's SAX parser reads it (the same lexer,
+// checks and string decoding as json::parse) with no DOM: the state below follows the path to
+// choices[0].delta and gives up, for the full parse, on anything the full path would act on
+// other than delta.content (errors, usage, reasoning, refusals, tool calls, a finish reason,
+// repeated keys, unexpected types). Giving up is always correct, only slower.
+class TextChunkScan final : public nlohmann::json_sax<json> {
+ public:
+  bool give_up = false;
+  std::string content;
+
+  bool null() override { return scalar(kNull); }
+  bool boolean(bool) override { return scalar(kOther); }
+  bool number_integer(number_integer_t) override { return scalar(kOther); }
+  bool number_unsigned(number_unsigned_t) override { return scalar(kOther); }
+  bool number_float(number_float_t, const string_t&) override { return scalar(kOther); }
+  bool string(string_t& value) override {
+    if (skip_ == 0 && depth_ == kDelta && key_ == kContent) content = value;
+    return scalar(kString);
+  }
+  bool binary(binary_t&) override { return stop(); }
+  bool start_object(std::size_t) override { return open(/*object=*/true); }
+  bool start_array(std::size_t) override { return open(/*object=*/false); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& name) override {
+    if (skip_ > 0) return true;
+    key_ = kIgnored;
+    if (depth_ == kTop) {
+      if (name == "choices") key_ = kChoicesKey;
+      if (name == "error" || name == "usage") key_ = kNullOnly;
+    } else if (depth_ == kChoice) {
+      if (name == "delta") key_ = kDeltaKey;
+      if (name == "finish_reason") key_ = kNullOnly;
+    } else if (depth_ == kDelta) {
+      // role is ignored; content is the text; anything else (reasoning, refusal text, tool
+      // calls, keys unknown here) goes the full way.
+      if (name == "content") {
+        key_ = kContent;
+      } else if (name == "refusal") {
+        key_ = kNullOnly;
+      } else if (name != "role") {
+        return stop();
+      }
+    }
+    // A key seen twice: the full parse keeps the last; leave that to it.
+    if (key_ != kIgnored && key_ != kNullOnly) {
+      unsigned bit = 1u << key_;
+      if (seen_ & bit) return stop();
+      seen_ |= bit;
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  enum Depth { kOutside, kTop, kChoices, kChoice, kDelta };
+  enum Key { kIgnored, kChoicesKey, kNullOnly, kDeltaKey, kContent };
+  enum Value { kNull, kString, kOther };
+
+  bool stop() {
+    give_up = true;
+    return false;
+  }
+  // In the choices array, only the first element is read; the others are skipped.
+  bool first_choice() { return choice_count_++ == 0; }
+
+  bool scalar(Value value) {
+    if (skip_ > 0) return true;
+    switch (depth_) {
+      case kOutside:
+        return stop();  // not an object: the full path ignores it, let it say so
+      case kTop:
+        if (key_ == kChoicesKey) return stop();
+        return key_ != kNullOnly || value == kNull || stop();
+      case kChoices:
+        return !first_choice() || stop();
+      case kChoice:
+        if (key_ == kDeltaKey) return stop();
+        return key_ != kNullOnly || value == kNull || stop();
+      case kDelta:
+        if (key_ == kContent) return value == kString || stop();
+        return key_ != kNullOnly || value == kNull || stop();
+    }
+    return stop();
+  }
+
+  bool open(bool object) {
+    if (skip_ > 0) {
+      ++skip_;
+      return true;
+    }
+    switch (depth_) {
+      case kOutside:
+        if (!object) return stop();
+        depth_ = kTop;
+        return true;
+      case kTop:
+        if (key_ == kNullOnly) return stop();
+        if (key_ == kChoicesKey) {
+          if (object) return stop();
+          depth_ = kChoices;
+          return true;
+        }
+        break;
+      case kChoices:
+        if (!first_choice()) break;
+        if (!object) return stop();
+        depth_ = kChoice;
+        return true;
+      case kChoice:
+        if (key_ == kNullOnly) return stop();
+        if (key_ == kDeltaKey) {
+          if (!object) return stop();
+          depth_ = kDelta;
+          return true;
+        }
+        break;
+      case kDelta:
+        if (key_ != kIgnored) return stop();  // content or refusal that is not a string/null
+        break;                                // role
+    }
+    skip_ = 1;
+    return true;
+  }
+
+  bool close() {
+    if (skip_ > 0) {
+      --skip_;
+      return true;
+    }
+    switch (depth_) {
+      case kDelta:
+        depth_ = kChoice;
+        key_ = kDeltaKey;
+        break;
+      case kChoice:
+        depth_ = kChoices;
+        break;
+      case kChoices:
+        depth_ = kTop;
+        key_ = kChoicesKey;
+        break;
+      case kTop:
+        depth_ = kOutside;
+        break;
+      case kOutside:
+        return stop();
+    }
+    return true;
+  }
+
+  Depth depth_ = kOutside;
+  Key key_ = kIgnored;
+  int skip_ = 0;  // nesting inside a value that is skipped
+  unsigned seen_ = 0;
+  int choice_count_ = 0;
+};
+
 class OpenAiStreamMapper final : public StreamMapper {
  public:
-  OpenAiStreamMapper(std::string api_key, std::shared_ptr<std::atomic<unsigned long long>> counter)
-      : api_key_(std::move(api_key)), call_counter_(std::move(counter)) {}
+  OpenAiStreamMapper(std::string api_key, std::shared_ptr<std::atomic<unsigned long long>> counter,
+                     bool text_fast_path)
+      : api_key_(std::move(api_key)),
+        call_counter_(std::move(counter)),
+        text_fast_path_(text_fast_path) {}
 
   void on_event(const SseEvent& event, std::vector<ModelEvent>& out) override {
     if (finished_) return;
     if (event.data == "[DONE]") {
       finish(out);
       return;
+    }
+    if (text_fast_path_) {
+      if (auto text = detail::openai_text_delta(event.data)) {
+        if (!text->empty()) out.push_back(TextDelta{std::move(*text)});
+        return;
+      }
     }
     json chunk = json::parse(event.data, nullptr, false);
     if (!chunk.is_object()) return;  // not JSON: a keepalive or noise from a compatible server
@@ -223,6 +393,7 @@ class OpenAiStreamMapper final : public StreamMapper {
   std::optional<std::string> finish_reason_;
   Usage usage_;
   bool finished_ = false;
+  bool text_fast_path_ = true;
 };
 
 class OpenAiProvider final : public Provider {
@@ -269,7 +440,7 @@ class OpenAiProvider final : public Provider {
   }
 
   std::unique_ptr<StreamMapper> new_stream_mapper() const override {
-    return std::make_unique<OpenAiStreamMapper>(api_key_, call_counter_);
+    return std::make_unique<OpenAiStreamMapper>(api_key_, call_counter_, /*text_fast_path=*/true);
   }
 
   ProviderError parse_error(long status, const std::string& body,
@@ -329,6 +500,17 @@ class OpenAiProvider final : public Provider {
 };
 
 }  // namespace
+
+std::optional<std::string> detail::openai_text_delta(std::string_view chunk) {
+  TextChunkScan scan;
+  if (!json::sax_parse(chunk, &scan) || scan.give_up) return std::nullopt;
+  return std::move(scan.content);
+}
+
+std::unique_ptr<StreamMapper> detail::openai_stream_mapper(bool text_fast_path) {
+  return std::make_unique<OpenAiStreamMapper>(
+      "", std::make_shared<std::atomic<unsigned long long>>(0), text_fast_path);
+}
 
 std::unique_ptr<Provider> make_openai_provider(const ProviderConfig& config) {
   return std::make_unique<OpenAiProvider>(config);

@@ -96,6 +96,12 @@ std::string dump(const nlohmann::json& value);
 // a JSON object is nullopt.
 std::optional<nlohmann::json> parse_tool_args(std::string_view text);
 
+// OpenAI's hot path: the delta.content of a chunk that is a plain text delta and nothing else
+// the stream mapper acts on; nothing for any other chunk (the mapper parses that one whole).
+// Exposed, with a mapper that can go without it, so tests compare the two paths.
+std::optional<std::string> openai_text_delta(std::string_view chunk);
+std::unique_ptr<StreamMapper> openai_stream_mapper(bool text_fast_path);
+
 inline constexpr const char* kInvalidToolArgs = "the model sent invalid tool arguments";
 
 // Makes provider text safe to show: the API key redacted, control characters flattened,
