@@ -22,11 +22,13 @@ class History : public ReplyTest {
       std::string dir = stack_->dir + "/history";
       std::filesystem::create_directories(dir);
       fake_ = std::make_unique<FakeProvider>(dir + "/fake", /*log_bodies=*/true);
+      std::string openai = fake_->url();
+      openai += "/v1";
       chatd_ = std::make_unique<Chatd>(
           dir, stack_->postgres->url(),
           std::vector<std::string>{
               "--workers", "1", "--threads", "4", "--max-history-messages", "4", "--provider",
-              "type=openai;api-key=test-key;base-url=" + fake_->url() + "/v1;models=fake-openai"});
+              "type=openai;api-key=test-key;base-url=" + openai + ";models=fake-openai"});
       chatd_->start();
       nginx_ = std::make_unique<Nginx>(dir + "/nginx", chatd_->socket_path());
     }
