@@ -105,10 +105,12 @@ Store::ReplyClaim Store::begin_reply(const NewReply& r) {
                     previous["request_hash"].c_str() == r.request_hash};
           }
         }
-        if (r.max_user_replies > 0 &&
-            tx.exec_prepared1("chat_replies_user_running", r.user_id)["running"].as<int>() >=
-                r.max_user_replies)
-          return {ReplyClaim::kUserLimit, "", true};
+        if (r.max_user_replies > 0) {
+          tx.exec_prepared("chat_replies_user_lock", r.user_id);
+          if (tx.exec_prepared1("chat_replies_user_running", r.user_id)["running"].as<int>() >=
+              r.max_user_replies)
+            return {ReplyClaim::kUserLimit, "", true};
+        }
         if (tx.exec_prepared("chat_replies_begin", r.chat_id, r.message_id, r.user_id, r.model,
                              r.provider, r.worker)
                 .empty())

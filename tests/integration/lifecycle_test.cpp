@@ -262,6 +262,25 @@ TEST_F(Lifecycle, OneUserMayRunOnlySoManyRepliesAtOnce) {
   EXPECT_EQ(later.status, 200);
 }
 
+TEST_F(Lifecycle, SimultaneousSendsNeverExceedTheUserLimit) {
+  // Ten sends at once through both instances: exactly six start (max-replies-per-user).
+  auto token = stack_->new_user_token(unique("rush"));
+  std::vector<std::string> chats;
+  for (int i = 0; i < 10; ++i) chats.push_back(create_chat(token)["id"]);
+  std::vector<long> statuses(chats.size());
+  std::vector<std::thread> sends;
+  for (size_t i = 0; i < chats.size(); ++i)
+    sends.emplace_back([&, i] {
+      std::string path = "/api/v2/chats/" + chats[i] + "/messages";
+      statuses[i] = http("POST", i % 2 ? b_url(path) : stack_->url(path), auth(token),
+                         body(slow_script(10, 100)))
+                        .status;
+    });
+  for (auto& t : sends) t.join();
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 6);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 429), 4);
+}
+
 TEST_F(Lifecycle, AboutOneWritePerSecondWhileNobodyFollows) {
   // Every statement that changes the reply's row is counted by a trigger.
   stack_->sql(
