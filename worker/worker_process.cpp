@@ -31,6 +31,19 @@
 #include "worker/log.hpp"
 #include "worker/metrics.hpp"
 
+// A sanitizer build (CHATD_SANITIZE) checks for leaks when a process exits, but a worker ends
+// with _exit, which skips that: run_worker runs the check itself.
+#if defined(__SANITIZE_ADDRESS__)
+#define CHATD_LEAK_CHECK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHATD_LEAK_CHECK 1
+#endif
+#endif
+#ifdef CHATD_LEAK_CHECK
+#include <sanitizer/lsan_interface.h>
+#endif
+
 namespace chatd {
 
 namespace {
@@ -378,14 +391,20 @@ void run_worker(const WorkerSetup& setup) {
   log::set_level(setup.general.log_level);
 
   int code;
+  // Never destroyed: threads may outlive a missed drain deadline, and _exit ends it all. Static,
+  // so that the leak check sees it as reachable.
+  static Worker* worker = nullptr;
   try {
-    // Never destroyed: threads may outlive a missed drain deadline, and _exit ends it all.
-    auto* worker = new Worker(setup);
+    worker = new Worker(setup);
     code = worker->run();
   } catch (const std::exception& e) {
     log::error("worker failed", {{"error", e.what()}});
     code = 1;
   }
+#ifdef CHATD_LEAK_CHECK
+  // After a clean drain every request has ended, so whatever is unreachable now leaked.
+  if (code == 0) __lsan_do_leak_check();
+#endif
   ::_exit(code);
 }
 

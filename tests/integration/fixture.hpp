@@ -23,6 +23,11 @@ class StackTest : public ::testing::Test {
     stack_ = &Stack::get();
   }
 
+  void TearDown() override {
+    for (const auto& report : new_sanitizer_reports())
+      ADD_FAILURE() << "sanitizer report of a process the tests started: " << report;
+  }
+
   // A username no other test uses.
   static std::string unique(const std::string& base) {
     static std::atomic<int> counter{0};

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -10,11 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <pqxx/pqxx>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -100,7 +103,52 @@ std::vector<std::string> as_postgres(std::vector<std::string> argv) {
   return argv;
 }
 
+// The directory of the sanitizer reports; the first call creates it and points the sanitizer
+// runtimes of every process started from then on at it (they add .PID to the file name).
+const std::string& sanitizer_reports_dir() {
+  static const std::string dir = [] {
+    char tmpl[] = "/tmp/chatd-sanitizer-XXXXXX";
+    std::string made = ::mkdtemp(tmpl);
+    ::chmod(made.c_str(), 01777);  // chatd commands may run as another user
+    for (const char* variable : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"}) {
+      const char* old = std::getenv(variable);
+      std::string options = old && *old ? std::string(old) + ":" : "";
+      ::setenv(variable, (options + "log_path=" + made + "/report").c_str(), 1);
+    }
+    return made;
+  }();
+  return dir;
+}
+
+// Set up before the first test, checked after the last one, once the stack has stopped.
+class SanitizerReportCheck : public ::testing::Environment {
+ public:
+  void SetUp() override { sanitizer_reports_dir(); }
+  void TearDown() override {
+    Stack::shutdown();
+    for (const auto& report : new_sanitizer_reports())
+      ADD_FAILURE() << "sanitizer report of a process the tests started: " << report;
+    // Kept, with what it holds, when anything was reported.
+    std::error_code ec;
+    fs::remove(sanitizer_reports_dir(), ec);
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kSanitizerReportCheck =
+    ::testing::AddGlobalTestEnvironment(new SanitizerReportCheck);
+
 }  // namespace
+
+std::vector<std::string> new_sanitizer_reports() {
+  static std::set<std::string> seen;
+  std::vector<std::string> reports;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(sanitizer_reports_dir(), ec)) {
+    std::string path = entry.path().string();
+    if (seen.insert(path).second) reports.push_back(path + ":\n" + read_file(path));
+  }
+  std::sort(reports.begin(), reports.end());
+  return reports;
+}
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds interval) {
@@ -525,10 +573,16 @@ Stack::~Stack() {
   if (!std::getenv("KEEP_TEST_DIR")) fs::remove_all(dir);
 }
 
+namespace {
+std::unique_ptr<Stack> the_stack;
+}  // namespace
+
 Stack& Stack::get() {
-  static Stack stack;
-  return stack;
+  if (!the_stack) the_stack = std::make_unique<Stack>();
+  return *the_stack;
 }
+
+void Stack::shutdown() { the_stack.reset(); }
 
 std::string Stack::new_user_token(const std::string& username, bool admin) {
   std::vector<std::string> create = {"users", "create", "--username", username};

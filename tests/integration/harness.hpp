@@ -39,6 +39,15 @@ class Process {
   int status_ = 0;
 };
 
+// Sanitizer reports (AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer) of the
+// processes the tests start go to files of one directory (log_path), not to their logs: a
+// worker that dies of one is restarted by the master, and one whose leak check fails on its way
+// out changes nothing a test sees, so a report in a log would go unnoticed. Returns the reports
+// written since the last call, each as its file name and contents. StackTest fails a test
+// after which there are any, and the run ends with a check after the stack has stopped (when
+// chatd's processes check for leaks). Without a sanitizer build there are never any.
+std::vector<std::string> new_sanitizer_reports();
+
 // Runs a command to completion; returns its exit code and what it printed on stdout.
 struct CommandResult {
   int exit_code;
@@ -164,6 +173,8 @@ class Stack {
   Stack();
   ~Stack();
   static Stack& get();
+  // Stops the stack, if it was started (at the end of the run, before the last sanitizer check).
+  static void shutdown();
 
   std::string url(const std::string& path) const { return nginx->base_url() + path; }
   // Creates a user and a token; returns the token.
