@@ -389,7 +389,11 @@ try {
     await waitReplyDone();
     const check = async () => {
       const reply = lastAssistant();
-      const text = await reply.innerText();
+      // After a reload the stored reply's article can be there a moment before its text is.
+      const text = await waitFor(async () => {
+        const shown = await reply.innerText();
+        return shown.includes("Look:") ? shown : false;
+      }, "the reply's text to be shown").catch(async () => reply.innerText());
       assert(text.includes("<script>window.__pwned = 1</script>"), `the script tag is shown as text: ${text}`);
       assert(text.includes('onerror="window.__pwned = 2"'), `the onerror attribute is shown as text: ${text}`);
       const found = await page.evaluate(() => {
