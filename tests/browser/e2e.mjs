@@ -236,7 +236,11 @@ try {
     assert(headers.every((h) => !h.cookie), "no cookie is sent");
     assertEqual((await context.cookies()).length, 0, "no cookies at all");
     // The models of GET /api/v2/deployment/llms, as "display name (provider)".
-    const options = await page.locator('select[aria-label="Model"] option').allInnerTexts();
+    // They load after the chat list; wait for them (a broken list times out with its text).
+    const options = await waitFor(async () => {
+      const shown = await page.locator('select[aria-label="Model"] option').allInnerTexts();
+      return shown.some((o) => o.includes("(openai)")) ? shown : false;
+    }, "the models to load").catch(async () => page.locator('select[aria-label="Model"] option').allInnerTexts());
     assert(options.some((o) => o.includes("(openai)")) && options.some((o) => o.includes("(anthropic)")), `models: ${options}`);
   });
 
