@@ -14,6 +14,7 @@ struct ReplySettings {
   std::string system_prompt;
   int max_replies_per_user = 0;  // 0: no limit
   int max_history_messages = 200;
+  uint64_t max_history_bytes = 16 << 20;
   llm::ReplyOptions options;
 };
 

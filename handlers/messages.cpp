@@ -8,6 +8,7 @@
 #include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
 #include "handlers/token.hpp"
+#include "llm/provider.hpp"
 
 namespace chatd::http {
 
@@ -66,7 +67,8 @@ bool contains_nul(const json& value) {
 
 ChatMessageRequest decode_chat_message(const std::string& body) {
   // The JSON parser stops at a NUL byte: what follows would go unseen.
-  if (body.find('\0') != std::string::npos) bad_request("invalid JSON: the body contains a NUL byte");
+  if (body.find('\0') != std::string::npos)
+    bad_request("invalid JSON: the body contains a NUL byte");
   json doc;
   try {
     // Deep nesting is refused while parsing: later walks over the message recurse.
@@ -80,7 +82,8 @@ ChatMessageRequest decode_chat_message(const std::string& body) {
     // "[json.exception.parse_error.101] parse error at line 1, ..." without the tag.
     std::string what = e.what();
     auto bracket = what.find("] ");
-    bad_request("invalid JSON: " + (bracket == std::string::npos ? what : what.substr(bracket + 2)));
+    bad_request("invalid JSON: " +
+                (bracket == std::string::npos ? what : what.substr(bracket + 2)));
   }
   if (!doc.is_object()) bad_request("the body must be a JSON object");
   ChatMessageRequest out;
@@ -120,7 +123,7 @@ ChatMessageRequest decode_chat_message(const std::string& body) {
     message["parts"].push_back({{"type", "text"}, {"text", message["content"]}});
   for (const char* key : {"experimental_attachments", "annotations"})
     if (in.contains(key)) message[key] = in[key];
-  if (message["parts"].empty() && !message.contains("experimental_attachments"))
+  if (!llm::has_user_content(message))
     bad_request("the message is empty: give \"content\", \"parts\" or attachments");
   // PostgreSQL's jsonb cannot hold U+0000; no text needs it.
   if (contains_nul(message)) bad_request("text must not contain NUL characters (\\u0000)");
@@ -128,17 +131,17 @@ ChatMessageRequest decode_chat_message(const std::string& body) {
   return out;
 }
 
-json history_window(const std::vector<std::string>& newest_first, size_t keep) {
+json history_window(const std::vector<std::string>& newest_first, size_t keep, bool whole) {
   json window = json::array();
-  if (newest_first.size() < keep) {  // the whole chat and the new message fit
+  if (whole && newest_first.size() < keep) {  // the whole chat and the new message fit
     for (auto row = newest_first.rbegin(); row != newest_first.rend(); ++row)
       window.push_back(json::parse(*row));
     return window;
   }
-  // `keep` stored messages and the new one: the oldest goes, then the start moves forward to
-  // a user message.
+  // At most `keep` - 1 stored messages and the new one, then the start moves forward to a user
+  // message.
   bool started = false;
-  for (size_t i = keep - 1; i-- > 0;) {
+  for (size_t i = std::min(keep - 1, newest_first.size()); i-- > 0;) {
     json message = json::parse(newest_first[i]);
     if (!started && message.value("role", "") != "user") continue;
     started = true;
@@ -153,7 +156,8 @@ namespace {
 std::string idempotency_key(const Request& request) {
   const std::string* key = request.header("idempotency-key");
   if (!key) return {};
-  bool printable = std::all_of(key->begin(), key->end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  bool printable =
+      std::all_of(key->begin(), key->end(), [](char c) { return c >= 0x20 && c < 0x7f; });
   if (key->empty() || key->size() > 255 || !printable)
     bad_request("Idempotency-Key must be 1 to 255 printable ASCII characters");
   return *key;
@@ -164,8 +168,8 @@ std::string request_hash(const ChatMessageRequest& decoded) {
   json message = decoded.message;
   message.erase("createdAt");
   message.erase("id");
-  return hash_secret(dump({{"model", decoded.model}, {"message", message},
-                           {"thinking", decoded.thinking}}));
+  return hash_secret(
+      dump({{"model", decoded.model}, {"message", message}, {"thinking", decoded.thinking}}));
 }
 
 }  // namespace
@@ -180,10 +184,16 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   observer.on_model(model->id);
 
   std::string message_id = "msg-" + random_alphanumeric(24);
-  auto claim = context.store.begin_reply({chat.id, message_id, request.identity->user_id,
-                                          model->id, model->provider_type, context.worker, key,
-                                          key.empty() ? "" : request_hash(decoded),
-                                          context.reply.max_replies_per_user});
+  const sql::Store::NewReply reply{chat.id,
+                                   message_id,
+                                   request.identity->user_id,
+                                   model->id,
+                                   model->provider_type,
+                                   context.worker,
+                                   key,
+                                   key.empty() ? "" : request_hash(decoded),
+                                   context.reply.max_replies_per_user};
+  auto claim = context.store.begin_reply(reply);
   if (claim.outcome == sql::Store::ReplyClaim::kUserLimit)
     throw ApiError(429, "Too many replies are running for you; wait for one to finish.", {}, {},
                    {{"Retry-After", "5"}});
@@ -207,20 +217,28 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   try {
     before = context.store.append_message(
         {chat.id, model->id, model->provider_type, dump(decoded.message), "", "", ""},
-        static_cast<int>(keep));
+        static_cast<int>(keep), context.reply.max_history_bytes);
   } catch (...) {
-    recorder.finish("{\"parts\":[]}", "error", "", "");  // frees the chat
+    // Nothing was stored: the chat is free again, and so is the key, for the client's retry.
+    if (!key.empty()) {
+      try {
+        context.store.forget_idempotency_key(reply);
+      } catch (...) {
+        // The database is failing: the error below says so; the key stays taken (24 h).
+      }
+    }
+    recorder.finish("{\"parts\":[]}", "error", "", "");
     throw;
   }
-  json history = history_window(before.newest_first, keep);
+  json history = history_window(before.newest_first, keep, before.whole);
   bool first_user_message = !before.has_user_message;
   history.push_back(decoded.message);
   out.start(200, stream_headers());
   out.flush();
 
-  llm::ReplyInputs inputs{*model->provider, context.transport, {},  message_id,
-                          now_rfc3339(),    context.tools,     std::nullopt,
-                          nullptr,          context.reply.options};
+  llm::ReplyInputs inputs{*model->provider, context.transport, {},
+                          message_id,       now_rfc3339(),     context.tools,
+                          std::nullopt,     nullptr,           context.reply.options};
   inputs.request.model = model->id;
   inputs.request.system_prompt = context.reply.system_prompt;
   inputs.request.messages = std::move(history);
@@ -230,16 +248,15 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
     return recorder.tick(message);
   };
   if (first_user_message) {
-    inputs.title = llm::TitleJob{
-        llm::start_title(*model->provider, context.transport, model->id, decoded.message,
-                         observer.replies()),
-        fallback_title(decoded.message), [&](const std::string& title) {
-          try {
-            context.store.set_chat_title(chat.id, title);
-          } catch (...) {
-            // A title that cannot be stored never fails the reply.
-          }
-        }};
+    inputs.title = llm::TitleJob{llm::start_title(*model->provider, context.transport, model->id,
+                                                  decoded.message, observer.replies()),
+                                 fallback_title(decoded.message), [&](const std::string& title) {
+                                   try {
+                                     context.store.set_chat_title(chat.id, title);
+                                   } catch (...) {
+                                     // A title that cannot be stored never fails the reply.
+                                   }
+                                 }};
   }
   auto result = llm::run_reply(std::move(inputs), recorder);
   auto number = [](const std::optional<long long>& v) { return v ? std::to_string(*v) : ""; };

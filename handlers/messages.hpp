@@ -23,11 +23,13 @@ struct ChatMessageRequest {
 ChatMessageRequest decode_chat_message(const std::string& body);
 
 // The stored messages the model sees besides the new one (max-history-messages = `keep`),
-// oldest first, from the chat's newest `keep` stored messages (newest first, as JSON texts).
+// oldest first, from the chat's newest stored messages (newest first, as JSON texts): at most
+// `keep` of them, fewer when max-history-bytes cut them; `whole` says they are the whole chat.
 // The new user message takes one place; when the chat holds more, the window starts at the
 // first user message of the rest, so it never starts on an assistant message (some providers
 // refuse that), and may be empty.
-nlohmann::json history_window(const std::vector<std::string>& newest_first, size_t keep);
+nlohmann::json history_window(const std::vector<std::string>& newest_first, size_t keep,
+                              bool whole);
 
 void post_chat_message(Context& context, Request& request, ResponseWriter& out);
 

@@ -21,7 +21,6 @@ size_t characters(std::string_view utf8) {
   return n;
 }
 
-
 }  // namespace
 
 std::shared_ptr<std::atomic<bool>> ReplyRegistry::add(const std::string& chat_id) {
@@ -82,7 +81,8 @@ bool ReplyRecorder::tick(const llm::MessageBuilder& message) {
                       : std::chrono::duration_cast<Clock::duration>(kCheckpointInterval);
   if (now - last_checkpoint_ >= interval) {
     last_checkpoint_ = now;
-    auto progress = take(message.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    auto progress =
+        take(message.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     try {
       auto answer = context_.store.checkpoint_reply(chat_id_, message_id_, progress);
       if (!answer) return false;  // recovered as dead meanwhile: nobody wants this reply
@@ -97,31 +97,40 @@ bool ReplyRecorder::tick(const llm::MessageBuilder& message) {
 }
 
 void ReplyRecorder::finish(const std::string& message, const std::string& finish_reason,
-                           const std::string& prompt_tokens,
-                           const std::string& completion_tokens) {
+                           const std::string& prompt_tokens, const std::string& completion_tokens) {
   context_.store.finish_reply(chat_id_, message_id_, take(message), finish_reason, prompt_tokens,
                               completion_tokens);
 }
 
-bool follow_reply(Context& context, const std::string& chat_id, size_t after,
-                  ResponseWriter& out, const std::string& message_id) {
-  // LISTEN first, then read: nothing announced in between is missed.
-  sql::Listener listener(context.database_url, sql::reply_channel(chat_id));
+bool follow_reply(Context& context, const std::string& chat_id, size_t after, ResponseWriter& out,
+                  const std::string& message_id) {
+  auto running = [&](const std::optional<sql::Store::ReplyRead>& read) {
+    return read && !read->finished && (message_id.empty() || read->message_id == message_id);
+  };
   auto read = context.store.read_reply(chat_id, 0);
-  if (!read || read->finished || (!message_id.empty() && read->message_id != message_id))
-    return false;
+  if (!running(read)) return false;
   const std::string reply_id = read->message_id;
-  context.store.count_reader(chat_id, +1);
+  if (!context.store.join_reply(chat_id, reply_id, kMaxReadersPerReply)) {
+    read = context.store.read_reply(chat_id, 0);
+    if (!running(read) || read->message_id != reply_id) return false;  // it ended meanwhile
+    throw ApiError(429, "Too many readers follow this reply; try again when one has left.", {}, {},
+                   {{"Retry-After", "5"}});
+  }
   struct Leave {
     Context& context;
     const std::string& chat_id;
+    const std::string& reply_id;
     ~Leave() {
       try {
-        context.store.count_reader(chat_id, -1);
+        context.store.leave_reply(chat_id, reply_id);
       } catch (...) {
       }
     }
-  } leave{context, chat_id};
+  } leave{context, chat_id, reply_id};
+  // LISTEN, then read again from the start: nothing announced in between is missed. (The
+  // listener has a connection of its own, so it is opened only for a reply to follow.)
+  sql::Listener listener(context.database_url, sql::reply_channel(chat_id));
+  read = context.store.read_reply(chat_id, 0);
 
   if (!out.start(200, stream_headers())) return true;
   size_t offset = 0;  // characters of the parts read so far

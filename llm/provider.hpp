@@ -53,4 +53,8 @@ class Provider {
 // Throws std::invalid_argument naming the type for an unknown one.
 std::unique_ptr<Provider> make_provider(const ProviderConfig& config);
 
+// Whether a user message (AI SDK UIMessage JSON) gives a model anything: text that is not
+// blank, a file part or an attachment — what every provider's request is built from.
+bool has_user_content(const nlohmann::json& message);
+
 }  // namespace chatd::llm

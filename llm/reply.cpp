@@ -1,5 +1,6 @@
 #include "llm/reply.hpp"
 
+#include <system_error>
 #include <thread>
 
 #include "llm/sse_parser.hpp"
@@ -56,6 +57,8 @@ class Reply {
       : in_(in), sink_(sink), builder_(in.message_id, in.created_at), stream_(sink_, builder_) {}
 
   ReplyResult run();
+  // After an exception escaped run(): the error part, and the message as far as it got.
+  ReplyResult fail();
 
  private:
   struct Step {
@@ -70,7 +73,8 @@ class Reply {
   void apply(const ModelEvent& event, Step& step);
   bool tick();
   void run_step(Step& step);
-  void poll_title(bool wait);
+  void poll_title(bool last, bool announce = true);
+  void await_title();
   bool stopping() const {
     return interrupted_ ||
            (stream_.reader_gone() && in_.options.on_disconnect == OnDisconnect::kStop);
@@ -142,13 +146,13 @@ bool Reply::tick() {
   return !stopping();
 }
 
-void Reply::poll_title(bool wait) {
+// Stores a finished title and announces it — after the first `f`, so that every stream starts
+// with its step. `last` (the reply is over) takes what there is: the title, or the fallback.
+void Reply::poll_title(bool last, bool announce) {
   if (!in_.title || title_done_) return;
   auto& job = *in_.title;
-  bool ready = job.title.wait_for(wait ? in_.options.title_wait : std::chrono::milliseconds(0)) ==
-               std::future_status::ready;
-  // Announced after the first `f`, so that every stream starts with its step.
-  if (!wait && (!ready || !started_)) return;
+  bool ready = job.title.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready;
+  if (!last && (!ready || !started_)) return;
   std::string title = job.fallback;
   if (ready) {
     try {
@@ -159,8 +163,19 @@ void Reply::poll_title(bool wait) {
   }
   title_done_ = true;
   job.store(title);
-  if (started_ && !stream_.reader_gone())
+  if (announce && started_ && !stream_.reader_gone())
     emit('2', json::array({{{"type", "chat-title"}, {"title", title}}}));
+}
+
+// At the end of a reply a title still coming gets up to `title_wait`, with the reply ticking
+// meanwhile: its heartbeat is what tells the other workers' recovery that it is alive.
+void Reply::await_title() {
+  auto until = Clock::now() + in_.options.title_wait;
+  while (in_.title && !title_done_ && !stopping() && Clock::now() < until) {
+    auto slice = std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(200));
+    if (in_.title->title.wait_for(slice) == std::future_status::ready) break;
+    tick();
+  }
 }
 
 void Reply::run_step(Step& step) {
@@ -232,8 +247,13 @@ void Reply::run_step(Step& step) {
     }
     // Back off (or as the provider asked), watching the client meanwhile.
     auto wait = std::chrono::milliseconds(500 * (1 << (attempt - 1)));
-    if (error.retry_after_seconds)
-      wait = std::chrono::milliseconds(static_cast<long long>(*error.retry_after_seconds * 1000));
+    if (error.retry_after_seconds) {
+      // Compared before the conversion, which a huge Retry-After would overflow.
+      double asked = *error.retry_after_seconds * 1000;
+      wait = asked > static_cast<double>(options.max_retry_wait.count())
+                 ? options.max_retry_wait + std::chrono::milliseconds(1)
+                 : std::chrono::milliseconds(static_cast<long long>(asked));
+    }
     if (wait > options.max_retry_wait) {
       step.error = error.message;
       return;
@@ -289,15 +309,13 @@ ReplyResult Reply::run() {
     if (finish_reason != "tool-calls" || step.calls.empty()) break;
   }
   if (result.error.empty()) {
-    if (stopping()) in_.options.title_wait = std::chrono::milliseconds(0);
-    poll_title(/*wait=*/true);
+    await_title();
+    poll_title(/*last=*/true);
     emit('d', {{"finishReason", finish_reason}, {"usage", usage_json(result.usage)}});
   } else {
-    // Stored all the same: the generated title if it is there, else the fallback.
-    auto patience = in_.options.title_wait;
-    in_.options.title_wait = std::chrono::milliseconds(0);
-    poll_title(/*wait=*/true);
-    in_.options.title_wait = patience;
+    // Stored all the same (the generated title if it is there, else the fallback) but not
+    // announced: the error part ends the stream.
+    poll_title(/*last=*/true, /*announce=*/false);
   }
   result.message = builder_.message();
   result.finish_reason = finish_reason;
@@ -317,34 +335,58 @@ std::vector<json> Reply::run_tools(const std::vector<ToolCallDone>& calls) {
   }
   auto promise = std::make_shared<std::promise<std::vector<json>>>();
   auto future = promise->get_future();
-  std::thread([tools = in_.tools, calls, promise] {
-    try {
-      promise->set_value(tools->run(calls));
-    } catch (...) {
-      promise->set_exception(std::current_exception());
-    }
-  }).detach();
+  try {
+    std::thread([tools = in_.tools, calls, promise] {
+      try {
+        promise->set_value(tools->run(calls));
+      } catch (...) {
+        promise->set_exception(std::current_exception());
+      }
+    }).detach();
+  } catch (const std::system_error&) {  // no thread to be had: the calls fail, the reply goes on
+    promise->set_exception(std::current_exception());
+  }
   while (future.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready)
     if (!tick()) return {};
   try {
     return future.get();
   } catch (const std::exception& e) {
-    return std::vector<json>(calls.size(), json{{"error", std::string("tools failed: ") + e.what()}});
+    return std::vector<json>(calls.size(),
+                             json{{"error", std::string("tools failed: ") + e.what()}});
   }
+}
+
+ReplyResult Reply::fail() {
+  ReplyResult result;
+  result.error = "The reply failed: internal server error.";
+  result.finish_reason = "error";
+  emit('3', result.error);
+  poll_title(/*last=*/true, /*announce=*/false);
+  result.message = builder_.message();
+  result.reader_gone = stream_.reader_gone();
+  result.interrupted = interrupted_;
+  return result;
 }
 
 }  // namespace
 
 ReplyResult run_reply(ReplyInputs inputs, PartSink& sink) {
   ReplyObserver* observer = inputs.observer;
-  if (!observer) return Reply(inputs, sink).run();
-  observer->reply_started();
+  if (observer) observer->reply_started();
   try {
-    ReplyResult result = Reply(inputs, sink).run();
-    observer->reply_finished(&result);
+    Reply reply(inputs, sink);
+    ReplyResult result;
+    try {
+      result = reply.run();
+    } catch (const std::exception&) {
+      // Out of memory or threads, say: after the 200 only the stream can say so (its last
+      // part), and the reply is stored as far as it got, as failed.
+      result = reply.fail();
+    }
+    if (observer) observer->reply_finished(&result);
     return result;
   } catch (...) {
-    observer->reply_finished(nullptr);
+    if (observer) observer->reply_finished(nullptr);
     throw;
   }
 }
@@ -386,51 +428,55 @@ std::shared_future<std::string> start_title(const Provider& provider, const Tran
                                             ReplyObserver* observer) {
   auto promise = std::make_shared<std::promise<std::string>>();
   std::shared_future<std::string> future = promise->get_future().share();
-  std::thread([&provider, &transport, observer, promise, model = std::move(model),
-               user_message = std::move(user_message)] {
-    try {
-      ModelRequest request;
-      request.model = model;
-      request.system_prompt = kTitlePrompt;
-      request.messages = json::array({user_message});
-      request.max_tokens = 64;
-      SseParser parser;
-      auto mapper = provider.new_stream_mapper();
-      std::vector<SseEvent> sse;
-      std::vector<ModelEvent> events;
-      std::string text;
-      std::string failure;
-      auto take = [&] {
-        for (const auto& e : sse) mapper->on_event(e, events);
-        sse.clear();
-        for (const auto& e : events) {
-          if (auto* t = std::get_if<TextDelta>(&e)) text += t->text;
-          if (auto* f = std::get_if<StreamError>(&e)) failure = f->message;
-        }
-        events.clear();
-      };
-      auto result = transport.stream(
-          provider.stream_call(request),
-          [&](std::string_view bytes) {
-            parser.feed(bytes, sse);
-            take();
-            return text.size() < 4096;
-          },
-          [] { return true; });
-      if (observer)
-        observer->upstream_call(provider.type(), result.status,
-                                result.status == 200 ? UpstreamFailure::kNone
-                                : result.status == 0 ? UpstreamFailure::kConnect
-                                                     : UpstreamFailure::kStatus);
-      if (result.status != 200) throw std::runtime_error("title request failed");
-      parser.finish(sse);
-      take();
-      if (!failure.empty()) throw std::runtime_error(failure);
-      promise->set_value(clean_title(text));
-    } catch (...) {
-      promise->set_exception(std::current_exception());
-    }
-  }).detach();
+  try {
+    std::thread([&provider, &transport, observer, promise, model = std::move(model),
+                 user_message = std::move(user_message)] {
+      try {
+        ModelRequest request;
+        request.model = model;
+        request.system_prompt = kTitlePrompt;
+        request.messages = json::array({user_message});
+        request.max_tokens = 64;
+        SseParser parser;
+        auto mapper = provider.new_stream_mapper();
+        std::vector<SseEvent> sse;
+        std::vector<ModelEvent> events;
+        std::string text;
+        std::string failure;
+        auto take = [&] {
+          for (const auto& e : sse) mapper->on_event(e, events);
+          sse.clear();
+          for (const auto& e : events) {
+            if (auto* t = std::get_if<TextDelta>(&e)) text += t->text;
+            if (auto* f = std::get_if<StreamError>(&e)) failure = f->message;
+          }
+          events.clear();
+        };
+        auto result = transport.stream(
+            provider.stream_call(request),
+            [&](std::string_view bytes) {
+              parser.feed(bytes, sse);
+              take();
+              return text.size() < 4096;
+            },
+            [] { return true; });
+        if (observer)
+          observer->upstream_call(provider.type(), result.status,
+                                  result.status == 200 ? UpstreamFailure::kNone
+                                  : result.status == 0 ? UpstreamFailure::kConnect
+                                                       : UpstreamFailure::kStatus);
+        if (result.status != 200) throw std::runtime_error("title request failed");
+        parser.finish(sse);
+        take();
+        if (!failure.empty()) throw std::runtime_error(failure);
+        promise->set_value(clean_title(text));
+      } catch (...) {
+        promise->set_exception(std::current_exception());
+      }
+    }).detach();
+  } catch (const std::system_error&) {  // no thread to be had: the fallback title stands
+    promise->set_exception(std::current_exception());
+  }
   return future;
 }
 

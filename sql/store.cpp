@@ -121,16 +121,26 @@ Store::ReplyClaim Store::begin_reply(const NewReply& r) {
       /*idempotent=*/false);
 }
 
+void Store::forget_idempotency_key(const NewReply& r) {
+  pool_.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared("idempotency_forget", r.user_id, r.chat_id, r.idempotency_key, r.message_id);
+  });
+}
+
 std::optional<Store::CheckpointAnswer> Store::checkpoint_reply(const std::string& chat_id,
                                                                const std::string& message_id,
                                                                const ReplyProgress& p) {
-  return pool_.run([&](pqxx::connection& c) -> std::optional<CheckpointAnswer> {
-    pqxx::nontransaction tx(c);
-    auto rows = tx.exec_prepared("chat_replies_checkpoint", chat_id, message_id, p.parts,
-                                 p.part_count, p.message);
-    if (rows.empty()) return std::nullopt;
-    return CheckpointAnswer{rows[0]["cancel_requested"].as<bool>(), rows[0]["readers"].as<int>()};
-  }, /*idempotent=*/false);
+  return pool_.run(
+      [&](pqxx::connection& c) -> std::optional<CheckpointAnswer> {
+        pqxx::nontransaction tx(c);
+        auto rows = tx.exec_prepared("chat_replies_checkpoint", chat_id, message_id, p.parts,
+                                     p.part_count, p.message);
+        if (rows.empty()) return std::nullopt;
+        return CheckpointAnswer{rows[0]["cancel_requested"].as<bool>(),
+                                rows[0]["readers"].as<int>()};
+      },
+      /*idempotent=*/false);
 }
 
 void Store::finish_reply(const std::string& chat_id, const std::string& message_id,
@@ -177,25 +187,42 @@ std::optional<Store::ReplyRead> Store::read_reply(const std::string& chat_id, si
   });
 }
 
-void Store::count_reader(const std::string& chat_id, int delta) {
-  pool_.run([&](pqxx::connection& c) {
-    pqxx::nontransaction tx(c);
-    tx.exec_prepared("chat_replies_readers", chat_id, delta);
-  }, /*idempotent=*/false);
-}
-
-Store::RecentMessages Store::append_message(const StoredMessage& m, int recent) {
+bool Store::join_reply(const std::string& chat_id, const std::string& message_id, int max_readers) {
   return pool_.run(
       [&](pqxx::connection& c) {
         pqxx::nontransaction tx(c);
-        auto rows = tx.exec_prepared("chat_messages_append", m.chat_id, m.model, m.provider,
-                                     m.content, m.finish_reason, m.prompt_tokens,
-                                     m.completion_tokens, recent);
+        return !tx.exec_prepared("chat_replies_reader_join", chat_id, message_id, max_readers)
+                    .empty();
+      },
+      /*idempotent=*/false);
+}
+
+void Store::leave_reply(const std::string& chat_id, const std::string& message_id) {
+  pool_.run(
+      [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        tx.exec_prepared("chat_replies_reader_leave", chat_id, message_id);
+      },
+      /*idempotent=*/false);
+}
+
+Store::RecentMessages Store::append_message(const StoredMessage& m, int recent,
+                                            uint64_t max_bytes) {
+  return pool_.run(
+      [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        auto rows = tx.exec_prepared(
+            "chat_messages_append", m.chat_id, m.model, m.provider, m.content, m.finish_reason,
+            m.prompt_tokens, m.completion_tokens, recent, static_cast<long long>(max_bytes));
         RecentMessages before;
         before.newest_first.reserve(rows.size());
         for (const auto& row : rows)
-          before.newest_first.emplace_back(row[0].c_str(), row[0].size());
-        before.has_user_message = !rows.empty() && rows[0][1].as<bool>();
+          if (!row["content"].is_null())
+            before.newest_first.emplace_back(row["content"].c_str(), row["content"].size());
+        auto fetched = rows[0]["fetched"].as<long long>();
+        before.whole =
+            fetched < recent && before.newest_first.size() == static_cast<size_t>(fetched);
+        before.has_user_message = rows[0]["has_user"].as<bool>();
         return before;
       },
       /*idempotent=*/false);

@@ -95,6 +95,8 @@ class Store {
     int max_user_replies = 0;  // replies the user may have running at once; 0: no limit
   };
   ReplyClaim begin_reply(const NewReply& reply);
+  // Frees the idempotency key of a reply that stored nothing (its message could not be stored).
+  void forget_idempotency_key(const NewReply& reply);
 
   struct ReplyProgress {
     std::string parts;  // new data-stream lines since the last checkpoint
@@ -125,7 +127,9 @@ class Store {
     bool finished = false;
   };
   std::optional<ReplyRead> read_reply(const std::string& chat_id, size_t offset);
-  void count_reader(const std::string& chat_id, int delta);
+  // A reader follows the reply: false when `max_readers` do already, or it no longer runs.
+  bool join_reply(const std::string& chat_id, const std::string& message_id, int max_readers);
+  void leave_reply(const std::string& chat_id, const std::string& message_id);
 
   struct StoredMessage {
     std::string chat_id;
@@ -136,15 +140,17 @@ class Store {
     std::string prompt_tokens;  // empty: unknown
     std::string completion_tokens;
   };
-  // What was in the chat before a message: its newest messages (JSON texts, newest first) and
-  // whether any message was the user's.
+  // What was in the chat before a message: its newest messages (JSON texts, newest first),
+  // whether they are all of it, and whether any message was the user's.
   struct RecentMessages {
     std::vector<std::string> newest_first;
+    bool whole = true;
     bool has_user_message = false;
   };
   // Stores the message and moves chats.updated_at to its time; returns the chat's newest
-  // `recent` messages from before it, all in one statement.
-  RecentMessages append_message(const StoredMessage& message, int recent);
+  // messages from before it, at most `recent` and at most `max_bytes` of JSON, all in one
+  // statement.
+  RecentMessages append_message(const StoredMessage& message, int recent, uint64_t max_bytes);
   void set_chat_title(const std::string& chat_id, const std::string& title);
 
   std::string create_user(const std::string& username, const std::string& email, bool admin);

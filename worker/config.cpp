@@ -98,9 +98,9 @@ po::options_description serve_options() {
       "max-steps", po::value<std::string>()->default_value("10"),
       "most model calls in one reply (the tool loop stops there)")(
       "upstream-connect-timeout", po::value<std::string>()->default_value("10s"),
-      "connecting to a provider")(
-      "upstream-idle-timeout", po::value<std::string>()->default_value("60s"),
-      "a provider that sends nothing for this long has failed")(
+      "connecting to a provider")("upstream-idle-timeout",
+                                  po::value<std::string>()->default_value("60s"),
+                                  "a provider that sends nothing for this long has failed")(
       "max-replies-per-user", po::value<std::string>()->default_value("4"),
       "replies one user may have running at once (429 beyond); 0: no limit")(
       "rate-limit", po::value<std::string>()->default_value("10/s"),
@@ -110,6 +110,9 @@ po::options_description serve_options() {
       "requests one user may make at once above rate-limit after a quiet spell")(
       "max-history-messages", po::value<std::string>()->default_value("200"),
       "newest messages of a chat sent to the model; older ones are left out")(
+      "max-history-bytes", po::value<std::string>()->default_value("16MiB"),
+      "at most this much of a chat's stored messages (their JSON) is sent to the model; the "
+      "oldest beyond it are left out")(
       "on-disconnect", po::value<std::string>()->default_value("continue"),
       "when the client of a streamed reply goes away: continue (finish and store the reply) or "
       "stop (store what there is)")(
@@ -225,11 +228,19 @@ Serve serve(const po::variables_map& values) {
   const auto& rate = value_of(values, "rate-limit");
   auto per_second = parse_rate(rate);
   if (!per_second || *per_second > 1e6)
-    throw ConfigError("rate-limit: must be 0 or a rate like 10/s, 600/m or 3600/h (at most "
-                      "1000000/s), got \"" + rate + "\"");
+    throw ConfigError(
+        "rate-limit: must be 0 or a rate like 10/s, 600/m or 3600/h (at most "
+        "1000000/s), got \"" +
+        rate + "\"");
   out.rate_limit = *per_second;
   out.rate_burst = bounded(values, "rate-burst", 1, 1000000);
   out.max_history_messages = static_cast<int>(bounded(values, "max-history-messages", 1, 100000));
+  const auto& history = value_of(values, "max-history-bytes");
+  auto history_bytes = parse_size(history);
+  if (!history_bytes || *history_bytes < 1024 || *history_bytes > (uint64_t{1} << 30))
+    throw ConfigError("max-history-bytes: must be a size from 1KiB to 1GiB, got \"" + history +
+                      "\"");
+  out.max_history_bytes = *history_bytes;
   out.on_disconnect = value_of(values, "on-disconnect");
   if (out.on_disconnect != "continue" && out.on_disconnect != "stop")
     throw ConfigError("on-disconnect: must be continue or stop, got \"" + out.on_disconnect + "\"");
@@ -238,7 +249,8 @@ Serve serve(const po::variables_map& values) {
   const auto& limit = value_of(values, "tool-result-limit");
   auto limit_bytes = parse_size(limit);
   if (!limit_bytes || *limit_bytes < 1024 || *limit_bytes > (uint64_t{16} << 20))
-    throw ConfigError("tool-result-limit: must be a size from 1KiB to 16MiB, got \"" + limit + "\"");
+    throw ConfigError("tool-result-limit: must be a size from 1KiB to 16MiB, got \"" + limit +
+                      "\"");
   out.tool_result_limit = *limit_bytes;
   return out;
 }

@@ -53,6 +53,7 @@ struct Serve {
   double rate_limit = 10;  // requests per second per user; 0: no limit
   unsigned rate_burst = 60;
   int max_history_messages = 200;
+  uint64_t max_history_bytes = 16 << 20;
   std::string system_prompt;
   std::chrono::milliseconds mcp_refresh{300'000};
   uint64_t tool_result_limit = 64 << 10;

@@ -127,4 +127,14 @@ std::vector<std::string> split_list(const std::string& text, char separator) {
   return out;
 }
 
+std::string not_key_value(std::string_view list, size_t index, std::string_view item) {
+  size_t n = 0;
+  while (n < item.size() && n < 32 &&
+         (std::isalnum(static_cast<unsigned char>(item[n])) || item[n] == '-' || item[n] == '_'))
+    ++n;
+  std::string where = std::string(list) + ": item " + std::to_string(index);
+  if (n > 0 && n < item.size()) where += " (\"" + std::string(item.substr(0, n)) + "…\")";
+  return where + " is not key=value";
+}
+
 }  // namespace chatd

@@ -26,5 +26,10 @@ std::optional<double> parse_rate(std::string_view text);
 std::string trim(std::string text);
 // "a, b,,c" -> {"a", "b", "c"}: items trimmed, empty ones dropped.
 std::vector<std::string> split_list(const std::string& text, char separator);
+// The error for item `index` (from 1) of a "key=value;…" list that has no '=': it names the
+// item by its leading word at most, never by the rest, which may be a secret typed without its
+// '=' ("api-key sk-…" gives `provider: item 2 ("api-key…") is not key=value`; a lone word, which
+// may be the secret itself, is not shown at all).
+std::string not_key_value(std::string_view list, size_t index, std::string_view item);
 
 }  // namespace chatd

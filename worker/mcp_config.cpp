@@ -11,10 +11,11 @@ namespace chatd::config {
 
 llm::McpServerConfig parse_mcp_server(const std::string& spec) {
   llm::McpServerConfig server;
+  size_t index = 0;
   for (const auto& field : split_list(spec, ';')) {
     size_t eq = field.find('=');
-    if (eq == std::string::npos)
-      throw ConfigError("mcp-server: \"" + field.substr(0, 40) + "\" is not key=value");
+    ++index;
+    if (eq == std::string::npos) throw ConfigError(not_key_value("mcp-server", index, field));
     std::string key = trim(field.substr(0, eq)), value = trim(field.substr(eq + 1));
     if (key == "name") {
       server.name = value;
@@ -69,9 +70,11 @@ std::string describe_mcp_servers(const std::vector<llm::McpServerConfig>& server
         << ";timeout=" << format_duration(s.timeout);
     if (!s.allowed_tools.empty()) {
       out << ";tools=";
-      for (size_t i = 0; i < s.allowed_tools.size(); ++i) out << (i ? "," : "") << s.allowed_tools[i];
+      for (size_t i = 0; i < s.allowed_tools.size(); ++i)
+        out << (i ? "," : "") << s.allowed_tools[i];
     }
-    for (const auto& header : s.headers) out << ";header=" << header.substr(0, header.find(':')) << ": ****";
+    for (const auto& header : s.headers)
+      out << ";header=" << header.substr(0, header.find(':')) << ": ****";
     out << "\n";
   }
   return out.str();

@@ -13,7 +13,6 @@ namespace {
 
 const std::set<std::string> kTypes = {"openai", "anthropic", "google"};
 
-
 std::string read_secret_file(const std::string& path, const std::string& what) {
   std::ifstream in(path);
   if (!in) throw ConfigError("provider: cannot read " + what + " \"" + path + "\"");
@@ -37,9 +36,11 @@ const char* env(const std::string& name) { return std::getenv(name.c_str()); }
 
 llm::ProviderConfig parse_provider(const std::string& spec) {
   llm::ProviderConfig p;
+  size_t index = 0;
   for (const auto& field : split_list(spec, ';')) {
     size_t eq = field.find('=');
-    if (eq == std::string::npos) throw ConfigError("provider: \"" + field + "\" is not key=value");
+    ++index;
+    if (eq == std::string::npos) throw ConfigError(not_key_value("provider", index, field));
     std::string key = trim(field.substr(0, eq)), value = trim(field.substr(eq + 1));
     if (key == "type") {
       p.type = value;
@@ -91,10 +92,10 @@ std::vector<llm::ProviderConfig> providers(const po::variables_map& values) {
     out.push_back(p);
   }
 
-  for (const auto& [variable, type] : std::vector<std::pair<std::string, std::string>>{
-           {"OPENAI_API_KEY", "openai"},
-           {"ANTHROPIC_API_KEY", "anthropic"},
-           {"GOOGLE_API_KEY", "google"}}) {
+  for (const auto& [variable, type] :
+       std::vector<std::pair<std::string, std::string>>{{"OPENAI_API_KEY", "openai"},
+                                                        {"ANTHROPIC_API_KEY", "anthropic"},
+                                                        {"GOOGLE_API_KEY", "google"}}) {
     if (const char* key = env(variable); key && *key) out.push_back({type, key, "", {}});
   }
   return out;

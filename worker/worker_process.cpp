@@ -76,6 +76,7 @@ http::ReplySettings reply_settings(const config::Serve& serve) {
   settings.options.max_steps = serve.max_steps;
   settings.max_replies_per_user = serve.max_replies_per_user;
   settings.max_history_messages = serve.max_history_messages;
+  settings.max_history_bytes = serve.max_history_bytes;
   settings.options.keepalive_interval = serve.stream_keepalive;
   settings.options.on_disconnect =
       serve.on_disconnect == "stop" ? llm::OnDisconnect::kStop : llm::OnDisconnect::kContinue;

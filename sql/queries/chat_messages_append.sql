@@ -1,8 +1,10 @@
 -- A POST's user message, in one round trip: stores it, moves the chat's updated_at to its time,
--- and returns the newest $8 messages stored before it (newest first; what the model sees is
--- cut from these, so the cost does not grow with the chat) and whether the chat held a user
--- message before (its first one gets a title). The SELECT does not see the row the WITH
--- inserts: a data-modifying WITH runs to completion but is invisible to the rest of its
+-- and returns the newest messages stored before it (newest first: at most $8 of them, and of
+-- those only as many as fit in $9 bytes of JSON; what the model sees is cut from these, so the
+-- cost does not grow with the chat), how many the $8 limit let through before the byte cut,
+-- and whether the chat held a user message before (its first one gets a title). Always one row
+-- at least: with nothing to return, content is NULL. The CTEs do not see the row the INSERT
+-- adds: a data-modifying WITH runs to completion but is invisible to the rest of its
 -- statement. The EXISTS is evaluated once and stops at the first user message, normally the
 -- chat's oldest row.
 WITH message AS (
@@ -13,12 +15,22 @@ WITH message AS (
     RETURNING created_at
 ), touched AS (
     UPDATE chats SET updated_at = (SELECT created_at FROM message) WHERE id = $1
+), newest AS (
+    SELECT created_at, id, content::text AS content
+      FROM chat_messages
+     WHERE chat_id = $1
+     ORDER BY created_at DESC, id DESC
+     LIMIT $8
+), sized AS (
+    SELECT created_at, id, content,
+           sum(octet_length(content)) OVER (ORDER BY created_at DESC, id DESC) AS through
+      FROM newest
 )
-SELECT content::text AS content,
-       EXISTS (SELECT 1
+SELECT EXISTS (SELECT 1
                  FROM chat_messages AS earlier
-                WHERE earlier.chat_id = $1 AND earlier.content->>'role' = 'user') AS has_user
-  FROM chat_messages
- WHERE chat_id = $1
- ORDER BY created_at DESC, id DESC
- LIMIT $8
+                WHERE earlier.chat_id = $1 AND earlier.content->>'role' = 'user') AS has_user,
+       (SELECT count(*) FROM newest) AS fetched,
+       sized.content
+  FROM (SELECT 1) AS one
+  LEFT JOIN sized ON sized.through <= $9
+ ORDER BY sized.created_at DESC, sized.id DESC

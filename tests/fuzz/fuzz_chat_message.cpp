@@ -57,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(message["content"].is_string());
   FUZZ_CHECK(message["parts"].is_array());
   for (const auto& part : message["parts"]) FUZZ_CHECK(part.is_object() && part["type"].is_string());
-  FUZZ_CHECK(!message["parts"].empty() || message.contains("experimental_attachments"));
+  // Something for the model: text that is not blank, a file or an attachment.
+  FUZZ_CHECK(llm::has_user_content(message));
   FUZZ_CHECK(!contains_nul(message));
   // Stored as jsonb: the text must parse back to the same message.
   const std::string stored = message.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -20,6 +20,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 namespace chatd::test {
@@ -135,6 +136,24 @@ class SanitizerReportCheck : public ::testing::Environment {
 };
 [[maybe_unused]] ::testing::Environment* const kSanitizerReportCheck =
     ::testing::AddGlobalTestEnvironment(new SanitizerReportCheck);
+
+// chatd reads the CHATD_ variables it knows and refuses the others, so the processes the tests
+// start would see whatever the caller's environment holds (a developer's CHATD_DATABASE_URL,
+// CHATD_TEST_QUICK of scripts/test): they get their configuration from their command line only.
+class ChatdVariablesCleared : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    std::vector<std::string> names;
+    for (char** entry = environ; entry && *entry; ++entry) {
+      std::string_view variable(*entry);
+      if (variable.starts_with("CHATD_"))
+        names.emplace_back(variable.substr(0, variable.find('=')));
+    }
+    for (const auto& name : names) ::unsetenv(name.c_str());
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kChatdVariablesCleared =
+    ::testing::AddGlobalTestEnvironment(new ChatdVariablesCleared);
 
 }  // namespace
 

@@ -1,7 +1,7 @@
-// max-history-messages on a real chat: chatd reads only the newest messages of a long chat,
-// and the model gets exactly the window the trimming rule gives (never starting on an
-// assistant message). A chatd of its own (--max-history-messages 4) talks to a fake provider
-// that logs the request bodies.
+// max-history-messages and max-history-bytes on a real chat: chatd reads only the newest
+// messages of a long chat, and the model gets exactly the window the trimming rule gives (never
+// starting on an assistant message). A chatd of its own (--max-history-messages 4
+// --max-history-bytes 2KiB) talks to a fake provider that logs the request bodies.
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -27,7 +27,8 @@ class History : public ReplyTest {
       chatd_ = std::make_unique<Chatd>(
           dir, stack_->postgres->url(),
           std::vector<std::string>{
-              "--workers", "1", "--threads", "4", "--max-history-messages", "4", "--provider",
+              "--workers", "1", "--threads", "4", "--max-history-messages", "4",
+              "--max-history-bytes", "2KiB", "--provider",
               "type=openai;api-key=test-key;base-url=" + openai + ";models=fake-openai"});
       chatd_->start();
       nginx_ = std::make_unique<Nginx>(dir + "/nginx", chatd_->socket_path());
@@ -39,11 +40,14 @@ class History : public ReplyTest {
     fake_.reset();
   }
 
-  // Stores messages m0, m1, … with these roles, oldest first, in one statement.
-  void store(const std::string& chat, const std::vector<std::string>& roles) {
+  // Stores messages m0, m1, … with these roles, oldest first, in one statement; the texts of
+  // those with a `padding` are that many 'x' longer.
+  void store(const std::string& chat, const std::vector<std::string>& roles,
+             const std::vector<size_t>& padding = {}) {
     std::string values;
     for (size_t i = 0; i < roles.size(); ++i) {
-      std::string text = "m" + std::to_string(i);
+      std::string text =
+          "m" + std::to_string(i) + std::string(i < padding.size() ? padding[i] : 0, 'x');
       json content = {{"id", "id-" + text},
                       {"role", roles[i]},
                       {"content", text},
@@ -129,6 +133,27 @@ TEST_F(History, ALongChatIsCutToTheNewestStartingOnAUserMessage) {
   EXPECT_EQ(next[1].rfind("You said:", 0), 0u) << next[1];
   EXPECT_EQ(next[2], "now");
   EXPECT_FALSE(next_title);
+}
+
+// Few messages, but large ones: only the newest that fit in max-history-bytes (2 KiB of stored
+// JSON) go, and the window still starts on a user message.
+TEST_F(History, LargeMessagesAreCutByTheirSize) {
+  auto token = stack_->new_user_token(unique("history"));
+  std::string chat = create_chat(token)["id"];
+  // ~1.6 KB each for m1 and m2 (the text is in the id, "content" and a part): m2 fits, m1 does not,
+  // and m0 (small) is behind it.
+  store(chat, {"user", "assistant", "user"}, {0, 500, 500});
+  auto [texts, title] = send_and_see(token, chat);
+  EXPECT_EQ(texts, (Texts{"m2" + std::string(500, 'x'), "now"}));
+  EXPECT_FALSE(title);
+
+  // Only the newest stored message fits, and it is the model's: the window moves past it and
+  // the model gets the new message alone.
+  std::string second = create_chat(token)["id"];
+  store(second, {"user", "assistant"}, {2500, 0});
+  auto [only_new, second_title] = send_and_see(token, second);
+  EXPECT_EQ(only_new, (Texts{"now"}));
+  EXPECT_FALSE(second_title);
 }
 
 TEST_F(History, NoUserMessageInTheWindowSendsOnlyTheNewOne) {

@@ -4,6 +4,7 @@
 // from either; a killed worker's reply must not be lost or leave its chat stuck.
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -26,6 +27,10 @@ class Lifecycle : public ReplyTest {
       std::filesystem::create_directories(dir);
       auto args = stack_->chatd_args;
       args.insert(args.end(), {"--on-disconnect", "stop"});
+      // Longer than the shared stack's 3 s: a title may keep B's replies waiting past the 5 s
+      // after which recovery takes a reply without a heartbeat for dead.
+      auto idle = std::find(args.begin(), args.end(), "--upstream-idle-timeout");
+      if (idle != args.end()) *std::next(idle) = "20s";
       b_chatd_ = std::make_unique<Chatd>(dir, stack_->postgres->url(), args);
       b_chatd_->start();
       b_nginx_ = std::make_unique<Nginx>(dir + "/nginx", b_chatd_->socket_path());
@@ -162,6 +167,57 @@ TEST_F(Lifecycle, AReaderThroughBGetsTheReplyFromItsFirstPart) {
   EXPECT_EQ(http("GET", b_url("/api/v2/chats/" + chat + "/stream"), auth(token)).status, 204);
 }
 
+// Each reader holds a request thread and a PostgreSQL connection: one reply has at most 8
+// (kMaxReadersPerReply, handlers/replies.hpp), across instances; one more gets 429, and a
+// place that frees up can be taken again.
+TEST_F(Lifecycle, OnlySoManyReadersFollowOneReply) {
+  constexpr int kMaxReaders = 8;
+  auto token = stack_->new_user_token(unique("readers"));
+  std::string chat = create_chat(token)["id"];
+  StreamedResponse original;
+  std::thread streaming([&] {
+    original = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                           body(slow_script(80, 100)));
+  });
+  ASSERT_TRUE(wait_until([&] { return running(chat); }, 5s));
+  auto readers = [&] {
+    return std::stoi(stack_
+                         ->sql("SELECT readers FROM chat_replies WHERE finished_at IS NULL "
+                               "AND chat_id = '" +
+                               chat + "'")
+                         .at(0)
+                         .at(0));
+  };
+  std::vector<StreamedResponse> followers(kMaxReaders);
+  std::vector<std::thread> threads;
+  std::atomic<bool> leave_first{false};
+  for (int i = 0; i < kMaxReaders; ++i) {
+    // Half through each instance; the first one hangs up when told to.
+    std::string url = (i % 2 ? b_url("") : stack_->url("")) + "/api/v2/chats/" + chat + "/stream";
+    threads.emplace_back([&, i, url] {
+      followers[i] = http_stream("GET", url, auth(token), "", 60s, [&, i](const std::string&) {
+        return i == 0 && leave_first.load();
+      });
+    });
+  }
+  ASSERT_TRUE(wait_until([&] { return readers() == kMaxReaders; }, 10s)) << readers();
+  auto refused = http("GET", b_url("/api/v2/chats/" + chat + "/stream"), auth(token));
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_EQ(refused.header("retry-after"), "5");
+  EXPECT_EQ(json::parse(refused.body)["message"],
+            "Too many readers follow this reply; try again when one has left.");
+
+  leave_first = true;
+  ASSERT_TRUE(wait_until([&] { return readers() < kMaxReaders; }, 10s)) << readers();
+  auto late = http_stream("GET", stack_->url("/api/v2/chats/" + chat + "/stream"), auth(token), "");
+  for (auto& t : threads) t.join();
+  streaming.join();
+  ASSERT_EQ(original.status, 200);
+  EXPECT_EQ(late.status, 200);
+  EXPECT_EQ(late.lines(), original.lines());
+  for (int i = 1; i < kMaxReaders; ++i) EXPECT_EQ(followers[i].lines(), original.lines()) << i;
+}
+
 TEST_F(Lifecycle, TwoSimultaneousPostsOneWins) {
   auto token = stack_->new_user_token(unique("race"));
   for (int round = 0; round < 3; ++round) {
@@ -227,6 +283,75 @@ TEST_F(Lifecycle, IdempotentSendsNeverPayTwice) {
   EXPECT_EQ(other.status, 422);
   EXPECT_EQ(other.body, R"({"message":"Idempotency-Key reused with a different request."})");
   EXPECT_EQ(messages(token, chat).size(), 2u);
+}
+
+// A POST whose message cannot be stored fails, and its key does not stay used up: the client's
+// retry with the same key and body starts the reply (it used to get 409 "already sent", with
+// the id of a message that never existed, for 24 hours).
+TEST_F(Lifecycle, AKeyWhoseMessageWasNotStoredCanBeRetried) {
+  auto token = stack_->new_user_token(unique("idem-fail"));
+  std::string chat = create_chat(token)["id"];
+  const std::string marker = "refuse-insert-" + chat;
+  stack_->sql(
+      "CREATE FUNCTION test_refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "IF NEW.content::text LIKE '%" +
+      marker +
+      "%' THEN RAISE EXCEPTION 'refused by the test'; "
+      "END IF; RETURN NEW; END $$");
+  stack_->sql(
+      "CREATE TRIGGER test_refuse BEFORE INSERT ON chat_messages FOR EACH ROW "
+      "EXECUTE FUNCTION test_refuse_marked()");
+  struct DropTrigger {
+    Stack* stack;
+    ~DropTrigger() {
+      stack->sql("DROP TRIGGER IF EXISTS test_refuse ON chat_messages");
+      stack->sql("DROP FUNCTION IF EXISTS test_refuse_marked()");
+    }
+  } drop{stack_};
+  std::string request = body({{"id", marker}, {"steps", {{{"text", "stored at last"}}}}});
+  auto with_key = auth(token);
+  with_key.push_back("Idempotency-Key: retry-after-failure");
+  auto failed = http("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), with_key, request);
+  EXPECT_GE(failed.status, 500) << failed.body;
+  EXPECT_EQ(failed.body.find("refused by the test"), std::string::npos) << "database detail leaked";
+  EXPECT_EQ(messages(token, chat).size(), 0u);
+  EXPECT_EQ(status(token, chat), "idle");
+
+  stack_->sql("DROP TRIGGER test_refuse ON chat_messages");
+  auto retried =
+      http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), with_key, request);
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(count_prefix(retried.lines(), "d:"), 1u) << retried.body;
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[1]["content"], "stored at last");
+}
+
+// A title that is still coming when the reply's text is done gets its wait, and the reply
+// stays alive meanwhile: its heartbeat goes on, so no worker's recovery (after 5 s without
+// one) takes it for dead and finishes it in its place — which lost the whole message.
+TEST_F(Lifecycle, ASlowTitleKeepsTheReplyAliveUntilItArrives) {
+  auto token = stack_->new_user_token(unique("slow-title"));
+  std::string chat = create_chat(token)["id"];
+  json script = {{"steps", {{{"text", "short answer"}, {"token_delay_ms", 10}}}},
+                 {"title", "Patient title"},
+                 {"title_delay_ms", 8000}};
+  auto r =
+      http_stream("POST", b_url("/api/v2/chats/" + chat + "/messages"), auth(token), body(script));
+  ASSERT_EQ(r.status, 200) << r.error;
+  auto lines = r.lines();
+  EXPECT_GE(r.time_to("chat-title").count(), 7900);
+  EXPECT_LT(r.body.find("Patient title"), r.body.find("d:{")) << r.body;
+  EXPECT_EQ(lines.back().rfind("d:{\"finishReason\":\"stop\"", 0), 0u) << r.body;
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 2u) << "the reply was lost";
+  EXPECT_EQ(stored[1]["content"], "short answer");
+  expect_stored_as_rebuilt(r, stored[1]);
+  auto reason = stack_->sql("SELECT finish_reason FROM chat_messages WHERE chat_id = '" + chat +
+                            "' AND content->>'role' = 'assistant'");
+  EXPECT_EQ(reason.at(0).at(0), "stop");
+  EXPECT_EQ(json::parse(call("GET", "/api/v2/chats/" + chat, token).body)["title"],
+            "Patient title");
 }
 
 TEST_F(Lifecycle, OneUserMayRunOnlySoManyRepliesAtOnce) {

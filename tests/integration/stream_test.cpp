@@ -116,6 +116,44 @@ TEST_F(Stream, TitleDoesNotDelayTheFirstByte) {
   EXPECT_EQ(json::parse(call("GET", "/api/v2/chats/" + chat, token).body)["title"], "Slow title");
 }
 
+// The error part is the stream's last, even when the title is not there yet: the title is
+// stored (the fallback) but not announced after it.
+TEST_F(Stream, AnErrorPartStaysLastWhileTheTitleIsStillComing) {
+  auto token = stack_->new_user_token(unique("error-title"));
+  for (const auto& model : kModels) {
+    SCOPED_TRACE(model);
+    std::string chat = create_chat(token)["id"];
+    json script = {{"steps", {{{"text", "a b c d e f"}, {"token_delay_ms", 10}}}},
+                   {"midstream_error_after", 2},
+                   {"title", "Too late"},
+                   {"title_delay_ms", 3000}};
+    auto r = send(token, chat, model, script_message(script));
+    ASSERT_EQ(r.status, 200) << r.error;
+    auto lines = r.lines();
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.back().rfind("3:\"", 0), 0u) << r.body;
+    EXPECT_EQ(count_prefix(lines, "2:"), 0u) << r.body;
+    std::string title = json::parse(call("GET", "/api/v2/chats/" + chat, token).body)["title"];
+    EXPECT_FALSE(title.empty());
+    EXPECT_NE(title, "Too late");
+  }
+}
+
+// A Retry-After beyond the longest wait (here one that overflowed the conversion to
+// milliseconds and became an immediate retry) ends the reply with the provider's error.
+TEST_F(Stream, AHugeRetryAfterIsNotRetried) {
+  auto token = stack_->new_user_token(unique("huge-retry"));
+  std::string chat = create_chat(token)["id"];
+  json script = {{"steps", {{{"text", "never sent"}}}},
+                 {"fail", {{"status", 429}, {"times", 1}, {"retry_after", "1e300"}}}};
+  auto r = send(token, chat, "fake-openai", script_message(script));
+  ASSERT_EQ(r.status, 200) << r.error;
+  auto lines = r.lines();
+  EXPECT_EQ(count_prefix(lines, "3:"), 1u) << r.body;
+  EXPECT_EQ(count_prefix(lines, "d:"), 0u) << r.body;
+  EXPECT_EQ(r.body.find("never sent"), std::string::npos) << r.body;
+}
+
 TEST_F(Stream, FailuresEndInOneErrorPartAndTheChatStaysUsable) {
   auto token = stack_->new_user_token(unique("fail"));
   struct Case {
@@ -225,6 +263,15 @@ TEST_F(Stream, ValidationAndStatusOrder) {
       R"({"model":"fake-openai","message":{"role":"user","content":"x"},"thinking":"yes"})",
       "\"thinking\" must be a boolean");
   expect_decode_error(R"({"model":"fake-openai","message":{"role":"user"}})", "empty");
+  // Nothing a model could be sent: blank text, no text part, an empty attachment list.
+  expect_decode_error(R"({"model":"fake-openai","message":{"role":"user","content":" \n "}})",
+                      "empty");
+  expect_decode_error(
+      R"({"model":"fake-openai","message":{"role":"user","parts":[{"type":"step-start"}]}})",
+      "empty");
+  expect_decode_error(
+      R"({"model":"fake-openai","message":{"role":"user","experimental_attachments":[]}})",
+      "empty");
 
   auto unknown =
       post(owner, R"({"model":"no-such-model","message":{"role":"user","content":"x"}})");

@@ -12,6 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "worker/mcp_config.hpp"
+#include "worker/provider_config.hpp"
+
 extern char** environ;
 
 namespace chatd::config {
@@ -355,6 +358,21 @@ TEST_F(ConfigTest, RateLimit) {
   EXPECT_EQ(serve_error({"--rate-burst", "0"}).rfind("rate-burst: ", 0), 0u);
 }
 
+TEST_F(ConfigTest, MaxHistoryBytes) {
+  EXPECT_EQ(serve(load_serve({})).max_history_bytes, 16u << 20);
+  EXPECT_EQ(serve(load_serve({"--max-history-bytes", "2KiB"})).max_history_bytes, 2048u);
+  for (const char* bad : {"1000", "2GiB", "lots"}) {
+    try {
+      serve(load_serve({"--max-history-bytes", bad}));
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()), std::string("max-history-bytes: must be a size from 1KiB "
+                                                   "to 1GiB, got \"") +
+                                           bad + "\"");
+    }
+  }
+}
+
 TEST_F(ConfigTest, GeneralValidation) {
   auto general_error = [&](const std::vector<std::string>& args) -> std::string {
     try {
@@ -381,6 +399,28 @@ TEST_F(ConfigTest, DescribeListsValuesWithThePasswordMasked) {
   EXPECT_NE(text.find("listen = unix:/run/chatd/chatd.sock\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("secret"), std::string::npos) << text;
   EXPECT_EQ(text.find("\nhelp ="), std::string::npos) << text;
+}
+
+// A key typed without its '=' leaves the secret in the item: the error names the key only.
+TEST(ListSpecs, AnItemWithoutEqualsIsNamedByItsKeyAlone) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"type=openai;api-key sk-live-123456", "provider: item 2 (\"api-key…\") is not key=value"},
+      {"type=openai;sk-live-123456", "provider: item 2 is not key=value"},
+      {"api-key:sk-live-123456", "provider: item 1 (\"api-key…\") is not key=value"}};
+  for (const auto& [spec, message] : cases) {
+    try {
+      parse_provider(spec);
+      ADD_FAILURE() << spec << " was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()), message);
+    }
+  }
+  try {
+    parse_mcp_server("name=x;url=http://127.0.0.1/mcp;header Authorization: Bearer tok-987");
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "mcp-server: item 3 (\"header…\") is not key=value");
+  }
 }
 
 TEST(MaskDatabaseUrl, UrlForm) {

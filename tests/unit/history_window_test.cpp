@@ -37,6 +37,12 @@ std::vector<std::string> newest_first(const json& stored, size_t limit) {
   return rows;
 }
 
+// The window when only the message count cuts (max-history-bytes not reached).
+json window_of(const json& stored, size_t keep) {
+  auto rows = newest_first(stored, keep);
+  return history_window(rows, keep, /*whole=*/rows.size() < keep);
+}
+
 TEST(HistoryWindow, SameCutAsTrimmingTheWholeHistory) {
   std::mt19937 random(7);
   const std::vector<std::string> roles = {"user", "assistant", "system"};
@@ -53,7 +59,7 @@ TEST(HistoryWindow, SameCutAsTrimmingTheWholeHistory) {
         }
         json whole = stored;
         whole.push_back(new_message);
-        json window = history_window(newest_first(stored, keep), keep);
+        json window = window_of(stored, keep);
         window.push_back(new_message);
         ASSERT_EQ(window, trim_whole_history(whole, keep))
             << "keep " << keep << ", stored " << stored.dump();
@@ -64,7 +70,7 @@ TEST(HistoryWindow, SameCutAsTrimmingTheWholeHistory) {
 
 TEST(HistoryWindow, ShortChatIsKeptWholeEvenWhenItStartsWithAnAssistant) {
   json stored = json::array({stored_message(0, "assistant"), stored_message(1, "user")});
-  EXPECT_EQ(history_window(newest_first(stored, 3), 3), stored);
+  EXPECT_EQ(window_of(stored, 3), stored);
 }
 
 TEST(HistoryWindow, CutMovesToTheNextUserMessage) {
@@ -72,7 +78,7 @@ TEST(HistoryWindow, CutMovesToTheNextUserMessage) {
   for (int i = 0; i < 10; ++i)
     stored.push_back(stored_message(i, i % 2 == 1 ? "assistant" : "user"));
   // keep 4: the new message and stored 7..9; 7 is an assistant, so 8 starts the window.
-  json window = history_window(newest_first(stored, 4), 4);
+  json window = window_of(stored, 4);
   ASSERT_EQ(window.size(), 2u);
   EXPECT_EQ(window[0]["id"], "m8");
   EXPECT_EQ(window[1]["id"], "m9");
@@ -81,7 +87,21 @@ TEST(HistoryWindow, CutMovesToTheNextUserMessage) {
 TEST(HistoryWindow, NoUserMessageInTheWindowLeavesOnlyTheNewMessage) {
   json stored = json::array({stored_message(0, "user")});
   for (int i = 1; i < 6; ++i) stored.push_back(stored_message(i, "assistant"));
-  EXPECT_EQ(history_window(newest_first(stored, 3), 3), json::array());
+  EXPECT_EQ(window_of(stored, 3), json::array());
+}
+
+// max-history-bytes left fewer rows than `keep`: they are not the whole chat, so the window
+// still starts at a user message.
+TEST(HistoryWindow, AByteCutIsACutToo) {
+  json stored = json::array();
+  for (int i = 0; i < 10; ++i)
+    stored.push_back(stored_message(i, i % 2 == 1 ? "assistant" : "user"));
+  auto rows = newest_first(stored, 3);  // 9, 8, 7 fitted in the bytes; keep is 200
+  json window = history_window(rows, 200, /*whole=*/false);
+  ASSERT_EQ(window.size(), 2u);
+  EXPECT_EQ(window[0]["id"], "m8");
+  EXPECT_EQ(window[1]["id"], "m9");
+  EXPECT_EQ(history_window({}, 200, /*whole=*/false), json::array());
 }
 
 }  // namespace
