@@ -45,6 +45,17 @@ unsigned bounded(const po::variables_map& values, const char* key, uint64_t low,
   return static_cast<unsigned>(*number);
 }
 
+// A byte size from `low` to `high`, which `range` names for the error ("1KiB to 16MiB").
+uint64_t size_of(const po::variables_map& values, const char* key, uint64_t low, uint64_t high,
+                 const char* range) {
+  const auto& text = value_of(values, key);
+  auto size = parse_size(text);
+  if (!size || *size < low || *size > high)
+    throw ConfigError(std::string(key) + ": must be a size from " + range + ", got \"" + text +
+                      "\"");
+  return *size;
+}
+
 std::chrono::milliseconds duration_of(const po::variables_map& values, const char* key) {
   const auto& text = value_of(values, key);
   auto duration = parse_duration(text);
@@ -214,11 +225,7 @@ Serve serve(const po::variables_map& values) {
     throw ConfigError("max-requests: must be a whole number (0 = never), got \"" + max_requests +
                       "\"");
   out.max_requests = *requests;
-  const auto& body = value_of(values, "max-body-size");
-  auto size = parse_size(body);
-  if (!size || *size == 0 || *size > (uint64_t{1} << 30))
-    throw ConfigError("max-body-size: must be a size from 1 byte to 1GiB, got \"" + body + "\"");
-  out.max_body_size = *size;
+  out.max_body_size = size_of(values, "max-body-size", 1, uint64_t{1} << 30, "1 byte to 1GiB");
   out.shutdown_timeout = duration_of(values, "shutdown-timeout");
   out.max_steps = static_cast<int>(bounded(values, "max-steps", 1, 100));
   out.upstream_connect_timeout = duration_of(values, "upstream-connect-timeout");
@@ -235,23 +242,15 @@ Serve serve(const po::variables_map& values) {
   out.rate_limit = *per_second;
   out.rate_burst = bounded(values, "rate-burst", 1, 1000000);
   out.max_history_messages = static_cast<int>(bounded(values, "max-history-messages", 1, 100000));
-  const auto& history = value_of(values, "max-history-bytes");
-  auto history_bytes = parse_size(history);
-  if (!history_bytes || *history_bytes < 1024 || *history_bytes > (uint64_t{1} << 30))
-    throw ConfigError("max-history-bytes: must be a size from 1KiB to 1GiB, got \"" + history +
-                      "\"");
-  out.max_history_bytes = *history_bytes;
+  out.max_history_bytes =
+      size_of(values, "max-history-bytes", 1024, uint64_t{1} << 30, "1KiB to 1GiB");
   out.on_disconnect = value_of(values, "on-disconnect");
   if (out.on_disconnect != "continue" && out.on_disconnect != "stop")
     throw ConfigError("on-disconnect: must be continue or stop, got \"" + out.on_disconnect + "\"");
   out.system_prompt = value_of(values, "system-prompt");
   out.mcp_refresh = duration_of(values, "mcp-refresh");
-  const auto& limit = value_of(values, "tool-result-limit");
-  auto limit_bytes = parse_size(limit);
-  if (!limit_bytes || *limit_bytes < 1024 || *limit_bytes > (uint64_t{16} << 20))
-    throw ConfigError("tool-result-limit: must be a size from 1KiB to 16MiB, got \"" + limit +
-                      "\"");
-  out.tool_result_limit = *limit_bytes;
+  out.tool_result_limit =
+      size_of(values, "tool-result-limit", 1024, uint64_t{16} << 20, "1KiB to 16MiB");
   return out;
 }
 
