@@ -27,7 +27,7 @@ struct Context {
   const llm::Transport& transport;
   const ReplySettings& reply;
   sql::RateLimit rate_limit;  // per user, on every authenticated request
-  llm::ToolRunner* tools;  // null: no tool source is configured
+  llm::ToolRunner* tools;     // null: no tool source is configured
   ReplyRegistry& replies;
   const std::string& database_url;  // for connections of their own (LISTEN)
   std::string worker;               // "host:pid", recorded with the replies it runs

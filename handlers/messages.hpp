@@ -2,10 +2,9 @@
 // (API.md §4).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "handlers/context.hpp"
 #include "handlers/http.hpp"

@@ -69,8 +69,8 @@ inline constexpr int kMaxReadersPerReply = 8;
 // (skipping the first `after` parts), then live until it ends. Returns false, having written
 // nothing, when no reply runs (or, with `message_id`, not that one: an idempotent repeat);
 // throws a 429 ApiError when kMaxReadersPerReply follow it already.
-bool follow_reply(Context& context, const std::string& chat_id, size_t after,
-                  ResponseWriter& out, const std::string& message_id = "");
+bool follow_reply(Context& context, const std::string& chat_id, size_t after, ResponseWriter& out,
+                  const std::string& message_id = "");
 
 // The data-stream response headers (API.md §4 step 4).
 const Headers& stream_headers();

@@ -447,8 +447,6 @@ std::string finish_with_calls(std::string reason, bool had_calls) {
 
 }  // namespace detail
 
-bool has_user_content(const nlohmann::json& message) {
-  return !detail::read_user(message).empty();
-}
+bool has_user_content(const nlohmann::json& message) { return !detail::read_user(message).empty(); }
 
 }  // namespace chatd::llm

@@ -32,7 +32,7 @@ class StreamMapper {
 
 // A failed HTTP response turned into something to tell the user and to decide on a retry.
 struct ProviderError {
-  std::string message;  // e.g. "OpenAI: 429 Rate limit reached for gpt-4o ..." (no key, short)
+  std::string message;     // e.g. "OpenAI: 429 Rate limit reached for gpt-4o ..." (no key, short)
   bool retryable = false;  // 429 (not quota), 500, 502, 503, 504, 529
   std::optional<double> retry_after_seconds;  // from retry-after or Gemini RetryInfo
 };

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "handlers/error.hpp"
-#include "handlers/routes.hpp"
 #include "handlers/replies.hpp"
+#include "handlers/routes.hpp"
 #include "llm/mcp_tools.hpp"
 #include "sql/listener.hpp"
 #include "sql/pool.hpp"
@@ -88,7 +88,10 @@ http::ReplySettings reply_settings(const config::Serve& serve) {
 std::unique_ptr<llm::McpToolRunner> load_tools(const WorkerSetup& setup) {
   if (setup.mcp_servers.empty()) return nullptr;
   auto runner = std::make_unique<llm::McpToolRunner>(
-      setup.mcp_servers, [](const std::string& problem) { log::warn("mcp", {{"event", problem}}); },
+      setup.mcp_servers,
+      [](const std::string& problem) {
+        log::warn("mcp", {{"event", problem}});
+      },
       setup.serve.mcp_refresh, setup.serve.tool_result_limit);
   runner->refresh_async();
   return runner;

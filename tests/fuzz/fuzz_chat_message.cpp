@@ -56,7 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(message["createdAt"].is_string());
   FUZZ_CHECK(message["content"].is_string());
   FUZZ_CHECK(message["parts"].is_array());
-  for (const auto& part : message["parts"]) FUZZ_CHECK(part.is_object() && part["type"].is_string());
+  for (const auto& part : message["parts"])
+    FUZZ_CHECK(part.is_object() && part["type"].is_string());
   // Something for the model: text that is not blank, a file or an attachment.
   FUZZ_CHECK(llm::has_user_content(message));
   FUZZ_CHECK(!contains_nul(message));

@@ -138,9 +138,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ModelRequest request;
   request.model = "model";
   request.thinking = true;
-  request.messages = json::array(
-      {{{"role", "user"}, {"content", "hello"}}, builder.message(),
-       {{"role", "user"}, {"content", "again"}}});
+  request.messages = json::array({{{"role", "user"}, {"content", "hello"}},
+                                  builder.message(),
+                                  {{"role", "user"}, {"content", "again"}}});
   HttpCall call = chosen.stream_call(request);
   FUZZ_CHECK(!json::parse(call.body, nullptr, false).is_discarded());
 

@@ -186,7 +186,7 @@ class Stack {
   std::string dir;
   std::unique_ptr<FakeProvider> fake;
   std::unique_ptr<EverythingMcpServer> mcp;  // null when node is missing
-  std::vector<std::string> chatd_args;  // what `chatd serve` got, for a second instance
+  std::vector<std::string> chatd_args;       // what `chatd serve` got, for a second instance
   std::unique_ptr<PostgresCluster> postgres;
   std::unique_ptr<Chatd> chatd;
   std::unique_ptr<Nginx> nginx;
