@@ -393,11 +393,12 @@ try {
     await waitReplyDone();
     const check = async () => {
       const reply = lastAssistant();
-      // After a reload the stored reply's article can be there a moment before its text is.
+      // The article can be there a moment before its whole text is (after a reload, and under
+      // load also live): wait for the reply's last words.
       const text = await waitFor(async () => {
         const shown = await reply.innerText();
-        return shown.includes("Look:") ? shown : false;
-      }, "the reply's text to be shown").catch(async () => reply.innerText());
+        return shown.includes("block html") ? shown : false;
+      }, "the reply's whole text to be shown").catch(async () => reply.innerText());
       assert(text.includes("<script>window.__pwned = 1</script>"), `the script tag is shown as text: ${text}`);
       assert(text.includes('onerror="window.__pwned = 2"'), `the onerror attribute is shown as text: ${text}`);
       const found = await page.evaluate(() => {
