@@ -1,6 +1,10 @@
-// The typed data access the handlers call, by concern (sql/store/). Each method runs the
-// statements of sql/queries/ it is named after, on a connection borrowed from the pool for
-// that call only.
+// The typed data access the handlers call, by concern (sql/store/). Each method runs
+// statements of sql/queries/ on a connection borrowed from the pool for that call only.
+//
+// Adding a statement: write sql/queries/NAME.sql (its opening comment states what it does and
+// its parameters), then one method in the store of its concern that calls
+// exec(query::NAME, …). The build generates query::NAME and prepares it on every connection;
+// tests/unit/statements_test.cpp fails while no store calls it.
 #pragma once
 
 #include "sql/pool.hpp"
