@@ -58,7 +58,7 @@ Identity authenticate(Context& context, const Request& request) {
   std::string hashed = hash_secret(secret);
   // The same round trip counts the request against the user's rate limit when the key is good
   // (a retry on a dropped connection may count it twice; that errs on the safe side).
-  auto key = context.store.find_api_key(id, hashed, context.rate_limit);
+  auto key = context.store.auth.find_key(id, hashed, context.rate_limit);
   if (!key) throw signed_out("API key is invalid.");
   if (!constant_time_equal(hashed, key->hashed_secret))
     throw signed_out("API key secret is invalid.");

@@ -21,7 +21,7 @@ nlohmann::ordered_json chat_json(const sql::ChatRecord& chat) {
 sql::ChatRecord load_chat(Context& context, const Request& request, ChatAccess access) {
   auto id = parse_uuid(request.path_param("chat"));
   if (!id) throw ApiError(400, "Invalid chat ID.");
-  auto chat = context.store.get_chat(*id);
+  auto chat = context.store.chats.get(*id);
   const Identity& caller = *request.identity;
   bool allowed = chat && (chat->owner_id == caller.user_id ||
                           (access == ChatAccess::kRead && caller.is_admin));
@@ -31,13 +31,13 @@ sql::ChatRecord load_chat(Context& context, const Request& request, ChatAccess a
 
 void list_chats(Context& context, Request& request, ResponseWriter& out) {
   auto body = nlohmann::ordered_json::array();
-  for (const auto& chat : context.store.list_chats(request.identity->user_id))
+  for (const auto& chat : context.store.chats.list(request.identity->user_id))
     body.push_back(chat_json(chat));
   respond_json(out, 200, body);
 }
 
 void create_chat(Context& context, Request& request, ResponseWriter& out) {
-  respond_json(out, 201, chat_json(context.store.create_chat(request.identity->user_id)));
+  respond_json(out, 201, chat_json(context.store.chats.create(request.identity->user_id)));
 }
 
 void get_chat(Context& context, Request& request, ResponseWriter& out) {
@@ -47,7 +47,7 @@ void get_chat(Context& context, Request& request, ResponseWriter& out) {
 void list_chat_messages(Context& context, Request& request, ResponseWriter& out) {
   auto chat = load_chat(context, request, ChatAccess::kRead);
   respond(out, 200, "application/json; charset=utf-8",
-          escape_html_in_json(context.store.chat_messages_json(chat.id)));
+          escape_html_in_json(context.store.messages.list_json(chat.id)));
 }
 
 }  // namespace chatd::http

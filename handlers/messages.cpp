@@ -184,22 +184,22 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   observer.on_model(model->id);
 
   std::string message_id = "msg-" + random_alphanumeric(24);
-  const sql::Store::NewReply reply{chat.id,
-                                   message_id,
-                                   request.identity->user_id,
-                                   model->id,
-                                   model->provider_type,
-                                   context.worker,
-                                   key,
-                                   key.empty() ? "" : request_hash(decoded),
-                                   context.reply.max_replies_per_user};
-  auto claim = context.store.begin_reply(reply);
-  if (claim.outcome == sql::Store::ReplyClaim::kUserLimit)
+  const sql::NewReply reply{chat.id,
+                            message_id,
+                            request.identity->user_id,
+                            model->id,
+                            model->provider_type,
+                            context.worker,
+                            key,
+                            key.empty() ? "" : request_hash(decoded),
+                            context.reply.max_replies_per_user};
+  auto claim = context.store.replies.begin(reply);
+  if (claim.outcome == sql::ReplyClaim::kUserLimit)
     throw ApiError(429, "Too many replies are running for you; wait for one to finish.", {}, {},
                    {{"Retry-After", "5"}});
-  if (claim.outcome == sql::Store::ReplyClaim::kBusy)
+  if (claim.outcome == sql::ReplyClaim::kBusy)
     throw ApiError(409, "A reply is already being generated for this chat.");
-  if (claim.outcome == sql::Store::ReplyClaim::kRepeat) {
+  if (claim.outcome == sql::ReplyClaim::kRepeat) {
     if (!claim.same_request)
       throw ApiError(422, "Idempotency-Key reused with a different request.");
     // The first reply still runs: follow it. It ended: say so, with its message id.
@@ -213,21 +213,21 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   // Storing the message also reads the newest of the chat before it, in the same round trip:
   // only those, so the cost does not grow with the chat.
   size_t keep = static_cast<size_t>(std::max(1, context.reply.max_history_messages));
-  sql::Store::RecentMessages before;
+  sql::RecentMessages before;
   try {
-    before = context.store.append_message(
-        {chat.id, model->id, model->provider_type, dump(decoded.message), "", "", ""},
-        static_cast<int>(keep), context.reply.max_history_bytes);
+    before = context.store.messages.append(
+        {chat.id, model->id, model->provider_type, dump(decoded.message)}, static_cast<int>(keep),
+        context.reply.max_history_bytes);
   } catch (...) {
     // Nothing was stored: the chat is free again, and so is the key, for the client's retry.
     if (!key.empty()) {
       try {
-        context.store.forget_idempotency_key(reply);
+        context.store.idempotency.forget(reply);
       } catch (...) {
         // The database is failing: the error below says so; the key stays taken (24 h).
       }
     }
-    recorder.finish("{\"parts\":[]}", "error", "", "");
+    recorder.finish("{\"parts\":[]}", "error", {});
     throw;
   }
   json history = history_window(before.newest_first, keep, before.whole);
@@ -252,16 +252,14 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
                                                   decoded.message, observer.replies()),
                                  fallback_title(decoded.message), [&](const std::string& title) {
                                    try {
-                                     context.store.set_chat_title(chat.id, title);
+                                     context.store.chats.set_title(chat.id, title);
                                    } catch (...) {
                                      // A title that cannot be stored never fails the reply.
                                    }
                                  }};
   }
   auto result = llm::run_reply(std::move(inputs), recorder);
-  auto number = [](const std::optional<long long>& v) { return v ? std::to_string(*v) : ""; };
-  recorder.finish(dump(result.message), result.finish_reason, number(result.usage.prompt_tokens),
-                  number(result.usage.completion_tokens));
+  recorder.finish(dump(result.message), result.finish_reason, result.usage);
 }
 
 }  // namespace chatd::http

@@ -2,6 +2,7 @@
 
 #include "handlers/chats.hpp"
 #include "handlers/error.hpp"
+#include "sql/channels.hpp"
 #include "sql/listener.hpp"
 
 namespace chatd::http {
@@ -68,8 +69,8 @@ bool ReplyRecorder::write_line(std::string_view line) {
   return !client_gone_;
 }
 
-sql::Store::ReplyProgress ReplyRecorder::take(const std::string& message) {
-  sql::Store::ReplyProgress progress{std::move(pending_), part_count_, message};
+sql::ReplyProgress ReplyRecorder::take(const std::string& message) {
+  sql::ReplyProgress progress{std::move(pending_), part_count_, message};
   pending_.clear();
   return progress;
 }
@@ -84,7 +85,7 @@ bool ReplyRecorder::tick(const llm::MessageBuilder& message) {
     auto progress =
         take(message.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     try {
-      auto answer = context_.store.checkpoint_reply(chat_id_, message_id_, progress);
+      auto answer = context_.store.replies.checkpoint(chat_id_, message_id_, progress);
       if (!answer) return false;  // recovered as dead meanwhile: nobody wants this reply
       readers_ = answer->readers;
       if (answer->cancel_requested) cancelled_->store(true);
@@ -97,21 +98,21 @@ bool ReplyRecorder::tick(const llm::MessageBuilder& message) {
 }
 
 void ReplyRecorder::finish(const std::string& message, const std::string& finish_reason,
-                           const std::string& prompt_tokens, const std::string& completion_tokens) {
-  context_.store.finish_reply(chat_id_, message_id_, take(message), finish_reason, prompt_tokens,
-                              completion_tokens);
+                           const llm::Usage& usage) {
+  context_.store.replies.finish(chat_id_, message_id_, take(message), finish_reason,
+                                usage.prompt_tokens, usage.completion_tokens);
 }
 
 bool follow_reply(Context& context, const std::string& chat_id, size_t after, ResponseWriter& out,
                   const std::string& message_id) {
-  auto running = [&](const std::optional<sql::Store::ReplyRead>& read) {
+  auto running = [&](const std::optional<sql::ReplyRead>& read) {
     return read && !read->finished && (message_id.empty() || read->message_id == message_id);
   };
-  auto read = context.store.read_reply(chat_id, 0);
+  auto read = context.store.replies.read(chat_id, 0);
   if (!running(read)) return false;
   const std::string reply_id = read->message_id;
-  if (!context.store.join_reply(chat_id, reply_id, kMaxReadersPerReply)) {
-    read = context.store.read_reply(chat_id, 0);
+  if (!context.store.replies.join(chat_id, reply_id, kMaxReadersPerReply)) {
+    read = context.store.replies.read(chat_id, 0);
     if (!running(read) || read->message_id != reply_id) return false;  // it ended meanwhile
     throw ApiError(429, "Too many readers follow this reply; try again when one has left.", {}, {},
                    {{"Retry-After", "5"}});
@@ -122,7 +123,7 @@ bool follow_reply(Context& context, const std::string& chat_id, size_t after, Re
     const std::string& reply_id;
     ~Leave() {
       try {
-        context.store.leave_reply(chat_id, reply_id);
+        context.store.replies.leave(chat_id, reply_id);
       } catch (...) {
       }
     }
@@ -130,7 +131,7 @@ bool follow_reply(Context& context, const std::string& chat_id, size_t after, Re
   // LISTEN, then read again from the start: nothing announced in between is missed. (The
   // listener has a connection of its own, so it is opened only for a reply to follow.)
   sql::Listener listener(context.database_url, sql::reply_channel(chat_id));
-  read = context.store.read_reply(chat_id, 0);
+  read = context.store.replies.read(chat_id, 0);
 
   if (!out.start(200, stream_headers())) return true;
   size_t offset = 0;  // characters of the parts read so far
@@ -167,13 +168,13 @@ bool follow_reply(Context& context, const std::string& chat_id, size_t after, Re
       if (!out.write("\n") || !out.flush()) return true;
       last_write = Clock::now();
     }
-    read = context.store.read_reply(chat_id, offset);
+    read = context.store.replies.read(chat_id, offset);
   }
 }
 
 void interrupt_chat(Context& context, Request& request, ResponseWriter& out) {
   auto chat = load_chat(context, request, ChatAccess::kWrite);
-  context.store.interrupt_reply(chat.id);
+  context.store.replies.interrupt(chat.id);
   out.start(204, {});
 }
 

@@ -16,7 +16,7 @@
 namespace chatd::http {
 
 // The replies running in this worker, by chat: where an interrupt heard on the database's
-// chatd_cancel channel lands.
+// cancel channel (sql::kCancelChannel) lands.
 class ReplyRegistry {
  public:
   std::shared_ptr<std::atomic<bool>> add(const std::string& chat_id);
@@ -44,10 +44,10 @@ class ReplyRecorder : public llm::PartSink {
   bool tick(const llm::MessageBuilder& message);
   // Stores the final message and marks the reply finished (see chat_replies_finish.sql).
   void finish(const std::string& message, const std::string& finish_reason,
-              const std::string& prompt_tokens, const std::string& completion_tokens);
+              const llm::Usage& usage);
 
  private:
-  sql::Store::ReplyProgress take(const std::string& message);
+  sql::ReplyProgress take(const std::string& message);
 
   Context& context_;
   std::string chat_id_;

@@ -1,7 +1,12 @@
 # Compiles the SQL files into the binary: every sql/queries/NAME.sql becomes the prepared
 # statement NAME, every sql/migrations/NNNN_name.up.sql a migration. Editing a .sql file
 # re-runs this at the next build.
-function(embed_sql output)
+#
+# Writes two files into `output_dir`:
+#   sql_catalog.cpp  the statements' and migrations' text (sql/catalog.hpp declares them);
+#   sql_queries.hpp  one constant per statement, chatd::sql::query::NAME, so that a store
+#                    calling a statement that does not exist fails to compile.
+function(embed_sql output_dir)
   set(dir ${CMAKE_CURRENT_SOURCE_DIR}/sql)
   file(GLOB queries CONFIGURE_DEPENDS ${dir}/queries/*.sql)
   file(GLOB migrations CONFIGURE_DEPENDS ${dir}/migrations/*.up.sql)
@@ -11,10 +16,17 @@ function(embed_sql output)
   string(APPEND body "#include \"sql/catalog.hpp\"\n\nnamespace chatd::sql {\n\n")
   string(APPEND body "const std::vector<EmbeddedSql>& embedded_queries() {\n")
   string(APPEND body "  static const std::vector<EmbeddedSql> all = {\n")
+  set(constants "")
+  set(names "")
   foreach(path IN LISTS queries)
     get_filename_component(name ${path} NAME_WE)
+    if(NOT name MATCHES "^[a-z][a-z0-9_]*$")
+      message(FATAL_ERROR "sql/queries/${name}.sql: a statement name is lower_snake_case")
+    endif()
     file(READ ${path} text)
     string(APPEND body "      {\"${name}\", R\"chatd_sql(${text})chatd_sql\"},\n")
+    string(APPEND constants "inline constexpr Statement ${name}{\"${name}\"};\n")
+    string(APPEND names "    query::${name},\n")
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path})
   endforeach()
   string(APPEND body "  };\n  return all;\n}\n\n")
@@ -27,7 +39,17 @@ function(embed_sql output)
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path})
   endforeach()
   string(APPEND body "  };\n  return all;\n}\n\n}  // namespace chatd::sql\n")
+
+  set(header "// Generated from sql/queries/ by sql/embed_sql.cmake. Do not edit.\n")
+  string(APPEND header "#pragma once\n\n#include <array>\n\n#include \"sql/statement.hpp\"\n\n")
+  string(APPEND header "namespace chatd::sql {\n\nnamespace query {\n${constants}}  // namespace query\n\n")
+  list(LENGTH queries count)
+  string(APPEND header "inline constexpr std::array<Statement, ${count}> all_statements = {\n")
+  string(APPEND header "${names}};\n\n}  // namespace chatd::sql\n")
+
   # Written through a copy so the output (and what depends on it) only changes with the SQL.
-  file(WRITE ${output}.tmp "${body}")
-  configure_file(${output}.tmp ${output} COPYONLY)
+  file(WRITE ${output_dir}/sql_catalog.cpp.tmp "${body}")
+  configure_file(${output_dir}/sql_catalog.cpp.tmp ${output_dir}/sql_catalog.cpp COPYONLY)
+  file(WRITE ${output_dir}/sql_queries.hpp.tmp "${header}")
+  configure_file(${output_dir}/sql_queries.hpp.tmp ${output_dir}/sql_queries.hpp COPYONLY)
 endfunction()

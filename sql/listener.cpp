@@ -10,8 +10,7 @@ namespace {
 
 class Receiver : public pqxx::notification_receiver {
  public:
-  Receiver(pqxx::connection_base& conn, const std::string& channel,
-           std::vector<std::string>& inbox)
+  Receiver(pqxx::connection_base& conn, const std::string& channel, std::vector<std::string>& inbox)
       : pqxx::notification_receiver(conn, channel), inbox_(inbox) {}
   void operator()(const std::string& payload, int) override { inbox_.push_back(payload); }
 
@@ -55,13 +54,6 @@ std::vector<std::string> Listener::wait(std::chrono::milliseconds timeout) {
   std::vector<std::string> out;
   out.swap(state_->inbox);
   return out;
-}
-
-std::string reply_channel(const std::string& chat_id) {
-  std::string channel = "chatd_reply_";
-  for (char c : chat_id)
-    if (c != '-') channel += c;
-  return channel;
 }
 
 }  // namespace chatd::sql

@@ -27,7 +27,4 @@ class Listener {
   std::unique_ptr<State> state_;
 };
 
-// The channel a reply's progress is announced on (see chat_replies_checkpoint.sql).
-std::string reply_channel(const std::string& chat_id);
-
 }  // namespace chatd::sql

@@ -3,7 +3,7 @@
 
 #include "handlers/token.hpp"
 #include "sql/pool.hpp"
-#include "sql/store.hpp"
+#include "sql/store/accounts.hpp"
 #include "worker/commands.hpp"
 #include "worker/config.hpp"
 #include "worker/duration.hpp"
@@ -42,7 +42,7 @@ int tokens_create(const po::variables_map& values) {
   const auto& user = values["user"].as<std::string>();
   auto token = http::generate_token();
   auto pool = connect(values);
-  auto expires = sql::Store(pool).create_api_key(
+  auto expires = sql::AccountStore(pool).create_api_key(
       token.id, http::hash_secret(token.secret), user, name,
       std::chrono::duration_cast<std::chrono::seconds>(*lifetime).count());
   if (!expires) {
@@ -63,7 +63,7 @@ void add_tokens_list_options(po::options_description& options) {
 int tokens_list(const po::variables_map& values) {
   auto pool = connect(values);
   std::printf("%-10s  %-20s  %-27s  %-27s  %s\n", "ID", "NAME", "CREATED", "EXPIRES", "LAST USED");
-  for (const auto& k : sql::Store(pool).list_api_keys(values["user"].as<std::string>()))
+  for (const auto& k : sql::AccountStore(pool).list_api_keys(values["user"].as<std::string>()))
     std::printf("%-10s  %-20s  %-27s  %-27s  %s\n", k.id.c_str(), k.name.c_str(),
                 k.created_at.c_str(), k.expires_at.c_str(), k.last_used.c_str());
   return 0;
@@ -79,7 +79,7 @@ void add_token_id_argument(po::options_description& options,
 int tokens_revoke(const po::variables_map& values) {
   auto pool = connect(values);
   const auto& id = values["id"].as<std::string>();
-  if (!sql::Store(pool).delete_api_key(id)) {
+  if (!sql::AccountStore(pool).delete_api_key(id)) {
     std::cerr << "chatd: no token \"" << id << "\"\n";
     return 1;
   }

@@ -1,9 +1,10 @@
 // chatd users create|list|suspend|activate
 #include <iostream>
+#include <optional>
 #include <regex>
 
 #include "sql/pool.hpp"
-#include "sql/store.hpp"
+#include "sql/store/accounts.hpp"
 #include "worker/commands.hpp"
 #include "worker/config.hpp"
 
@@ -21,7 +22,7 @@ const std::string& username_of(const po::variables_map& values) {
 
 int set_status(const po::variables_map& values, const std::string& status) {
   auto pool = connect(values);
-  if (!sql::Store(pool).set_user_status(username_of(values), status)) {
+  if (!sql::AccountStore(pool).set_user_status(username_of(values), status)) {
     std::cerr << "chatd: no user \"" << username_of(values) << "\"\n";
     return 1;
   }
@@ -53,7 +54,10 @@ int users_create(const po::variables_map& values) {
   }
   auto pool = connect(values);
   try {
-    std::cout << sql::Store(pool).create_user(username, email, values["admin"].as<bool>()) << "\n";
+    std::cout << sql::AccountStore(pool).create_user(
+                     username, email.empty() ? std::nullopt : std::optional(email),
+                     values["admin"].as<bool>())
+              << "\n";
   } catch (const sql::AlreadyExists& e) {
     std::cerr << "chatd: " << e.what() << "\n";
     return 1;
@@ -65,7 +69,7 @@ int users_list(const po::variables_map& values) {
   auto pool = connect(values);
   std::printf("%-36s  %-20s  %-9s  %-5s  %-27s  %s\n", "ID", "USERNAME", "STATUS", "ADMIN",
               "CREATED", "EMAIL");
-  for (const auto& u : sql::Store(pool).list_users())
+  for (const auto& u : sql::AccountStore(pool).list_users())
     std::printf("%-36s  %-20s  %-9s  %-5s  %-27s  %s\n", u.id.c_str(), u.username.c_str(),
                 u.status.c_str(), u.is_admin ? "yes" : "no", u.created_at.c_str(), u.email.c_str());
   return 0;

@@ -24,6 +24,7 @@
 #include "handlers/replies.hpp"
 #include "handlers/routes.hpp"
 #include "llm/mcp_tools.hpp"
+#include "sql/channels.hpp"
 #include "sql/listener.hpp"
 #include "sql/pool.hpp"
 #include "sql/store.hpp"
@@ -253,14 +254,14 @@ void Worker::serve(unsigned thread) {
   done_.notify_all();
 }
 
-// Interrupts (POST …/interrupt on any worker or host) arrive as NOTIFY chatd_cancel with the
-// chat id; the reply running here stops within moments. Its checkpoints also read the flag,
-// so an interrupt sent while this connection was down still lands.
+// Interrupts (POST …/interrupt on any worker or host) arrive as a NOTIFY on the cancel channel
+// with the chat id; the reply running here stops within moments. Its checkpoints also read the
+// flag, so an interrupt sent while this connection was down still lands.
 void Worker::listen_for_interrupts() {
   auto backoff = std::chrono::milliseconds(500);
   while (!stopping_.load()) {
     try {
-      sql::Listener listener(setup_.general.database_url, "chatd_cancel");
+      sql::Listener listener(setup_.general.database_url, sql::kCancelChannel);
       backoff = std::chrono::milliseconds(500);
       while (!stopping_.load())
         for (const auto& chat_id : listener.wait(std::chrono::seconds(1))) replies_.cancel(chat_id);
@@ -279,9 +280,12 @@ void Worker::recover_dead_replies() {
   while (!stopping_.load()) {
     std::this_thread::sleep_for(std::chrono::seconds(2));
     try {
-      if (size_t n = store_.recover_replies(); n > 0)
+      if (size_t n = store_.replies.recover(); n > 0)
         log::warn("replies of a dead worker stored as failed", {{"replies", n}});
-      if (++round % 30 == 0) store_.prune_replies();
+      if (++round % 30 == 0) {
+        store_.replies.prune();
+        store_.idempotency.prune();
+      }
     } catch (const std::exception& e) {
       log::debug("reply recovery skipped", {{"error", e.what()}});
     }

@@ -7,11 +7,12 @@
 -- adds: a data-modifying WITH runs to completion but is invisible to the rest of its
 -- statement. The EXISTS is evaluated once and stops at the first user message, normally the
 -- chat's oldest row.
+-- $1 chat id, $2 model, $3 provider, $4 the message (JSON), $5 finish reason, $6 and $7 prompt
+-- and completion tokens ($5-$7 NULL for a user message).
 WITH message AS (
     INSERT INTO chat_messages (chat_id, model, provider, content, finish_reason, prompt_tokens,
                                completion_tokens)
-    VALUES ($1, $2, $3, $4::jsonb, NULLIF($5, ''), NULLIF($6, '')::integer,
-            NULLIF($7, '')::integer)
+    VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
     RETURNING created_at
 ), touched AS (
     UPDATE chats SET updated_at = (SELECT created_at FROM message) WHERE id = $1

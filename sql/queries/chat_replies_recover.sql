@@ -1,6 +1,8 @@
 -- Replies whose worker died (no heartbeat for 5 s): the partial message is stored with
 -- finish reason error and the chat is free again. Any worker runs this; SKIP LOCKED lets
 -- several run it at once.
+-- $1 the prefix of the replies' channels: each is the prefix and the chat id without dashes
+-- (sql/channels.hpp).
 WITH dead AS (
     SELECT chat_id, message_id FROM chat_replies
      WHERE finished_at IS NULL AND heartbeat_at < now() - interval '5 seconds'
@@ -18,4 +20,4 @@ WITH dead AS (
 ), touched AS (
     UPDATE chats SET updated_at = stored.created_at FROM stored WHERE chats.id = stored.chat_id
 )
-SELECT chat_id, pg_notify('chatd_reply_' || replace(chat_id::text, '-', ''), '') FROM reply
+SELECT chat_id, pg_notify($1 || replace(chat_id::text, '-', ''), '') FROM reply

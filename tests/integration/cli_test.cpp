@@ -70,6 +70,12 @@ TEST_F(Cli, UsersAndTokens) {
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("already exists"), std::string::npos);
   EXPECT_EQ(stack_->chatd->cli({"users", "create", "--username", "bad name"}).exit_code, 2);
+  auto no_email = unique("cli-no-email");
+  ASSERT_EQ(stack_->chatd->cli({"users", "create", "--username", no_email}).exit_code, 0);
+  EXPECT_EQ(stack_->sql("SELECT email FROM users WHERE username = '" + no_email + "'"),
+            (std::vector<std::vector<std::string>>{{"NULL"}}));
+  EXPECT_EQ(stack_->sql("SELECT email FROM users WHERE username = '" + name + "'"),
+            (std::vector<std::vector<std::string>>{{name + "@example.com"}}));
   auto list = stack_->chatd->cli({"users", "list"});
   EXPECT_NE(list.out.find(name + "@example.com"), std::string::npos);
 

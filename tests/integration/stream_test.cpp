@@ -61,6 +61,12 @@ TEST_F(Stream, TextReplyArrivesPartByPartFromEveryProvider) {
     EXPECT_EQ(row.at(0).at(0), model);
     EXPECT_EQ(row.at(0).at(2), "stop");
     EXPECT_EQ(row.at(0).at(3), "t");
+    // A user message has no finish reason and no token counts: NULL, not '' or 0.
+    auto user_row = stack_->sql(
+        "SELECT finish_reason, prompt_tokens, completion_tokens FROM chat_messages "
+        "WHERE chat_id = '" +
+        chat + "' AND content->>'role' = 'user'");
+    EXPECT_EQ(user_row, (std::vector<std::vector<std::string>>{{"NULL", "NULL", "NULL"}}));
   }
 }
 

@@ -1,0 +1,32 @@
+#include "sql/store/messages.hpp"
+
+#include "sql_queries.hpp"
+
+namespace chatd::sql {
+
+std::string MessageStore::list_json(const std::string& chat_id) {
+  std::string out = "[";
+  for (const auto& row : exec(query::chat_messages_list, chat_id)) {
+    if (out.size() > 1) out += ',';
+    out += row[0].c_str();
+  }
+  out += ']';
+  return out;
+}
+
+RecentMessages MessageStore::append(const StoredMessage& m, int recent, uint64_t max_bytes) {
+  auto rows = exec(kNoRetry, query::chat_messages_append, m.chat_id, m.model, m.provider, m.content,
+                   m.finish_reason, m.prompt_tokens, m.completion_tokens, recent,
+                   static_cast<long long>(max_bytes));
+  RecentMessages before;
+  before.newest_first.reserve(rows.size());
+  for (const auto& row : rows)
+    if (!row["content"].is_null())
+      before.newest_first.emplace_back(row["content"].c_str(), row["content"].size());
+  auto fetched = rows[0]["fetched"].as<long long>();
+  before.whole = fetched < recent && before.newest_first.size() == static_cast<size_t>(fetched);
+  before.has_user_message = rows[0]["has_user"].as<bool>();
+  return before;
+}
+
+}  // namespace chatd::sql

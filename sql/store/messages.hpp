@@ -1,0 +1,43 @@
+// A chat's stored messages.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sql/statement.hpp"
+
+namespace chatd::sql {
+
+struct StoredMessage {
+  std::string chat_id;
+  std::string model;
+  std::string provider;
+  std::string content;                                      // the UI message as JSON text
+  std::optional<std::string> finish_reason = std::nullopt;  // none for a user message
+  std::optional<long long> prompt_tokens = std::nullopt;    // none: unknown
+  std::optional<long long> completion_tokens = std::nullopt;
+};
+
+// What was in the chat before a message: its newest messages (JSON texts, newest first),
+// whether they are all of it, and whether any message was the user's.
+struct RecentMessages {
+  std::vector<std::string> newest_first;
+  bool whole = true;
+  bool has_user_message = false;
+};
+
+class MessageStore : Executor {
+ public:
+  using Executor::Executor;
+
+  // The chat's messages as a JSON array text, oldest first, straight from the stored JSON.
+  std::string list_json(const std::string& chat_id);
+  // Stores the message and moves chats.updated_at to its time; returns the chat's newest
+  // messages from before it, at most `recent` and at most `max_bytes` of JSON, all in one
+  // statement.
+  RecentMessages append(const StoredMessage& message, int recent, uint64_t max_bytes);
+};
+
+}  // namespace chatd::sql

@@ -1,0 +1,72 @@
+#include "sql/store/replies.hpp"
+
+#include "sql/channels.hpp"
+#include "sql/store/idempotency.hpp"
+#include "sql_queries.hpp"
+
+namespace chatd::sql {
+
+ReplyClaim ReplyStore::begin(const NewReply& r) {
+  return transaction(kNoRetry, [&](pqxx::work& tx) -> ReplyClaim {
+    if (!r.idempotency_key.empty()) {
+      if (auto first = IdempotencyStore::claim(tx, r))
+        return {ReplyClaim::kRepeat, first->message_id, first->request_hash == r.request_hash};
+    }
+    if (r.max_user_replies > 0) {
+      exec(tx, query::chat_replies_user_lock, r.user_id);
+      if (exec1(tx, query::chat_replies_user_running, r.user_id)["running"].as<int>() >=
+          r.max_user_replies)
+        return {ReplyClaim::kUserLimit, "", true};
+    }
+    if (exec(tx, query::chat_replies_begin, r.chat_id, r.message_id, r.user_id, r.model, r.provider,
+             r.worker)
+            .empty())
+      return {ReplyClaim::kBusy, "", true};  // the transaction rolls back: no key kept
+    tx.commit();
+    return {ReplyClaim::kClaimed, r.message_id, true};
+  });
+}
+
+std::optional<CheckpointAnswer> ReplyStore::checkpoint(const std::string& chat_id,
+                                                       const std::string& message_id,
+                                                       const ReplyProgress& p) {
+  auto rows = exec(kNoRetry, query::chat_replies_checkpoint, chat_id, message_id, p.parts,
+                   p.part_count, p.message, reply_channel(chat_id));
+  if (rows.empty()) return std::nullopt;
+  return CheckpointAnswer{rows[0]["cancel_requested"].as<bool>(), rows[0]["readers"].as<int>()};
+}
+
+void ReplyStore::finish(const std::string& chat_id, const std::string& message_id,
+                        const ReplyProgress& p, const std::string& finish_reason,
+                        std::optional<long long> prompt_tokens,
+                        std::optional<long long> completion_tokens) {
+  exec(kNoRetry, query::chat_replies_finish, chat_id, message_id, p.parts, p.part_count, p.message,
+       finish_reason, prompt_tokens, completion_tokens, reply_channel(chat_id));
+}
+
+size_t ReplyStore::recover() {
+  return exec(query::chat_replies_recover, kReplyChannelPrefix).size();
+}
+
+void ReplyStore::prune() { exec(query::chat_replies_prune); }
+
+bool ReplyStore::interrupt(const std::string& chat_id) {
+  return !exec(query::chat_replies_interrupt, chat_id, kCancelChannel).empty();
+}
+
+std::optional<ReplyRead> ReplyStore::read(const std::string& chat_id, size_t offset) {
+  auto rows = exec(query::chat_replies_read, chat_id, static_cast<long long>(offset));
+  if (rows.empty()) return std::nullopt;
+  return ReplyRead{rows[0]["message_id"].c_str(), rows[0]["parts"].c_str(),
+                   rows[0]["finished"].as<bool>()};
+}
+
+bool ReplyStore::join(const std::string& chat_id, const std::string& message_id, int max_readers) {
+  return !exec(kNoRetry, query::chat_replies_reader_join, chat_id, message_id, max_readers).empty();
+}
+
+void ReplyStore::leave(const std::string& chat_id, const std::string& message_id) {
+  exec(kNoRetry, query::chat_replies_reader_leave, chat_id, message_id);
+}
+
+}  // namespace chatd::sql

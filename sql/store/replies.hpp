@@ -1,0 +1,75 @@
+// Replies being generated (API.md §7): one per chat, claimed, checkpointed as it streams,
+// finished (or recovered when its worker died), interrupted, and followed by readers.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "sql/statement.hpp"
+
+namespace chatd::sql {
+
+struct NewReply {
+  std::string chat_id;
+  std::string message_id;
+  std::string user_id;
+  std::string model;
+  std::string provider;
+  std::string worker;
+  std::string idempotency_key;  // empty: none
+  std::string request_hash;
+  int max_user_replies = 0;  // replies the user may have running at once; 0: no limit
+};
+
+struct ReplyClaim {
+  enum Outcome { kClaimed, kBusy, kRepeat, kUserLimit } outcome;
+  std::string message_id;    // kRepeat: the reply the key started
+  bool same_request = true;  // kRepeat: the key came with the same request
+};
+
+struct ReplyProgress {
+  std::string parts;  // new data-stream lines since the last checkpoint
+  int part_count = 0;
+  std::string message;  // the assistant message so far (JSON)
+};
+
+struct CheckpointAnswer {
+  bool cancel_requested = false;
+  int readers = 0;
+};
+
+struct ReplyRead {
+  std::string message_id;
+  std::string parts;  // from the requested byte offset on
+  bool finished = false;
+};
+
+class ReplyStore : Executor {
+ public:
+  using Executor::Executor;
+
+  // One reply per chat. With an idempotency key, the key is recorded in the same transaction,
+  // so that of two identical POSTs exactly one starts a reply.
+  ReplyClaim begin(const NewReply& reply);
+  // Nothing back when the reply no longer runs here (finished, or recovered as dead).
+  std::optional<CheckpointAnswer> checkpoint(const std::string& chat_id,
+                                             const std::string& message_id,
+                                             const ReplyProgress& progress);
+  // Stores the assistant message (when it has parts) and marks the reply finished.
+  void finish(const std::string& chat_id, const std::string& message_id,
+              const ReplyProgress& progress, const std::string& finish_reason,
+              std::optional<long long> prompt_tokens, std::optional<long long> completion_tokens);
+  // Finishes the replies of dead workers; returns how many.
+  size_t recover();
+  // Drops finished replies.
+  void prune();
+  bool interrupt(const std::string& chat_id);
+
+  std::optional<ReplyRead> read(const std::string& chat_id, size_t offset);
+  // A reader follows the reply: false when `max_readers` do already, or it no longer runs.
+  bool join(const std::string& chat_id, const std::string& message_id, int max_readers);
+  void leave(const std::string& chat_id, const std::string& message_id);
+};
+
+}  // namespace chatd::sql
