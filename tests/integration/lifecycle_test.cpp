@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "fixture.hpp"
@@ -16,6 +18,27 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+
+// What a streaming client has received so far, for another thread to wait on (its observer
+// goes where http_stream takes a hang_up callback, and never hangs up).
+class Received {
+ public:
+  std::function<bool(const std::string&)> observer() {
+    return [this](const std::string& body) {
+      std::lock_guard lock(mutex_);
+      body_ = body;
+      return false;
+    };
+  }
+  bool has(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    return body_.find(text) != std::string::npos;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string body_;
+};
 
 class Lifecycle : public ReplyTest {
  protected:
@@ -57,6 +80,11 @@ class Lifecycle : public ReplyTest {
   }
   std::string status(const std::string& token, const std::string& chat) {
     return json::parse(call("GET", "/api/v2/chats/" + chat, token).body)["status"];
+  }
+  // Whether the checkpointed parts of the chat's reply contain `text`: what recovery would store.
+  bool checkpointed(const std::string& chat, const std::string& text) {
+    return stack_->sql("SELECT strpos(parts, '" + text +
+                       "') > 0 FROM chat_replies WHERE chat_id = '" + chat + "'")[0][0] == "t";
   }
   bool running(const std::string& chat) {
     return stack_->sql(
@@ -109,12 +137,13 @@ TEST_F(Lifecycle, InterruptThroughBStopsAReplyStreamingFromA) {
       << "nothing running is still a 204";
   Clock::time_point interrupted_at;
   StreamedResponse r;
+  Received received;
   std::thread streaming([&] {
     r = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
-                    body(slow_script(40, 150)));
+                    body(slow_script(40, 150)), 60s, received.observer());
   });
-  ASSERT_TRUE(wait_until([&] { return running(chat); }, 5s));
-  std::this_thread::sleep_for(600ms);  // let a few words through: the partial reply has text
+  // A few words through: the partial reply has text.
+  ASSERT_TRUE(wait_until([&] { return received.has("w3"); }, 5s));
   auto interrupt = http("POST", b_url("/api/v2/chats/" + chat + "/interrupt"), auth(token));
   interrupted_at = Clock::now();
   EXPECT_EQ(interrupt.status, 204);
@@ -141,12 +170,12 @@ TEST_F(Lifecycle, AReaderThroughBGetsTheReplyFromItsFirstPart) {
   auto idle = http("GET", b_url("/api/v2/chats/" + chat + "/stream"), auth(token));
   EXPECT_EQ(idle.status, 204);
   StreamedResponse original, follower, skipping;
+  Received received;
   std::thread streaming([&] {
     original = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
-                           body(slow_script(16, 100)));
+                           body(slow_script(16, 100)), 60s, received.observer());
   });
-  ASSERT_TRUE(wait_until([&] { return running(chat); }, 5s));
-  std::this_thread::sleep_for(500ms);  // attach mid-reply
+  ASSERT_TRUE(wait_until([&] { return received.has("w4"); }, 5s));  // attach mid-reply
   std::thread second([&] {
     skipping =
         http_stream("GET", b_url("/api/v2/chats/" + chat + "/stream?after=3"), auth(token), "");
@@ -441,8 +470,8 @@ TEST_F(Lifecycle, AKilledWorkerLeavesNoStuckChatAndNoLostReply) {
     r = http_stream("POST", b_url("/api/v2/chats/" + chat + "/messages"), auth(token),
                     body(slow_script(60, 100)));
   });
-  ASSERT_TRUE(wait_until([&] { return running(chat); }, 5s));
-  std::this_thread::sleep_for(2500ms);  // more than one checkpoint's worth of words
+  // Killed once a checkpoint holds ten words: those must not be lost.
+  ASSERT_TRUE(wait_until([&] { return checkpointed(chat, "w10"); }, 10s));
   auto worker = stack_->sql("SELECT worker FROM chat_replies WHERE chat_id = '" + chat + "'")[0][0];
   pid_t pid = std::stoi(worker.substr(worker.rfind(':') + 1));
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
