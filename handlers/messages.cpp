@@ -227,7 +227,7 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
         // The database is failing: the error below says so; the key stays taken (24 h).
       }
     }
-    recorder.finish("{\"parts\":[]}", "error", "", "");
+    recorder.finish("{\"parts\":[]}", llm::FinishReason::kError, "", "");
     throw;
   }
   json history = history_window(before.newest_first, keep, before.whole);

@@ -96,9 +96,11 @@ bool ReplyRecorder::tick(const llm::MessageBuilder& message) {
   return !cancelled_->load();
 }
 
-void ReplyRecorder::finish(const std::string& message, const std::string& finish_reason,
+void ReplyRecorder::finish(const std::string& message, llm::FinishReason finish_reason,
                            const std::string& prompt_tokens, const std::string& completion_tokens) {
-  context_.store.finish_reply(chat_id_, message_id_, take(message), finish_reason, prompt_tokens,
+  // The store keeps the reason as the data stream spells it.
+  context_.store.finish_reply(chat_id_, message_id_, take(message),
+                              std::string(llm::wire_name(finish_reason)), prompt_tokens,
                               completion_tokens);
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "llm/provider_registry.hpp"
 #include "llm/providers.hpp"
 
 namespace chatd::llm {
@@ -13,7 +14,7 @@ namespace {
 using json = nlohmann::json;
 using namespace detail;
 
-constexpr std::string_view kName = "Anthropic";
+constexpr std::string_view kName = display_name("anthropic");
 constexpr std::string_view kDefaultBase = "https://api.anthropic.com";
 constexpr int kThinkingBudget = 2048;
 constexpr int kThinkingMaxTokens = 4096;
@@ -102,15 +103,15 @@ json input_schema(const json& schema) {
   return parameters;
 }
 
-std::string map_finish(const json& reason) {
-  if (!reason.is_string()) return "unknown";
+FinishReason map_finish(const json& reason) {
+  if (!reason.is_string()) return FinishReason::kUnknown;
   const std::string& r = reason.get_ref<const std::string&>();
-  if (r == "end_turn" || r == "stop_sequence") return "stop";
-  if (r == "max_tokens") return "length";
-  if (r == "tool_use") return "tool-calls";
-  if (r == "refusal") return "content-filter";
-  if (r == "pause_turn") return "other";
-  return "unknown";
+  if (r == "end_turn" || r == "stop_sequence") return FinishReason::kStop;
+  if (r == "max_tokens") return FinishReason::kLength;
+  if (r == "tool_use") return FinishReason::kToolCalls;
+  if (r == "refusal") return FinishReason::kContentFilter;
+  if (r == "pause_turn") return FinishReason::kOther;
+  return FinishReason::kUnknown;
 }
 
 class AnthropicStreamMapper final : public StreamMapper {

@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "llm/provider_registry.hpp"
 #include "llm/providers.hpp"
 
 namespace chatd::llm {
@@ -12,7 +13,7 @@ namespace {
 using json = nlohmann::json;
 using namespace detail;
 
-constexpr std::string_view kName = "OpenAI";
+constexpr std::string_view kName = display_name("openai");
 constexpr std::string_view kDefaultBase = "https://api.openai.com/v1";
 constexpr long long kMaxToolIndex = 1 << 20;
 
@@ -72,12 +73,12 @@ json tool_parameters(const json& schema) {
   return parameters;
 }
 
-std::string map_finish(const std::string& reason) {
-  if (reason == "stop") return "stop";
-  if (reason == "length") return "length";
-  if (reason == "tool_calls" || reason == "function_call") return "tool-calls";
-  if (reason == "content_filter") return "content-filter";
-  return "unknown";
+FinishReason map_finish(const std::string& reason) {
+  if (reason == "stop") return FinishReason::kStop;
+  if (reason == "length") return FinishReason::kLength;
+  if (reason == "tool_calls" || reason == "function_call") return FinishReason::kToolCalls;
+  if (reason == "content_filter") return FinishReason::kContentFilter;
+  return FinishReason::kUnknown;
 }
 
 // The fast path for the chunk that carries nearly every token: `{…,"choices":[{…,"delta":
@@ -376,7 +377,7 @@ class OpenAiStreamMapper final : public StreamMapper {
       }
       out.push_back(ToolCallDone{call.id, call.name, std::move(*args), json()});
     }
-    std::string reason = finish_reason_ ? map_finish(*finish_reason_) : "unknown";
+    FinishReason reason = finish_reason_ ? map_finish(*finish_reason_) : FinishReason::kUnknown;
     out.push_back(StepFinish{finish_with_calls(reason, !calls_.empty()), usage_});
     finished_ = true;
   }

@@ -9,14 +9,6 @@
 
 namespace chatd::llm {
 
-std::unique_ptr<Provider> make_provider(const ProviderConfig& config) {
-  if (config.type == "openai") return make_openai_provider(config);
-  if (config.type == "anthropic") return make_anthropic_provider(config);
-  if (config.type == "google") return make_google_provider(config);
-  throw std::invalid_argument("unknown provider type \"" + config.type +
-                              "\" (expected openai, anthropic or google)");
-}
-
 namespace detail {
 namespace {
 
@@ -440,8 +432,9 @@ bool mentions_quota(std::string_view text) {
          l.find("credit balance") != std::string::npos;
 }
 
-std::string finish_with_calls(std::string reason, bool had_calls) {
-  if (had_calls && (reason == "stop" || reason == "unknown")) return "tool-calls";
+FinishReason finish_with_calls(FinishReason reason, bool had_calls) {
+  if (had_calls && (reason == FinishReason::kStop || reason == FinishReason::kUnknown))
+    return FinishReason::kToolCalls;
   return reason;
 }
 

@@ -14,10 +14,6 @@
 
 namespace chatd::llm {
 
-std::unique_ptr<Provider> make_openai_provider(const ProviderConfig& config);
-std::unique_ptr<Provider> make_anthropic_provider(const ProviderConfig& config);
-std::unique_ptr<Provider> make_google_provider(const ProviderConfig& config);
-
 namespace detail {
 
 // An attachment or file part: inline (base64) or remote (an http(s) URL).
@@ -130,7 +126,7 @@ bool mentions_quota(std::string_view text);
 
 // A finish reason the model gave as "stop"/"unknown" while it called tools is "tool-calls"
 // (some OpenAI-compatible servers say "stop"; Gemini always says STOP).
-std::string finish_with_calls(std::string reason, bool had_calls);
+FinishReason finish_with_calls(FinishReason reason, bool had_calls);
 
 }  // namespace detail
 }  // namespace chatd::llm

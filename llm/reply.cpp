@@ -3,6 +3,7 @@
 #include <system_error>
 #include <thread>
 
+#include "llm/provider_registry.hpp"
 #include "llm/sse_parser.hpp"
 
 namespace chatd::llm {
@@ -32,6 +33,8 @@ class TimedSink : public PartSink {
   Clock::time_point last_write_ = Clock::now();
 };
 
+json wire(FinishReason reason) { return std::string(wire_name(reason)); }
+
 json usage_json(const Usage& usage) {
   return {{"promptTokens", usage.prompt_tokens.value_or(0)},
           {"completionTokens", usage.completion_tokens.value_or(0)}};
@@ -42,13 +45,6 @@ void add_usage(Usage& total, const Usage& step) {
     total.prompt_tokens = total.prompt_tokens.value_or(0) + *step.prompt_tokens;
   if (step.completion_tokens)
     total.completion_tokens = total.completion_tokens.value_or(0) + *step.completion_tokens;
-}
-
-std::string provider_name(const std::string& type) {
-  if (type == "openai") return "OpenAI";
-  if (type == "anthropic") return "Anthropic";
-  if (type == "google") return "Google";
-  return type;
 }
 
 class Reply {
@@ -181,7 +177,7 @@ void Reply::await_title() {
 void Reply::run_step(Step& step) {
   const auto& options = in_.options;
   HttpCall call = in_.provider.stream_call(in_.request);
-  std::string name = provider_name(in_.provider.type());
+  std::string name(display_name(in_.provider.type()));
   auto report = [&](long status, UpstreamFailure failure) {
     if (in_.observer) in_.observer->upstream_call(in_.provider.type(), status, failure);
   };
@@ -271,7 +267,7 @@ void Reply::run_step(Step& step) {
 ReplyResult Reply::run() {
   ReplyResult result;
   const json history = in_.request.messages;
-  std::string finish_reason = "stop";
+  FinishReason finish_reason = FinishReason::kStop;
   if (in_.tools) in_.request.tools = in_.tools->tools();
   for (int index = 0; index < in_.options.max_steps; ++index) {
     in_.request.messages = history;
@@ -280,13 +276,15 @@ ReplyResult Reply::run() {
     run_step(step);
     if (stopping()) {
       if (step.started)
-        emit('e', {{"finishReason", "stop"}, {"usage", usage_json({})}, {"isContinued", false}});
-      finish_reason = "stop";
+        emit('e', {{"finishReason", wire(FinishReason::kStop)},
+                   {"usage", usage_json({})},
+                   {"isContinued", false}});
+      finish_reason = FinishReason::kStop;
       break;
     }
     if (step.error) {
       result.error = *step.error;
-      finish_reason = "error";
+      finish_reason = FinishReason::kError;
       emit('3', result.error);
       break;
     }
@@ -298,20 +296,20 @@ ReplyResult Reply::run() {
     }
     add_usage(result.usage, step.finish->usage);
     // An interrupt during the tools ends the reply here, as "stop".
-    finish_reason = stopping() ? "stop" : step.finish->finish_reason;
-    emit('e', {{"finishReason", finish_reason},
+    finish_reason = stopping() ? FinishReason::kStop : step.finish->finish_reason;
+    emit('e', {{"finishReason", wire(finish_reason)},
                {"usage", usage_json(step.finish->usage)},
                {"isContinued", false}});
     if (stopping()) {
-      finish_reason = "stop";
+      finish_reason = FinishReason::kStop;
       break;
     }
-    if (finish_reason != "tool-calls" || step.calls.empty()) break;
+    if (finish_reason != FinishReason::kToolCalls || step.calls.empty()) break;
   }
   if (result.error.empty()) {
     await_title();
     poll_title(/*last=*/true);
-    emit('d', {{"finishReason", finish_reason}, {"usage", usage_json(result.usage)}});
+    emit('d', {{"finishReason", wire(finish_reason)}, {"usage", usage_json(result.usage)}});
   } else {
     // Stored all the same (the generated title if it is there, else the fallback) but not
     // announced: the error part ends the stream.
@@ -359,7 +357,7 @@ std::vector<json> Reply::run_tools(const std::vector<ToolCallDone>& calls) {
 ReplyResult Reply::fail() {
   ReplyResult result;
   result.error = "The reply failed: internal server error.";
-  result.finish_reason = "error";
+  result.finish_reason = FinishReason::kError;
   emit('3', result.error);
   poll_title(/*last=*/true, /*announce=*/false);
   result.message = builder_.message();

@@ -43,10 +43,10 @@ struct ReplyOptions {
 };
 
 struct ReplyResult {
-  nlohmann::json message;     // the assistant UI message as the client rebuilt it (maybe partial)
-  std::string finish_reason;  // of the last step; "error" on failure
-  Usage usage;                // summed over the steps
-  std::string error;          // the `3:` text when the reply failed
+  nlohmann::json message;  // the assistant UI message as the client rebuilt it (maybe partial)
+  FinishReason finish_reason = FinishReason::kStop;  // of the last step; kError on failure
+  Usage usage;                                       // summed over the steps
+  std::string error;                                 // the `3:` text when the reply failed
   bool reader_gone = false;
   bool interrupted = false;  // on_tick asked to stop
 };
@@ -81,7 +81,7 @@ class ReplyObserver {
 // A title being generated alongside the reply.
 struct TitleJob {
   std::shared_future<std::string> title;
-  std::string fallback;  // used when the job fails or takes too long
+  std::string fallback;                           // used when the job fails or takes too long
   std::function<void(const std::string&)> store;  // called once, before the reply ends
 };
 

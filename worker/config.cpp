@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "llm/provider_registry.hpp"
 #include "worker/duration.hpp"
 
 namespace chatd::config {
@@ -83,6 +84,13 @@ po::options_description general_options() {
 }
 
 po::options_description serve_options() {
+  std::string types;
+  for (const auto& row : llm::kProviderTypes)
+    types += (types.empty() ? "" : "|") + std::string(row.type);
+  const std::string provider_help =
+      "an LLM provider, repeatable: 'type=" + types +
+      ";api-key=K|api-key-file=F|api-key-env=VAR|api-key-credential=NAME;base-url=URL;models=a,b' "
+      "(see README)";
   po::options_description desc("Serve options");
   desc.add_options()("listen",
                      po::value<std::string>()->default_value("unix:/run/chatd/chatd.sock"),
@@ -103,9 +111,7 @@ po::options_description serve_options() {
       "largest request body (bytes, or with KiB/MiB); larger ones get 413")(
       "shutdown-timeout", po::value<std::string>()->default_value("30s"),
       "on SIGTERM, how long in-flight requests may take to finish")(
-      "provider", po::value<std::vector<std::string>>(),
-      "an LLM provider, repeatable: 'type=openai|anthropic|google;api-key=K|api-key-file=F|"
-      "api-key-env=VAR|api-key-credential=NAME;base-url=URL;models=a,b' (see README)")(
+      "provider", po::value<std::vector<std::string>>(), provider_help.c_str())(
       "max-steps", po::value<std::string>()->default_value("10"),
       "most model calls in one reply (the tool loop stops there)")(
       "upstream-connect-timeout", po::value<std::string>()->default_value("10s"),

@@ -41,15 +41,13 @@ size_t status_index(long status) {
 }
 
 size_t provider_index(std::string_view type) {
-  for (size_t i = 0; i + 1 < kProviders.size(); ++i)
-    if (kProviders[i] == type) return i;
-  return kProviders.size() - 1;
+  for (size_t i = 0; i < llm::kProviderTypes.size(); ++i)
+    if (llm::kProviderTypes[i].type == type) return i;
+  return kProviderSlots - 1;
 }
 
-size_t finish_reason_index(std::string_view reason) {
-  for (size_t i = 0; i < kFinishReasons.size(); ++i)
-    if (kFinishReasons[i] == reason) return i;
-  return finish_reason_index("other");
+std::string_view provider_label(size_t index) {
+  return index < llm::kProviderTypes.size() ? llm::kProviderTypes[index].type : "other";
 }
 
 size_t mcp_server_index(Counters& counters, std::string_view name) {
@@ -223,8 +221,9 @@ std::string render(const scoreboard::Scoreboard& board) {
   out.sample("chatd_replies_running", {}, replies_running);
 
   out.family("chatd_replies_total", "counter", "Replies ended, by finish reason.");
-  for (size_t i = 0; i < kFinishReasons.size(); ++i)
-    out.sample("chatd_replies_total", {{"finish_reason", kFinishReasons[i]}}, load(c.replies[i]));
+  for (llm::FinishReason reason : llm::kAllFinishReasons)
+    out.sample("chatd_replies_total", {{"finish_reason", llm::wire_name(reason)}},
+               load(c.replies[static_cast<size_t>(reason)]));
 
   out.family("chatd_reply_parts_total", "counter",
              "Data stream parts sent by replies (keep-alive lines not included).");
@@ -237,27 +236,27 @@ std::string render(const scoreboard::Scoreboard& board) {
 
   out.family("chatd_upstream_requests_total", "counter",
              "HTTP calls to model providers, by provider type and status (0: no response).");
-  for (size_t p = 0; p < kProviders.size(); ++p)
+  for (size_t p = 0; p < kProviderSlots; ++p)
     for (size_t s = 0; s < kStatusCodes; ++s)
       if (uint64_t n = load(c.upstream_requests[p][s]); n > 0)
         out.sample("chatd_upstream_requests_total",
-                   {{"provider", kProviders[p]}, {"status", std::to_string(s)}}, n);
+                   {{"provider", provider_label(p)}, {"status", std::to_string(s)}}, n);
 
   out.family("chatd_upstream_errors_total", "counter",
              "Failed calls to model providers, by provider type and kind: status (an HTTP "
              "error), connect (no response), stalled, dropped (stream cut), stream (an error "
              "inside the stream).");
-  for (size_t p = 0; p < kProviders.size(); ++p)
+  for (size_t p = 0; p < kProviderSlots; ++p)
     for (size_t k = 0; k < kUpstreamFailures.size(); ++k)
       if (uint64_t n = load(c.upstream_errors[p][k]); n > 0)
         out.sample("chatd_upstream_errors_total",
-                   {{"provider", kProviders[p]}, {"kind", kUpstreamFailures[k]}}, n);
+                   {{"provider", provider_label(p)}, {"kind", kUpstreamFailures[k]}}, n);
 
   out.family("chatd_upstream_retries_total", "counter",
              "Calls to model providers tried again after a retryable failure.");
-  for (size_t p = 0; p < kProviders.size(); ++p)
+  for (size_t p = 0; p < kProviderSlots; ++p)
     if (uint64_t n = load(c.upstream_retries[p]); n > 0)
-      out.sample("chatd_upstream_retries_total", {{"provider", kProviders[p]}}, n);
+      out.sample("chatd_upstream_retries_total", {{"provider", provider_label(p)}}, n);
 
   out.family("chatd_mcp_calls_total", "counter",
              "Tool calls to MCP servers, by server and result (ok, tool_error: the tool "
@@ -405,7 +404,7 @@ void WorkerObserver::reply_finished(const llm::ReplyResult* result) {
   if (auto* w = record()) w->replies_running.fetch_sub(1, kRelaxed);
   if (!board_) return;
   auto& c = board_->counters();
-  add(c.replies[finish_reason_index(result ? result->finish_reason : "error")]);
+  add(c.replies[static_cast<size_t>(result ? result->finish_reason : llm::FinishReason::kError)]);
   if (!result) return;
   if (result->usage.prompt_tokens)
     add(c.reply_tokens[0], static_cast<uint64_t>(std::max(0LL, *result->usage.prompt_tokens)));

@@ -16,7 +16,9 @@
 #include <utility>
 
 #include "handlers/observer.hpp"
+#include "llm/finish_reason.hpp"
 #include "llm/mcp_tools.hpp"
+#include "llm/provider_registry.hpp"
 #include "llm/reply.hpp"
 #include "worker/scoreboard.hpp"
 
@@ -31,10 +33,8 @@ inline constexpr size_t kStatusCodes = 600;
 // Upper bounds of the latency buckets, in seconds; streamed replies take minutes.
 inline constexpr std::array<double, 17> kLatencyBounds = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
-inline constexpr std::array<std::string_view, 4> kProviders = {"openai", "anthropic", "google",
-                                                               "other"};
-inline constexpr std::array<std::string_view, 7> kFinishReasons = {
-    "stop", "length", "tool-calls", "content-filter", "error", "other", "unknown"};
+// The provider types of llm/provider_registry.hpp in its order, then one for any other type.
+inline constexpr size_t kProviderSlots = llm::kProviderTypes.size() + 1;
 // llm::UpstreamFailure without kNone, in its order.
 inline constexpr std::array<std::string_view, 5> kUpstreamFailures = {
     "status", "connect", "stalled", "dropped", "stream"};
@@ -66,12 +66,12 @@ struct McpServerName {
 struct Counters {
   std::array<std::array<Counter, kStatusCodes>, kMaxRoutes> http_requests{};
   std::array<Histogram, kMaxRoutes> http_duration{};
-  std::array<Counter, kFinishReasons.size()> replies{};
+  std::array<Counter, llm::kAllFinishReasons.size()> replies{};  // by llm::FinishReason
   Counter reply_parts{0};
   std::array<Counter, 2> reply_tokens{};  // prompt, completion
-  std::array<std::array<Counter, kStatusCodes>, kProviders.size()> upstream_requests{};
-  std::array<std::array<Counter, kUpstreamFailures.size()>, kProviders.size()> upstream_errors{};
-  std::array<Counter, kProviders.size()> upstream_retries{};
+  std::array<std::array<Counter, kStatusCodes>, kProviderSlots> upstream_requests{};
+  std::array<std::array<Counter, kUpstreamFailures.size()>, kProviderSlots> upstream_errors{};
+  std::array<Counter, kProviderSlots> upstream_retries{};
   std::array<McpServerName, kMaxMcpServers> mcp_servers{};
   std::array<std::array<Counter, kMcpResults.size()>, kMaxMcpServers + 1> mcp_calls{};
   Counter db_pool_waits{0};
@@ -84,7 +84,8 @@ struct Counters {
 size_t route_index(std::string_view method, std::string_view pattern);
 size_t status_index(long status);
 size_t provider_index(std::string_view type);
-size_t finish_reason_index(std::string_view reason);
+// The metrics label of a provider index: its type, or "other".
+std::string_view provider_label(size_t index);
 // The server's index, claiming a free one for a new name; kMaxMcpServers when full or empty.
 size_t mcp_server_index(Counters& counters, std::string_view name);
 
@@ -129,7 +130,7 @@ class WorkerObserver : public http::Observer, public llm::ReplyObserver {
   struct Notes {
     std::string chat_id;
     std::string model;
-    std::string finish_reason;
+    std::optional<llm::FinishReason> finish_reason;  // none: no reply
     std::string reply_error;
     std::optional<long long> prompt_tokens;
     std::optional<long long> completion_tokens;

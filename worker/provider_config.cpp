@@ -2,16 +2,14 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <set>
 #include <sstream>
 
+#include "llm/provider_registry.hpp"
 #include "worker/duration.hpp"
 
 namespace chatd::config {
 
 namespace {
-
-const std::set<std::string> kTypes = {"openai", "anthropic", "google"};
 
 std::string read_secret_file(const std::string& path, const std::string& what) {
   std::ifstream in(path);
@@ -22,9 +20,9 @@ std::string read_secret_file(const std::string& path, const std::string& what) {
 }
 
 void check(const llm::ProviderConfig& p, const std::string& where) {
-  if (!kTypes.count(p.type))
-    throw ConfigError(where + ": unknown provider type \"" + p.type +
-                      "\" (expected openai, anthropic or google)");
+  if (!llm::find_provider_type(p.type))
+    throw ConfigError(where + ": unknown provider type \"" + p.type + "\" (expected " +
+                      llm::provider_type_list() + ")");
   if (!p.base_url.empty() && p.base_url.rfind("http://", 0) != 0 &&
       p.base_url.rfind("https://", 0) != 0)
     throw ConfigError(where + ": base-url must start with http:// or https://");
@@ -92,11 +90,10 @@ std::vector<llm::ProviderConfig> providers(const po::variables_map& values) {
     out.push_back(p);
   }
 
-  for (const auto& [variable, type] :
-       std::vector<std::pair<std::string, std::string>>{{"OPENAI_API_KEY", "openai"},
-                                                        {"ANTHROPIC_API_KEY", "anthropic"},
-                                                        {"GOOGLE_API_KEY", "google"}}) {
-    if (const char* key = env(variable); key && *key) out.push_back({type, key, "", {}});
+  for (const auto& row : llm::kProviderTypes) {
+    if (row.api_key_variable.empty()) continue;
+    if (const char* key = env(std::string(row.api_key_variable)); key && *key)
+      out.push_back({std::string(row.type), key, "", {}});
   }
   return out;
 }
