@@ -1,5 +1,6 @@
 #include "handlers/replies.hpp"
 
+#include "base/json_text.hpp"
 #include "handlers/chats.hpp"
 #include "handlers/error.hpp"
 #include "sql/listener.hpp"
@@ -81,8 +82,7 @@ bool ReplyRecorder::tick(const llm::MessageBuilder& message) {
                       : std::chrono::duration_cast<Clock::duration>(kCheckpointInterval);
   if (now - last_checkpoint_ >= interval) {
     last_checkpoint_ = now;
-    auto progress =
-        take(message.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    auto progress = take(base::json_text(message.message()));
     try {
       auto answer = context_.store.checkpoint_reply(chat_id_, message_id_, progress);
       if (!answer) return false;  // recovered as dead meanwhile: nobody wants this reply

@@ -5,8 +5,10 @@
 #include <set>
 #include <stdexcept>
 
+#include "base/json_text.hpp"
+#include "llm/conversation.hpp"
+#include "llm/provider_common.hpp"
 #include "llm/provider_registry.hpp"
-#include "llm/providers.hpp"
 
 namespace chatd::llm {
 namespace {
@@ -86,9 +88,10 @@ void append_step(const Step& step, bool thinking, json& messages) {
 
   json results = json::array();
   for (const auto& call : step.calls) {
-    json result = {{"type", "tool_result"},
-                   {"tool_use_id", tool_id(call.id)},
-                   {"content", json::array({{{"type", "text"}, {"text", dump(call.result)}}})}};
+    json result = {
+        {"type", "tool_result"},
+        {"tool_use_id", tool_id(call.id)},
+        {"content", json::array({{{"type", "text"}, {"text", base::json_text(call.result)}}})}};
     if (call.result.is_object() && call.result.contains("error")) result["is_error"] = true;
     results.push_back(std::move(result));
   }
@@ -288,7 +291,7 @@ class AnthropicProvider final : public Provider {
     call.headers = headers();
     call.headers.push_back("Content-Type: application/json");
     call.headers.push_back("Accept: text/event-stream");
-    call.body = dump(body);
+    call.body = base::json_text(body);
     return call;
   }
 

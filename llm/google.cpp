@@ -5,8 +5,10 @@
 #include <set>
 #include <stdexcept>
 
+#include "base/json_text.hpp"
+#include "llm/conversation.hpp"
+#include "llm/provider_common.hpp"
 #include "llm/provider_registry.hpp"
-#include "llm/providers.hpp"
 
 namespace chatd::llm {
 namespace {
@@ -374,7 +376,7 @@ class GoogleProvider final : public Provider {
     call.url = base_ + "/v1beta/models/" + model + ":streamGenerateContent?alt=sse";
     call.headers = {"x-goog-api-key: " + api_key_, "Content-Type: application/json",
                     "Accept: text/event-stream"};
-    call.body = dump(body);
+    call.body = base::json_text(body);
     return call;
   }
 

@@ -1,11 +1,15 @@
 // OpenAI Chat Completions, and the servers that speak it (STREAM-PROTOCOL.md §3.1, §4.1).
+#include "llm/openai.hpp"
+
 #include <atomic>
 #include <map>
 #include <set>
 #include <stdexcept>
 
+#include "base/json_text.hpp"
+#include "llm/conversation.hpp"
+#include "llm/provider_common.hpp"
 #include "llm/provider_registry.hpp"
-#include "llm/providers.hpp"
 
 namespace chatd::llm {
 namespace {
@@ -54,15 +58,16 @@ void append_step(const Step& step, json& messages) {
   if (!step.calls.empty()) {
     json calls = json::array();
     for (const auto& call : step.calls)
-      calls.push_back({{"id", call.id},
-                       {"type", "function"},
-                       {"function", {{"name", call.name}, {"arguments", dump(call.args)}}}});
+      calls.push_back(
+          {{"id", call.id},
+           {"type", "function"},
+           {"function", {{"name", call.name}, {"arguments", base::json_text(call.args)}}}});
     assistant["tool_calls"] = std::move(calls);
   }
   messages.push_back(std::move(assistant));
   for (const auto& call : step.calls)
     messages.push_back(
-        {{"role", "tool"}, {"tool_call_id", call.id}, {"content", dump(call.result)}});
+        {{"role", "tool"}, {"tool_call_id", call.id}, {"content", base::json_text(call.result)}});
 }
 
 json tool_parameters(const json& schema) {
@@ -436,7 +441,7 @@ class OpenAiProvider final : public Provider {
     call.headers = headers();
     call.headers.push_back("Content-Type: application/json");
     call.headers.push_back("Accept: text/event-stream");
-    call.body = dump(body);
+    call.body = base::json_text(body);
     return call;
   }
 

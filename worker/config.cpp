@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/text.hpp"
 #include "llm/provider_registry.hpp"
 #include "worker/duration.hpp"
 
@@ -81,6 +82,25 @@ po::options_description general_options() {
       "PostgreSQL connection string (URL or key=value)")(
       "log-level", po::value<std::string>()->default_value("info"), "debug, info, warn or error");
   return desc;
+}
+
+std::vector<std::pair<std::string, std::string>> key_value_items(const std::string& spec,
+                                                                 std::string_view list) {
+  std::vector<std::pair<std::string, std::string>> items;
+  for (const auto& field : split_list(spec, ';')) {
+    size_t eq = field.find('=');
+    if (eq == std::string::npos) throw ConfigError(not_key_value(list, items.size() + 1, field));
+    items.emplace_back(base::trim(field.substr(0, eq)), base::trim(field.substr(eq + 1)));
+  }
+  return items;
+}
+
+std::optional<std::string> read_secret_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return std::string(base::trim(text.str()));
 }
 
 po::options_description serve_options() {

@@ -16,9 +16,11 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
+#include "llm/conversation.hpp"
 #include "llm/data_stream.hpp"
+#include "llm/openai.hpp"
+#include "llm/provider_common.hpp"
 #include "llm/provider_registry.hpp"
-#include "llm/providers.hpp"
 
 namespace {
 

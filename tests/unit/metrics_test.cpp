@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "handlers/routes.hpp"
+#include "worker/prometheus_text.hpp"
 #include "worker/scoreboard.hpp"
 
 namespace chatd::metrics {
