@@ -2,24 +2,17 @@
 
 namespace chatd::llm {
 
+namespace {
+
+// By FinishReason, in its order.
+constexpr std::array<std::string_view, kAllFinishReasons.size()> kWireNames = {
+    "stop", "length", "tool-calls", "content-filter", "error", "other", "unknown"};
+
+}  // namespace
+
 std::string_view wire_name(FinishReason reason) {
-  switch (reason) {
-    case FinishReason::kStop:
-      return "stop";
-    case FinishReason::kLength:
-      return "length";
-    case FinishReason::kToolCalls:
-      return "tool-calls";
-    case FinishReason::kContentFilter:
-      return "content-filter";
-    case FinishReason::kError:
-      return "error";
-    case FinishReason::kOther:
-      return "other";
-    case FinishReason::kUnknown:
-      break;
-  }
-  return "unknown";
+  auto index = static_cast<size_t>(reason);
+  return index < kWireNames.size() ? kWireNames[index] : "unknown";
 }
 
 std::optional<FinishReason> parse_finish_reason(std::string_view wire) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 
+#include "base/http_status.hpp"
 #include "base/text.hpp"
 #include "base/utf8.hpp"
 
@@ -203,17 +204,12 @@ bool session_lost(const McpExchange& x) {
          base::ascii_lower(rpc_error_message(x.error_body)).find("session") != std::string::npos;
 }
 
+// "HTTP 404 (not found)": the statuses of a wrong URL or credential are named.
 std::string http_status_text(long status) {
-  switch (status) {
-    case 401:
-      return "HTTP 401 (unauthorized)";
-    case 403:
-      return "HTTP 403 (forbidden)";
-    case 404:
-      return "HTTP 404 (not found)";
-    default:
-      return "HTTP " + std::to_string(status);
-  }
+  std::string text = "HTTP " + std::to_string(status);
+  if (status == 401 || status == 403 || status == 404)
+    text += " (" + base::ascii_lower(base::http_status_text(status)) + ")";
+  return text;
 }
 
 }  // namespace

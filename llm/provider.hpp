@@ -50,8 +50,4 @@ class Provider {
   virtual std::vector<std::string> parse_model_list(const std::string& body) const = 0;
 };
 
-// Whether a user message (AI SDK UIMessage JSON) gives a model anything: text that is not
-// blank, a file part or an attachment — what every provider's request is built from.
-bool has_user_content(const nlohmann::json& message);
-
 }  // namespace chatd::llm

@@ -8,6 +8,7 @@
 #include "fuzz_check.hpp"
 #include "handlers/error.hpp"
 #include "handlers/messages.hpp"
+#include "llm/conversation.hpp"
 #include "llm/provider_registry.hpp"
 #include "llm/reply.hpp"
 
