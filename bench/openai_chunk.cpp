@@ -1,8 +1,8 @@
 // CPU per OpenAI text chunk in the stream mapper, with and without the fast path
 // (detail::openai_text_delta): the text chunks of a transcript, mapped over and over.
 // Build and run (after a bench/*.sh has built build-bench/), from the repository root:
-//   g++ -std=c++20 -O2 -I. bench/openai_chunk.cpp build-bench/libchatd_llm.a -lcurl -pthread
-//       -o build-bench/bench/openai_chunk
+//   g++ -std=c++20 -O2 -I. bench/openai_chunk.cpp build-bench/libchatd_llm.a
+//       build-bench/libchatd_base.a -lcurl -pthread -o build-bench/bench/openai_chunk
 //   build-bench/bench/openai_chunk tests/fixtures/transcripts/openai-text.sse
 #include <chrono>
 #include <cstdio>
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "llm/providers.hpp"
+#include "llm/openai.hpp"
 #include "llm/sse_parser.hpp"
 
 using namespace chatd::llm;

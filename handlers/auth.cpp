@@ -1,12 +1,11 @@
 #include "handlers/auth.hpp"
 
-#include <strings.h>
-
 #include <algorithm>
 #include <cmath>
 
+#include "base/text.hpp"
+#include "base/token.hpp"
 #include "handlers/error.hpp"
-#include "handlers/token.hpp"
 
 namespace chatd::http {
 
@@ -39,8 +38,7 @@ std::string find_token(const Request& request) {
     return *header;
   if (auto header = request.header("authorization")) {
     constexpr std::string_view kBearer = "Bearer ";
-    if (header->size() > kBearer.size() &&
-        strncasecmp(header->c_str(), kBearer.data(), kBearer.size()) == 0)
+    if (header->size() > kBearer.size() && base::starts_with_nocase(*header, kBearer))
       return header->substr(kBearer.size());
   }
   return {};
@@ -50,17 +48,17 @@ Identity authenticate(Context& context, const Request& request) {
   std::string token = find_token(request);
   if (token.empty())
     throw signed_out("Cookie \"coder_session_token\" or query parameter must be provided.");
-  auto parts = split_token(token);
+  auto parts = base::split_token(token);
   if (auto* reason = std::get_if<std::string>(&parts))
     throw signed_out("Invalid API key format: " + *reason);
-  const auto& [id, secret] = std::get<TokenParts>(parts);
+  const auto& [id, secret] = std::get<base::TokenParts>(parts);
 
-  std::string hashed = hash_secret(secret);
+  std::string hashed = base::hash_secret(secret);
   // The same round trip counts the request against the user's rate limit when the key is good
   // (a retry on a dropped connection may count it twice; that errs on the safe side).
   auto key = context.store.auth.find_key(id, hashed, context.rate_limit);
   if (!key) throw signed_out("API key is invalid.");
-  if (!constant_time_equal(hashed, key->hashed_secret))
+  if (!base::constant_time_equal(hashed, key->hashed_secret))
     throw signed_out("API key secret is invalid.");
   if (key->expired) throw signed_out("API key expired at \"" + key->expires_at + "\".");
   if (key->user_status != "active")

@@ -1,7 +1,7 @@
 #include "handlers/chats.hpp"
 
+#include "base/uuid.hpp"
 #include "handlers/error.hpp"
-#include "handlers/uuid.hpp"
 
 namespace chatd::http {
 
@@ -19,7 +19,7 @@ nlohmann::ordered_json chat_json(const sql::ChatRecord& chat) {
 }  // namespace
 
 sql::ChatRecord load_chat(Context& context, const Request& request, ChatAccess access) {
-  auto id = parse_uuid(request.path_param("chat"));
+  auto id = base::parse_uuid(request.path_param("chat"));
   if (!id) throw ApiError(400, "Invalid chat ID.");
   auto chat = context.store.chats.get(*id);
   const Identity& caller = *request.identity;

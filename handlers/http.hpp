@@ -65,9 +65,6 @@ class ResponseWriter {
   int status_ = 0;
 };
 
-// The standard reason phrase ("Not Found") for a status code.
-std::string_view reason_phrase(int status);
-
 // A complete response with a body.
 bool respond(ResponseWriter& out, int status, std::string_view content_type, std::string_view body,
              Headers headers = {});
@@ -77,8 +74,5 @@ bool respond_json(ResponseWriter& out, int status, const nlohmann::ordered_json&
 // Coder's encoder escapes <, > and & in strings as \u003c, \u003e, \u0026. Outside strings
 // valid JSON has none of them, so replacing them everywhere is exact.
 std::string escape_html_in_json(std::string json);
-
-// %XX escapes; '+' is a space only in a query string (plus_is_space), never in a path.
-std::string percent_decode(std::string_view in, bool plus_is_space);
 
 }  // namespace chatd::http

@@ -2,13 +2,15 @@
 
 #include <algorithm>
 
+#include "base/clock.hpp"
+#include "base/json_text.hpp"
+#include "base/token.hpp"
 #include "handlers/chats.hpp"
-#include "handlers/clock.hpp"
 #include "handlers/error.hpp"
 #include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
-#include "handlers/token.hpp"
-#include "llm/provider.hpp"
+#include "llm/conversation.hpp"
+#include "llm/title.hpp"
 
 namespace chatd::http {
 
@@ -29,17 +31,6 @@ std::string message_text(const json& message) {
     if (part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
       text += part["text"].get<std::string>();
   return text.empty() ? message["content"].get<std::string>() : text;
-}
-
-// The fallback title: the first 40 characters of the user's text, trimmed.
-std::string fallback_title(const json& message) {
-  auto title = llm::clean_title(message_text(message));
-  return title.empty() ? "New Chat" : title;
-}
-
-// Model text may hold invalid UTF-8: it is stored with U+FFFD, as it was streamed.
-std::string dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 // The part sink of a reply: every line is flushed to nginx as it is produced.
@@ -114,10 +105,10 @@ ChatMessageRequest decode_chat_message(const std::string& body) {
       bad_request("\"message." + std::string(key) + "\" must be an array");
 
   json message = {{"id", in.value("id", "")},
-                  {"createdAt", now_rfc3339()},
+                  {"createdAt", base::now_rfc3339()},
                   {"role", "user"},
                   {"content", in.value("content", "")}};
-  if (message["id"] == "") message["id"] = "msg-" + random_alphanumeric(24);
+  if (message["id"] == "") message["id"] = "msg-" + base::random_alphanumeric(24);
   message["parts"] = in.value("parts", json::array());
   if (message["parts"].empty() && !message["content"].get<std::string>().empty())
     message["parts"].push_back({{"type", "text"}, {"text", message["content"]}});
@@ -168,8 +159,8 @@ std::string request_hash(const ChatMessageRequest& decoded) {
   json message = decoded.message;
   message.erase("createdAt");
   message.erase("id");
-  return hash_secret(
-      dump({{"model", decoded.model}, {"message", message}, {"thinking", decoded.thinking}}));
+  return base::hash_secret(base::json_text(
+      {{"model", decoded.model}, {"message", message}, {"thinking", decoded.thinking}}));
 }
 
 }  // namespace
@@ -183,7 +174,7 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   Observer& observer = context.observer ? *context.observer : no_observer();
   observer.on_model(model->id);
 
-  std::string message_id = "msg-" + random_alphanumeric(24);
+  std::string message_id = "msg-" + base::random_alphanumeric(24);
   const sql::NewReply reply{chat.id,
                             message_id,
                             request.identity->user_id,
@@ -216,7 +207,7 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   sql::RecentMessages before;
   try {
     before = context.store.messages.append(
-        {chat.id, model->id, model->provider_type, dump(decoded.message)}, static_cast<int>(keep),
+        {chat.id, model->id, model->provider_type, base::json_text(decoded.message)}, static_cast<int>(keep),
         context.reply.max_history_bytes);
   } catch (...) {
     // Nothing was stored: the chat is free again, and so is the key, for the client's retry.
@@ -227,7 +218,7 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
         // The database is failing: the error below says so; the key stays taken (24 h).
       }
     }
-    recorder.finish("{\"parts\":[]}", "error", {});
+    recorder.finish("{\"parts\":[]}", llm::FinishReason::kError, {});
     throw;
   }
   json history = history_window(before.newest_first, keep, before.whole);
@@ -236,9 +227,9 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   out.start(200, stream_headers());
   out.flush();
 
-  llm::ReplyInputs inputs{*model->provider, context.transport, {},
-                          message_id,       now_rfc3339(),     context.tools,
-                          std::nullopt,     nullptr,           context.reply.options};
+  llm::ReplyInputs inputs{*model->provider,     context.transport, {},           message_id,
+                          base::now_rfc3339(),  context.tools,     std::nullopt, nullptr,
+                          context.reply.options};
   inputs.request.model = model->id;
   inputs.request.system_prompt = context.reply.system_prompt;
   inputs.request.messages = std::move(history);
@@ -250,7 +241,8 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   if (first_user_message) {
     inputs.title = llm::TitleJob{llm::start_title(*model->provider, context.transport, model->id,
                                                   decoded.message, observer.replies()),
-                                 fallback_title(decoded.message), [&](const std::string& title) {
+                                 llm::fallback_title(message_text(decoded.message)),
+                                 [&](const std::string& title) {
                                    try {
                                      context.store.chats.set_title(chat.id, title);
                                    } catch (...) {
@@ -259,7 +251,8 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
                                  }};
   }
   auto result = llm::run_reply(std::move(inputs), recorder);
-  recorder.finish(dump(result.message), result.finish_reason, result.usage);
+  // Model text may hold invalid UTF-8: it is stored with U+FFFD, as it was streamed.
+  recorder.finish(base::json_text(result.message), result.finish_reason, result.usage);
 }
 
 }  // namespace chatd::http

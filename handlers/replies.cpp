@@ -1,5 +1,6 @@
 #include "handlers/replies.hpp"
 
+#include "base/json_text.hpp"
 #include "handlers/chats.hpp"
 #include "handlers/error.hpp"
 #include "sql/channels.hpp"
@@ -82,8 +83,7 @@ bool ReplyRecorder::tick(const llm::MessageBuilder& message) {
                       : std::chrono::duration_cast<Clock::duration>(kCheckpointInterval);
   if (now - last_checkpoint_ >= interval) {
     last_checkpoint_ = now;
-    auto progress =
-        take(message.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    auto progress = take(base::json_text(message.message()));
     try {
       auto answer = context_.store.replies.checkpoint(chat_id_, message_id_, progress);
       if (!answer) return false;  // recovered as dead meanwhile: nobody wants this reply
@@ -97,10 +97,12 @@ bool ReplyRecorder::tick(const llm::MessageBuilder& message) {
   return !cancelled_->load();
 }
 
-void ReplyRecorder::finish(const std::string& message, const std::string& finish_reason,
+void ReplyRecorder::finish(const std::string& message, llm::FinishReason finish_reason,
                            const llm::Usage& usage) {
-  context_.store.replies.finish(chat_id_, message_id_, take(message), finish_reason,
-                                usage.prompt_tokens, usage.completion_tokens);
+  // The store keeps the reason as the data stream spells it.
+  context_.store.replies.finish(chat_id_, message_id_, take(message),
+                                std::string(llm::wire_name(finish_reason)), usage.prompt_tokens,
+                                usage.completion_tokens);
 }
 
 bool follow_reply(Context& context, const std::string& chat_id, size_t after, ResponseWriter& out,

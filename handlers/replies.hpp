@@ -12,6 +12,7 @@
 #include "handlers/context.hpp"
 #include "handlers/http.hpp"
 #include "llm/data_stream.hpp"
+#include "llm/finish_reason.hpp"
 
 namespace chatd::http {
 
@@ -43,7 +44,7 @@ class ReplyRecorder : public llm::PartSink {
   // For ReplyInputs::on_tick: checkpoints when due; false once the reply is interrupted.
   bool tick(const llm::MessageBuilder& message);
   // Stores the final message and marks the reply finished (see chat_replies_finish.sql).
-  void finish(const std::string& message, const std::string& finish_reason,
+  void finish(const std::string& message, llm::FinishReason finish_reason,
               const llm::Usage& usage);
 
  private:

@@ -1,5 +1,7 @@
 #include "handlers/routes.hpp"
 
+#include "base/text.hpp"
+#include "base/uuid.hpp"
 #include "handlers/auth.hpp"
 #include "handlers/chats.hpp"
 #include "handlers/deployment.hpp"
@@ -9,7 +11,6 @@
 #include "handlers/observability.hpp"
 #include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
-#include "handlers/uuid.hpp"
 #include "sql/pool.hpp"
 
 namespace chatd::http {
@@ -52,7 +53,7 @@ bool match_pattern(std::string_view pattern, const std::vector<std::string_view>
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].size() > 2 && parts[i].front() == '{' && parts[i].back() == '}') {
       if (path[i].empty()) return false;
-      params.emplace(parts[i].substr(1, parts[i].size() - 2), percent_decode(path[i], false));
+      params.emplace(parts[i].substr(1, parts[i].size() - 2), base::percent_decode(path[i]));
     } else if (parts[i] != path[i]) {
       return false;
     }
@@ -97,7 +98,7 @@ Outcome handle_request(Context& context, Request& request, ResponseWriter& out) 
     observer.on_route(match.route->method, match.route->pattern);
     request.path_params = std::move(match.params);
     if (auto chat = request.path_params.find("chat"); chat != request.path_params.end())
-      if (auto id = parse_uuid(chat->second)) observer.on_chat(*id);
+      if (auto id = base::parse_uuid(chat->second)) observer.on_chat(*id);
     if (match.route->access == Access::kUser) {
       request.identity = authenticate(context, request);
       outcome.user_id = request.identity->user_id;

@@ -5,7 +5,10 @@
 #include <set>
 #include <stdexcept>
 
-#include "llm/providers.hpp"
+#include "base/json_text.hpp"
+#include "llm/conversation.hpp"
+#include "llm/provider_common.hpp"
+#include "llm/provider_registry.hpp"
 
 namespace chatd::llm {
 namespace {
@@ -13,7 +16,7 @@ namespace {
 using json = nlohmann::json;
 using namespace detail;
 
-constexpr std::string_view kName = "Anthropic";
+constexpr std::string_view kName = display_name("anthropic");
 constexpr std::string_view kDefaultBase = "https://api.anthropic.com";
 constexpr int kThinkingBudget = 2048;
 constexpr int kThinkingMaxTokens = 4096;
@@ -85,9 +88,10 @@ void append_step(const Step& step, bool thinking, json& messages) {
 
   json results = json::array();
   for (const auto& call : step.calls) {
-    json result = {{"type", "tool_result"},
-                   {"tool_use_id", tool_id(call.id)},
-                   {"content", json::array({{{"type", "text"}, {"text", dump(call.result)}}})}};
+    json result = {
+        {"type", "tool_result"},
+        {"tool_use_id", tool_id(call.id)},
+        {"content", json::array({{{"type", "text"}, {"text", base::json_text(call.result)}}})}};
     if (call.result.is_object() && call.result.contains("error")) result["is_error"] = true;
     results.push_back(std::move(result));
   }
@@ -102,15 +106,15 @@ json input_schema(const json& schema) {
   return parameters;
 }
 
-std::string map_finish(const json& reason) {
-  if (!reason.is_string()) return "unknown";
+FinishReason map_finish(const json& reason) {
+  if (!reason.is_string()) return FinishReason::kUnknown;
   const std::string& r = reason.get_ref<const std::string&>();
-  if (r == "end_turn" || r == "stop_sequence") return "stop";
-  if (r == "max_tokens") return "length";
-  if (r == "tool_use") return "tool-calls";
-  if (r == "refusal") return "content-filter";
-  if (r == "pause_turn") return "other";
-  return "unknown";
+  if (r == "end_turn" || r == "stop_sequence") return FinishReason::kStop;
+  if (r == "max_tokens") return FinishReason::kLength;
+  if (r == "tool_use") return FinishReason::kToolCalls;
+  if (r == "refusal") return FinishReason::kContentFilter;
+  if (r == "pause_turn") return FinishReason::kOther;
+  return FinishReason::kUnknown;
 }
 
 class AnthropicStreamMapper final : public StreamMapper {
@@ -287,7 +291,7 @@ class AnthropicProvider final : public Provider {
     call.headers = headers();
     call.headers.push_back("Content-Type: application/json");
     call.headers.push_back("Accept: text/event-stream");
-    call.body = dump(body);
+    call.body = base::json_text(body);
     return call;
   }
 

@@ -4,6 +4,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "llm/provider_registry.hpp"
+
 namespace chatd::llm {
 
 ModelCatalog ModelCatalog::build(const std::vector<ProviderConfig>& providers,

@@ -1,5 +1,7 @@
 #include "llm/data_stream.hpp"
 
+#include "base/json_text.hpp"
+
 namespace chatd::llm {
 
 using nlohmann::json;
@@ -7,7 +9,7 @@ using nlohmann::json;
 std::string encode_part(char code, const json& value) {
   std::string line(1, code);
   line += ':';
-  line += value.dump(-1, ' ', false, json::error_handler_t::replace);
+  line += base::json_text(value);
   line += '\n';
   return line;
 }

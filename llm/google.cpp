@@ -5,7 +5,10 @@
 #include <set>
 #include <stdexcept>
 
-#include "llm/providers.hpp"
+#include "base/json_text.hpp"
+#include "llm/conversation.hpp"
+#include "llm/provider_common.hpp"
+#include "llm/provider_registry.hpp"
 
 namespace chatd::llm {
 namespace {
@@ -13,7 +16,7 @@ namespace {
 using json = nlohmann::json;
 using namespace detail;
 
-constexpr std::string_view kName = "Google";
+constexpr std::string_view kName = display_name("google");
 constexpr std::string_view kDefaultBase = "https://generativelanguage.googleapis.com";
 
 bool ends_with(std::string_view text, std::string_view suffix) {
@@ -234,15 +237,15 @@ json function_declaration(const ToolSpec& tool) {
   return declaration;
 }
 
-std::string map_finish(const std::string& reason) {
+FinishReason map_finish(const std::string& reason) {
   static const std::set<std::string> kFiltered = {
       "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"};
-  if (reason == "STOP") return "stop";
-  if (reason == "MAX_TOKENS") return "length";
-  if (kFiltered.count(reason)) return "content-filter";
-  if (reason == "MALFORMED_FUNCTION_CALL") return "error";
-  if (reason == "OTHER" || reason == "FINISH_REASON_UNSPECIFIED") return "other";
-  return "unknown";
+  if (reason == "STOP") return FinishReason::kStop;
+  if (reason == "MAX_TOKENS") return FinishReason::kLength;
+  if (kFiltered.count(reason)) return FinishReason::kContentFilter;
+  if (reason == "MALFORMED_FUNCTION_CALL") return FinishReason::kError;
+  if (reason == "OTHER" || reason == "FINISH_REASON_UNSPECIFIED") return FinishReason::kOther;
+  return FinishReason::kUnknown;
 }
 
 using Counter = std::shared_ptr<std::atomic<unsigned long long>>;
@@ -373,7 +376,7 @@ class GoogleProvider final : public Provider {
     call.url = base_ + "/v1beta/models/" + model + ":streamGenerateContent?alt=sse";
     call.headers = {"x-goog-api-key: " + api_key_, "Content-Type: application/json",
                     "Accept: text/event-stream"};
-    call.body = dump(body);
+    call.body = base::json_text(body);
     return call;
   }
 

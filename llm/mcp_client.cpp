@@ -4,12 +4,14 @@
 #include "llm/mcp_client.hpp"
 
 #include <curl/curl.h>
-#include <strings.h>
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 #include <set>
+
+#include "base/http_status.hpp"
+#include "base/text.hpp"
+#include "base/utf8.hpp"
 
 namespace chatd::llm {
 
@@ -24,43 +26,20 @@ constexpr int kMaxPages = 100;
 constexpr std::chrono::milliseconds kMaxConnectTimeout{10'000};
 constexpr std::chrono::milliseconds kCancelNoticeTimeout{1'000};
 
-bool starts_with_nocase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         strncasecmp(text.data(), prefix.data(), prefix.size()) == 0;
+bool is_sse_type(std::string_view type) {
+  return base::starts_with_nocase(type, "text/event-stream");
 }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool is_sse_type(std::string_view type) { return starts_with_nocase(type, "text/event-stream"); }
 
 bool is_json_type(std::string_view type) {
-  auto t = lower(type.substr(0, type.find(';')));
-  t = std::string(trim(t));
+  auto t = base::ascii_lower(base::trim(type.substr(0, type.find(';'))));
   return t == "application/json" || (t.size() > 5 && t.ends_with("+json"));
 }
 
 // A string for a message: cut short, one line.
 std::string short_text(std::string_view s, std::size_t max = kMaxServerMessage) {
   std::string out;
-  for (char c : s.substr(0, max)) out += (c == '\n' || c == '\r') ? ' ' : c;
-  // Do not end inside a UTF-8 sequence.
-  if (s.size() > max) {
-    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
-    if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0x80)) out.pop_back();
-    out += "…";
-  }
+  for (char c : base::utf8_prefix(s, max)) out += (c == '\n' || c == '\r') ? ' ' : c;
+  if (s.size() > max) out += "…";
   return out;
 }
 
@@ -95,10 +74,10 @@ size_t mcp_on_header(char* data, size_t size, size_t count, void* user) {
   auto* x = static_cast<McpExchange*>(user);
   std::string_view line(data, size * count);
   constexpr std::string_view kSession = "mcp-session-id:";
-  if (starts_with_nocase(line, "HTTP/")) {
+  if (base::starts_with_nocase(line, "HTTP/")) {
     x->session_id.clear();  // a new response (after a 1xx)
-  } else if (starts_with_nocase(line, kSession)) {
-    auto value = trim(line.substr(kSession.size()));
+  } else if (base::starts_with_nocase(line, kSession)) {
+    auto value = base::trim(line.substr(kSession.size()));
     // Visible ASCII only (the spec's rule); anything else is not a session id we can echo.
     bool ok = !value.empty() && value.size() <= 1024 &&
               std::all_of(value.begin(), value.end(), [](char c) { return c > 0x20 && c < 0x7F; });
@@ -222,20 +201,15 @@ bool session_lost(const McpExchange& x) {
   if (x.failed()) return false;
   if (x.status == 404) return true;
   return x.status == 400 &&
-         lower(rpc_error_message(x.error_body)).find("session") != std::string::npos;
+         base::ascii_lower(rpc_error_message(x.error_body)).find("session") != std::string::npos;
 }
 
+// "HTTP 404 (not found)": the statuses of a wrong URL or credential are named.
 std::string http_status_text(long status) {
-  switch (status) {
-    case 401:
-      return "HTTP 401 (unauthorized)";
-    case 403:
-      return "HTTP 403 (forbidden)";
-    case 404:
-      return "HTTP 404 (not found)";
-    default:
-      return "HTTP " + std::to_string(status);
-  }
+  std::string text = "HTTP " + std::to_string(status);
+  if (status == 401 || status == 403 || status == 404)
+    text += " (" + base::ascii_lower(base::http_status_text(status)) + ")";
+  return text;
 }
 
 }  // namespace
@@ -315,9 +289,9 @@ McpClient::McpClient(McpServerConfig config) : config_(std::move(config)) {
       ok = c > 0x20 && c < 0x7F;
     }
     if (!ok) throw std::invalid_argument(where + "is not \"Name: value\"");
-    auto name = lower(std::string_view(h).substr(0, colon));
+    auto name = base::ascii_lower(std::string_view(h).substr(0, colon));
     if (kReserved.count(name)) throw std::invalid_argument(where + "(" + name + ") is reserved");
-    auto value = trim(std::string_view(h).substr(colon + 1));
+    auto value = base::trim(std::string_view(h).substr(colon + 1));
     if (value.size() >= 4) secrets_.emplace_back(value);
     // The token of "Bearer <token>" and the like, on its own.
     size_t pos = 0;

@@ -7,6 +7,9 @@
 #include <system_error>
 #include <unordered_set>
 
+#include "base/json_text.hpp"
+#include "base/utf8.hpp"
+
 namespace chatd::llm {
 
 namespace {
@@ -17,13 +20,7 @@ using json = nlohmann::json;
 constexpr std::size_t kMarkerReserve = 80;
 constexpr std::size_t kHashSuffixLength = 9;  // "_" and 8 hex digits
 
-std::size_t json_size(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace).size();
-}
-
-std::string json_text(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::size_t json_size(const json& j) { return base::json_text(j).size(); }
 
 // The bytes one byte of a string takes in compact JSON (nlohmann, ensure_ascii off).
 std::size_t escaped_size(unsigned char c) {
@@ -86,10 +83,7 @@ bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 
 std::string clip(std::string_view s, std::size_t max) {
   if (s.size() <= max) return std::string(s);
-  std::string out(s.substr(0, max));
-  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
-  if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0x80)) out.pop_back();
-  return out + "…";
+  return std::string(base::utf8_prefix(s, max)) + "…";
 }
 
 }  // namespace
@@ -154,7 +148,7 @@ json mcp_truncate_result(json result, std::size_t max_bytes) {
     result.erase("content");
     result.erase("structuredContent");
   } else {
-    items.push_back({{"type", "text"}, {"text", json_text(result)}});
+    items.push_back({{"type", "text"}, {"text", base::json_text(result)}});
     result = json::object();
   }
   result["content"] = json::array();
@@ -168,7 +162,7 @@ json mcp_truncate_result(json result, std::size_t max_bytes) {
       result["structuredContent"] = std::move(structured);
       used += cost;
     } else if (std::none_of(items.begin(), items.end(), is_text_item)) {
-      items.insert(items.begin(), json{{"type", "text"}, {"text", json_text(structured)}});
+      items.insert(items.begin(), json{{"type", "text"}, {"text", base::json_text(structured)}});
     }
   }
 

@@ -2,12 +2,13 @@
 // back, event by event (ModelEvent). Provider files translate to and from their wire formats.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "llm/finish_reason.hpp"
 
 namespace chatd::llm {
 
@@ -71,10 +72,9 @@ struct ToolCallDone {
   nlohmann::json args;
   nlohmann::json provider_metadata;
 };
-// The response ended normally. finish_reason is a data-stream value: stop, length,
-// tool-calls, content-filter, error, other, unknown.
+// The response ended normally.
 struct StepFinish {
-  std::string finish_reason;
+  FinishReason finish_reason = FinishReason::kUnknown;
   Usage usage;
 };
 // The provider reported an error inside the stream, or the stream was cut short. The message
@@ -83,8 +83,8 @@ struct StreamError {
   std::string message;
 };
 
-using ModelEvent = std::variant<TextDelta, ReasoningDelta, ReasoningSignature, RedactedReasoning,
-                                ToolCallStart, ToolCallDelta, ToolCallDone, StepFinish,
-                                StreamError>;
+using ModelEvent =
+    std::variant<TextDelta, ReasoningDelta, ReasoningSignature, RedactedReasoning, ToolCallStart,
+                 ToolCallDelta, ToolCallDone, StepFinish, StreamError>;
 
 }  // namespace chatd::llm

@@ -1,10 +1,15 @@
 // OpenAI Chat Completions, and the servers that speak it (STREAM-PROTOCOL.md §3.1, §4.1).
+#include "llm/openai.hpp"
+
 #include <atomic>
 #include <map>
 #include <set>
 #include <stdexcept>
 
-#include "llm/providers.hpp"
+#include "base/json_text.hpp"
+#include "llm/conversation.hpp"
+#include "llm/provider_common.hpp"
+#include "llm/provider_registry.hpp"
 
 namespace chatd::llm {
 namespace {
@@ -12,7 +17,7 @@ namespace {
 using json = nlohmann::json;
 using namespace detail;
 
-constexpr std::string_view kName = "OpenAI";
+constexpr std::string_view kName = display_name("openai");
 constexpr std::string_view kDefaultBase = "https://api.openai.com/v1";
 constexpr long long kMaxToolIndex = 1 << 20;
 
@@ -53,15 +58,16 @@ void append_step(const Step& step, json& messages) {
   if (!step.calls.empty()) {
     json calls = json::array();
     for (const auto& call : step.calls)
-      calls.push_back({{"id", call.id},
-                       {"type", "function"},
-                       {"function", {{"name", call.name}, {"arguments", dump(call.args)}}}});
+      calls.push_back(
+          {{"id", call.id},
+           {"type", "function"},
+           {"function", {{"name", call.name}, {"arguments", base::json_text(call.args)}}}});
     assistant["tool_calls"] = std::move(calls);
   }
   messages.push_back(std::move(assistant));
   for (const auto& call : step.calls)
     messages.push_back(
-        {{"role", "tool"}, {"tool_call_id", call.id}, {"content", dump(call.result)}});
+        {{"role", "tool"}, {"tool_call_id", call.id}, {"content", base::json_text(call.result)}});
 }
 
 json tool_parameters(const json& schema) {
@@ -72,12 +78,12 @@ json tool_parameters(const json& schema) {
   return parameters;
 }
 
-std::string map_finish(const std::string& reason) {
-  if (reason == "stop") return "stop";
-  if (reason == "length") return "length";
-  if (reason == "tool_calls" || reason == "function_call") return "tool-calls";
-  if (reason == "content_filter") return "content-filter";
-  return "unknown";
+FinishReason map_finish(const std::string& reason) {
+  if (reason == "stop") return FinishReason::kStop;
+  if (reason == "length") return FinishReason::kLength;
+  if (reason == "tool_calls" || reason == "function_call") return FinishReason::kToolCalls;
+  if (reason == "content_filter") return FinishReason::kContentFilter;
+  return FinishReason::kUnknown;
 }
 
 // The fast path for the chunk that carries nearly every token: `{…,"choices":[{…,"delta":
@@ -376,7 +382,7 @@ class OpenAiStreamMapper final : public StreamMapper {
       }
       out.push_back(ToolCallDone{call.id, call.name, std::move(*args), json()});
     }
-    std::string reason = finish_reason_ ? map_finish(*finish_reason_) : "unknown";
+    FinishReason reason = finish_reason_ ? map_finish(*finish_reason_) : FinishReason::kUnknown;
     out.push_back(StepFinish{finish_with_calls(reason, !calls_.empty()), usage_});
     finished_ = true;
   }
@@ -435,7 +441,7 @@ class OpenAiProvider final : public Provider {
     call.headers = headers();
     call.headers.push_back("Content-Type: application/json");
     call.headers.push_back("Accept: text/event-stream");
-    call.body = dump(body);
+    call.body = base::json_text(body);
     return call;
   }
 

@@ -14,7 +14,7 @@
 namespace chatd::llm {
 
 struct ProviderConfig {
-  std::string type;      // openai | anthropic | google
+  std::string type;      // a type of llm/provider_registry.hpp
   std::string api_key;   // secret: never logged, never in an error message
   std::string base_url;  // empty: the provider's official URL (see API.md §6 for conventions)
   std::vector<std::string> models;  // empty: fetched from the provider's model list
@@ -49,12 +49,5 @@ class Provider {
   virtual HttpCall list_models_call() const = 0;
   virtual std::vector<std::string> parse_model_list(const std::string& body) const = 0;
 };
-
-// Throws std::invalid_argument naming the type for an unknown one.
-std::unique_ptr<Provider> make_provider(const ProviderConfig& config);
-
-// Whether a user message (AI SDK UIMessage JSON) gives a model anything: text that is not
-// blank, a file part or an attachment — what every provider's request is built from.
-bool has_user_content(const nlohmann::json& message);
 
 }  // namespace chatd::llm

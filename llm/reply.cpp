@@ -3,6 +3,7 @@
 #include <system_error>
 #include <thread>
 
+#include "llm/provider_registry.hpp"
 #include "llm/sse_parser.hpp"
 
 namespace chatd::llm {
@@ -11,11 +12,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr const char* kTitlePrompt =
-    "- You will generate a short title based on the user's message.\n"
-    "- It should be maximum of 40 characters.\n"
-    "- Do not use quotes, colons, special characters, or emojis.";
 
 // Counts what the sink has written, for keep-alives.
 class TimedSink : public PartSink {
@@ -32,6 +28,8 @@ class TimedSink : public PartSink {
   Clock::time_point last_write_ = Clock::now();
 };
 
+json wire(FinishReason reason) { return std::string(wire_name(reason)); }
+
 json usage_json(const Usage& usage) {
   return {{"promptTokens", usage.prompt_tokens.value_or(0)},
           {"completionTokens", usage.completion_tokens.value_or(0)}};
@@ -42,13 +40,6 @@ void add_usage(Usage& total, const Usage& step) {
     total.prompt_tokens = total.prompt_tokens.value_or(0) + *step.prompt_tokens;
   if (step.completion_tokens)
     total.completion_tokens = total.completion_tokens.value_or(0) + *step.completion_tokens;
-}
-
-std::string provider_name(const std::string& type) {
-  if (type == "openai") return "OpenAI";
-  if (type == "anthropic") return "Anthropic";
-  if (type == "google") return "Google";
-  return type;
 }
 
 class Reply {
@@ -181,7 +172,7 @@ void Reply::await_title() {
 void Reply::run_step(Step& step) {
   const auto& options = in_.options;
   HttpCall call = in_.provider.stream_call(in_.request);
-  std::string name = provider_name(in_.provider.type());
+  std::string name(display_name(in_.provider.type()));
   auto report = [&](long status, UpstreamFailure failure) {
     if (in_.observer) in_.observer->upstream_call(in_.provider.type(), status, failure);
   };
@@ -271,7 +262,7 @@ void Reply::run_step(Step& step) {
 ReplyResult Reply::run() {
   ReplyResult result;
   const json history = in_.request.messages;
-  std::string finish_reason = "stop";
+  FinishReason finish_reason = FinishReason::kStop;
   if (in_.tools) in_.request.tools = in_.tools->tools();
   for (int index = 0; index < in_.options.max_steps; ++index) {
     in_.request.messages = history;
@@ -280,13 +271,15 @@ ReplyResult Reply::run() {
     run_step(step);
     if (stopping()) {
       if (step.started)
-        emit('e', {{"finishReason", "stop"}, {"usage", usage_json({})}, {"isContinued", false}});
-      finish_reason = "stop";
+        emit('e', {{"finishReason", wire(FinishReason::kStop)},
+                   {"usage", usage_json({})},
+                   {"isContinued", false}});
+      finish_reason = FinishReason::kStop;
       break;
     }
     if (step.error) {
       result.error = *step.error;
-      finish_reason = "error";
+      finish_reason = FinishReason::kError;
       emit('3', result.error);
       break;
     }
@@ -298,20 +291,20 @@ ReplyResult Reply::run() {
     }
     add_usage(result.usage, step.finish->usage);
     // An interrupt during the tools ends the reply here, as "stop".
-    finish_reason = stopping() ? "stop" : step.finish->finish_reason;
-    emit('e', {{"finishReason", finish_reason},
+    finish_reason = stopping() ? FinishReason::kStop : step.finish->finish_reason;
+    emit('e', {{"finishReason", wire(finish_reason)},
                {"usage", usage_json(step.finish->usage)},
                {"isContinued", false}});
     if (stopping()) {
-      finish_reason = "stop";
+      finish_reason = FinishReason::kStop;
       break;
     }
-    if (finish_reason != "tool-calls" || step.calls.empty()) break;
+    if (finish_reason != FinishReason::kToolCalls || step.calls.empty()) break;
   }
   if (result.error.empty()) {
     await_title();
     poll_title(/*last=*/true);
-    emit('d', {{"finishReason", finish_reason}, {"usage", usage_json(result.usage)}});
+    emit('d', {{"finishReason", wire(finish_reason)}, {"usage", usage_json(result.usage)}});
   } else {
     // Stored all the same (the generated title if it is there, else the fallback) but not
     // announced: the error part ends the stream.
@@ -359,7 +352,7 @@ std::vector<json> Reply::run_tools(const std::vector<ToolCallDone>& calls) {
 ReplyResult Reply::fail() {
   ReplyResult result;
   result.error = "The reply failed: internal server error.";
-  result.finish_reason = "error";
+  result.finish_reason = FinishReason::kError;
   emit('3', result.error);
   poll_title(/*last=*/true, /*announce=*/false);
   result.message = builder_.message();
@@ -389,95 +382,6 @@ ReplyResult run_reply(ReplyInputs inputs, PartSink& sink) {
     if (observer) observer->reply_finished(nullptr);
     throw;
   }
-}
-
-std::string clean_title(std::string_view raw) {
-  std::string out;
-  size_t chars = 0;
-  for (size_t i = 0; i < raw.size() && chars < 40;) {
-    unsigned char c = static_cast<unsigned char>(raw[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-    if (i + len > raw.size()) break;
-    std::string_view ch = raw.substr(i, len);
-    i += len;
-    if (len == 1) {
-      if (c == '"' || c == '\'' || c == '`' || c == ':' || c == '*' || c == '#') continue;
-      if (c < 0x20) c = ' ';
-      if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
-      out += static_cast<char>(c);
-    } else {
-      // Emoji and pictographs live in the 4-byte range and in U+2600-U+27BF (E2 98-9E).
-      if (len == 4) continue;
-      if (len == 3 && c == 0xE2 && static_cast<unsigned char>(ch[1]) >= 0x98 &&
-          static_cast<unsigned char>(ch[1]) <= 0x9E)
-        continue;
-      // Typographic quotes.
-      if (ch == "\u201C" || ch == "\u201D" || ch == "\u2018" || ch == "\u2019" || ch == "\u00AB" ||
-          ch == "\u00BB")
-        continue;
-      out += ch;
-    }
-    ++chars;
-  }
-  while (!out.empty() && (out.back() == ' ' || out.back() == '.')) out.pop_back();
-  return out;
-}
-
-std::shared_future<std::string> start_title(const Provider& provider, const Transport& transport,
-                                            std::string model, json user_message,
-                                            ReplyObserver* observer) {
-  auto promise = std::make_shared<std::promise<std::string>>();
-  std::shared_future<std::string> future = promise->get_future().share();
-  try {
-    std::thread([&provider, &transport, observer, promise, model = std::move(model),
-                 user_message = std::move(user_message)] {
-      try {
-        ModelRequest request;
-        request.model = model;
-        request.system_prompt = kTitlePrompt;
-        request.messages = json::array({user_message});
-        request.max_tokens = 64;
-        SseParser parser;
-        auto mapper = provider.new_stream_mapper();
-        std::vector<SseEvent> sse;
-        std::vector<ModelEvent> events;
-        std::string text;
-        std::string failure;
-        auto take = [&] {
-          for (const auto& e : sse) mapper->on_event(e, events);
-          sse.clear();
-          for (const auto& e : events) {
-            if (auto* t = std::get_if<TextDelta>(&e)) text += t->text;
-            if (auto* f = std::get_if<StreamError>(&e)) failure = f->message;
-          }
-          events.clear();
-        };
-        auto result = transport.stream(
-            provider.stream_call(request),
-            [&](std::string_view bytes) {
-              parser.feed(bytes, sse);
-              take();
-              return text.size() < 4096;
-            },
-            [] { return true; });
-        if (observer)
-          observer->upstream_call(provider.type(), result.status,
-                                  result.status == 200 ? UpstreamFailure::kNone
-                                  : result.status == 0 ? UpstreamFailure::kConnect
-                                                       : UpstreamFailure::kStatus);
-        if (result.status != 200) throw std::runtime_error("title request failed");
-        parser.finish(sse);
-        take();
-        if (!failure.empty()) throw std::runtime_error(failure);
-        promise->set_value(clean_title(text));
-      } catch (...) {
-        promise->set_exception(std::current_exception());
-      }
-    }).detach();
-  } catch (const std::system_error&) {  // no thread to be had: the fallback title stands
-    promise->set_exception(std::current_exception());
-  }
-  return future;
 }
 
 }  // namespace chatd::llm

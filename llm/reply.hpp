@@ -16,6 +16,8 @@
 #include "llm/data_stream.hpp"
 #include "llm/model.hpp"
 #include "llm/provider.hpp"
+#include "llm/reply_observer.hpp"
+#include "llm/title.hpp"
 #include "llm/transport.hpp"
 
 namespace chatd::llm {
@@ -43,46 +45,12 @@ struct ReplyOptions {
 };
 
 struct ReplyResult {
-  nlohmann::json message;     // the assistant UI message as the client rebuilt it (maybe partial)
-  std::string finish_reason;  // of the last step; "error" on failure
-  Usage usage;                // summed over the steps
-  std::string error;          // the `3:` text when the reply failed
+  nlohmann::json message;  // the assistant UI message as the client rebuilt it (maybe partial)
+  FinishReason finish_reason = FinishReason::kStop;  // of the last step; kError on failure
+  Usage usage;                                       // summed over the steps
+  std::string error;                                 // the `3:` text when the reply failed
   bool reader_gone = false;
   bool interrupted = false;  // on_tick asked to stop
-};
-
-// How one call to a provider ended, for the metrics.
-enum class UpstreamFailure {
-  kNone,     // answered (200, streamed to its end), or stopped by us
-  kStatus,   // an HTTP error status
-  kConnect,  // no HTTP response (cannot connect, reset, timeout)
-  kStalled,  // silent for longer than the idle timeout
-  kDropped,  // the stream was cut or ended without its finish
-  kStream,   // the provider reported an error inside the stream
-};
-
-// Counts what replies do; worker/ implements it over counters shared by every worker. The
-// methods must be cheap and must not throw; upstream_call may come from another thread (the
-// title runs on its own).
-class ReplyObserver {
- public:
-  virtual ~ReplyObserver() = default;
-  virtual void reply_started() {}
-  // `result` is null when the reply ended with an exception.
-  virtual void reply_finished(const ReplyResult* /*result*/) {}
-  // One part sent to the stream (keep-alives are not parts).
-  virtual void part(char /*code*/) {}
-  // One HTTP call to a provider (`provider` is its type); `status` is 0 without a response.
-  virtual void upstream_call(std::string_view /*provider*/, long /*status*/, UpstreamFailure) {}
-  // A failed call is tried again.
-  virtual void upstream_retry(std::string_view /*provider*/) {}
-};
-
-// A title being generated alongside the reply.
-struct TitleJob {
-  std::shared_future<std::string> title;
-  std::string fallback;  // used when the job fails or takes too long
-  std::function<void(const std::string&)> store;  // called once, before the reply ends
 };
 
 struct ReplyInputs {
@@ -102,14 +70,5 @@ struct ReplyInputs {
 };
 
 ReplyResult run_reply(ReplyInputs inputs, PartSink& sink);
-
-// Starts generating a chat title from the first user message with the same model, on its own
-// thread; the future yields the cleaned title or throws.
-std::shared_future<std::string> start_title(const Provider& provider, const Transport& transport,
-                                            std::string model, nlohmann::json user_message,
-                                            ReplyObserver* observer = nullptr);
-
-// The title rules of API.md §4: at most 40 characters, no quotes, colons or emoji, one line.
-std::string clean_title(std::string_view raw);
 
 }  // namespace chatd::llm

@@ -1,9 +1,10 @@
 #include "llm/transport.hpp"
 
 #include <curl/curl.h>
-#include <strings.h>
 
 #include <memory>
+
+#include "base/text.hpp"
 
 namespace chatd::llm {
 
@@ -34,13 +35,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* x = static_cast<Exchange*>(user);
   std::string_view line(data, size * count);
   constexpr std::string_view kRetryAfter = "retry-after:";
-  if (line.size() > kRetryAfter.size() &&
-      strncasecmp(line.data(), kRetryAfter.data(), kRetryAfter.size()) == 0) {
-    auto value = line.substr(kRetryAfter.size());
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-      value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-      value.remove_suffix(1);
+  if (line.size() > kRetryAfter.size() && base::starts_with_nocase(line, kRetryAfter)) {
+    auto value = base::trim(line.substr(kRetryAfter.size()));
     x->result.retry_after = std::string(value.substr(0, 64));
   }
   x->last_activity = Clock::now();

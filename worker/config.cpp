@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "base/text.hpp"
+#include "llm/provider_registry.hpp"
 #include "worker/duration.hpp"
 
 namespace chatd::config {
@@ -82,7 +84,33 @@ po::options_description general_options() {
   return desc;
 }
 
+std::vector<std::pair<std::string, std::string>> key_value_items(const std::string& spec,
+                                                                 std::string_view list) {
+  std::vector<std::pair<std::string, std::string>> items;
+  for (const auto& field : split_list(spec, ';')) {
+    size_t eq = field.find('=');
+    if (eq == std::string::npos) throw ConfigError(not_key_value(list, items.size() + 1, field));
+    items.emplace_back(base::trim(field.substr(0, eq)), base::trim(field.substr(eq + 1)));
+  }
+  return items;
+}
+
+std::optional<std::string> read_secret_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return std::string(base::trim(text.str()));
+}
+
 po::options_description serve_options() {
+  std::string types;
+  for (const auto& row : llm::kProviderTypes)
+    types += (types.empty() ? "" : "|") + std::string(row.type);
+  const std::string provider_help =
+      "an LLM provider, repeatable: 'type=" + types +
+      ";api-key=K|api-key-file=F|api-key-env=VAR|api-key-credential=NAME;base-url=URL;models=a,b' "
+      "(see README)";
   po::options_description desc("Serve options");
   desc.add_options()("listen",
                      po::value<std::string>()->default_value("unix:/run/chatd/chatd.sock"),
@@ -103,9 +131,7 @@ po::options_description serve_options() {
       "largest request body (bytes, or with KiB/MiB); larger ones get 413")(
       "shutdown-timeout", po::value<std::string>()->default_value("30s"),
       "on SIGTERM, how long in-flight requests may take to finish")(
-      "provider", po::value<std::vector<std::string>>(),
-      "an LLM provider, repeatable: 'type=openai|anthropic|google;api-key=K|api-key-file=F|"
-      "api-key-env=VAR|api-key-credential=NAME;base-url=URL;models=a,b' (see README)")(
+      "provider", po::value<std::vector<std::string>>(), provider_help.c_str())(
       "max-steps", po::value<std::string>()->default_value("10"),
       "most model calls in one reply (the tool loop stops there)")(
       "upstream-connect-timeout", po::value<std::string>()->default_value("10s"),

@@ -5,8 +5,11 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chatd::config {
@@ -17,6 +20,15 @@ namespace po = boost::program_options;
 class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// The items of a "key=value;key=value" entry of `list` ("provider", "mcp-server"), keys and
+// values trimmed. Throws ConfigError for an item without '=' (see not_key_value).
+std::vector<std::pair<std::string, std::string>> key_value_items(const std::string& spec,
+                                                                 std::string_view list);
+
+// A secret (an API key, a token) kept in a file, without surrounding white space; nullopt when
+// the file cannot be read.
+std::optional<std::string> read_secret_file(const std::string& path);
 
 // --help, --config, --database-url, --log-level: every command has them.
 po::options_description general_options();

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <limits>
 
+#include "base/text.hpp"
+
 namespace chatd {
 
 std::optional<uint64_t> parse_unsigned(std::string_view text) {
@@ -107,20 +109,13 @@ std::optional<double> parse_rate(std::string_view text) {
   return static_cast<double>(*count) / seconds;
 }
 
-std::string trim(std::string text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-  size_t start = 0;
-  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
-  return text.substr(start);
-}
-
 std::vector<std::string> split_list(const std::string& text, char separator) {
   std::vector<std::string> out;
   size_t start = 0;
   while (start <= text.size()) {
     size_t end = text.find(separator, start);
     if (end == std::string::npos) end = text.size();
-    std::string item = trim(text.substr(start, end - start));
+    std::string item(base::trim(std::string_view(text).substr(start, end - start)));
     if (!item.empty()) out.push_back(std::move(item));
     start = end + 1;
   }

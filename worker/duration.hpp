@@ -22,8 +22,6 @@ std::optional<uint64_t> parse_unsigned(std::string_view text);
 // A rate, "N/s", "N/m" or "N/h" (a bare "0" too), in events per second.
 std::optional<double> parse_rate(std::string_view text);
 
-// Without leading and trailing white space.
-std::string trim(std::string text);
 // "a, b,,c" -> {"a", "b", "c"}: items trimmed, empty ones dropped.
 std::vector<std::string> split_list(const std::string& text, char separator);
 // The error for item `index` (from 1) of a "key=value;…" list that has no '=': it names the

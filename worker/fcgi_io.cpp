@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "base/http_status.hpp"
 #include "worker/duration.hpp"
 
 namespace chatd {
@@ -67,7 +68,8 @@ BodyStatus read_request(FCGX_Request& raw, uint64_t max_body, http::Request& out
 
 bool FcgiResponseWriter::write_head(int status, const http::Headers& headers) {
   std::string head = "Status: " + std::to_string(status) + " ";
-  head += http::reason_phrase(status);
+  std::string_view phrase = base::http_status_text(status);
+  head += phrase.empty() ? "Unknown" : phrase;
   head += "\r\n";
   for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
   head += "\r\n";

@@ -1,10 +1,11 @@
 #include "worker/log.hpp"
 
-#include "handlers/clock.hpp"
-
 #include <unistd.h>
 
 #include <atomic>
+
+#include "base/clock.hpp"
+#include "base/json_text.hpp"
 
 namespace chatd::log {
 
@@ -32,7 +33,7 @@ bool enabled(Level level) { return level >= g_level.load(std::memory_order_relax
 
 void write(Level level, std::string_view message, const nlohmann::ordered_json& fields) {
   if (!enabled(level)) return;
-  nlohmann::ordered_json line = {{"time", http::now_rfc3339()},
+  nlohmann::ordered_json line = {{"time", base::now_rfc3339()},
                                  {"level", kNames[static_cast<int>(level)]},
                                  {"pid", getpid()},
                                  {"msg", message}};
@@ -40,7 +41,7 @@ void write(Level level, std::string_view message, const nlohmann::ordered_json& 
     line["request_id"] = t_request_id;
   if (fields.is_object())
     for (const auto& [key, value] : fields.items()) line[key] = value;
-  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string text = base::json_text(line) + "\n";
   const char* p = text.data();
   size_t left = text.size();
   while (left > 0) {

@@ -1,6 +1,5 @@
 #include "worker/mcp_config.hpp"
 
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -11,12 +10,7 @@ namespace chatd::config {
 
 llm::McpServerConfig parse_mcp_server(const std::string& spec) {
   llm::McpServerConfig server;
-  size_t index = 0;
-  for (const auto& field : split_list(spec, ';')) {
-    size_t eq = field.find('=');
-    ++index;
-    if (eq == std::string::npos) throw ConfigError(not_key_value("mcp-server", index, field));
-    std::string key = trim(field.substr(0, eq)), value = trim(field.substr(eq + 1));
+  for (const auto& [key, value] : key_value_items(spec, "mcp-server")) {
     if (key == "name") {
       server.name = value;
     } else if (key == "url") {
@@ -33,11 +27,9 @@ llm::McpServerConfig parse_mcp_server(const std::string& spec) {
         throw ConfigError("mcp-server: header must be \"Name: value\"");
       server.headers.push_back(value);
     } else if (key == "bearer-token-file") {
-      std::ifstream in(value);
-      if (!in) throw ConfigError("mcp-server: cannot read bearer-token-file \"" + value + "\"");
-      std::stringstream token;
-      token << in.rdbuf();
-      server.headers.push_back("Authorization: Bearer " + trim(token.str()));
+      auto token = read_secret_file(value);
+      if (!token) throw ConfigError("mcp-server: cannot read bearer-token-file \"" + value + "\"");
+      server.headers.push_back("Authorization: Bearer " + *token);
     } else {
       throw ConfigError("mcp-server: unknown key \"" + key + "\"");
     }

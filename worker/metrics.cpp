@@ -2,11 +2,10 @@
 
 #include <unistd.h>
 
-#include <charconv>
-#include <cmath>
-#include <thread>
+#include <algorithm>
 
 #include "handlers/routes.hpp"
+#include "worker/prometheus_text.hpp"
 
 namespace chatd::metrics {
 
@@ -20,143 +19,6 @@ void add(Counter& counter, uint64_t n = 1) { counter.fetch_add(n, kRelaxed); }
 thread_local WorkerObserver::Scope* t_current = nullptr;
 
 }  // namespace
-
-void Histogram::observe(std::chrono::microseconds duration) {
-  double seconds = static_cast<double>(duration.count()) / 1e6;
-  size_t bucket = 0;
-  while (bucket < kLatencyBounds.size() && seconds > kLatencyBounds[bucket]) ++bucket;
-  add(buckets[bucket]);
-  add(sum_us, static_cast<uint64_t>(std::max<int64_t>(0, duration.count())));
-}
-
-size_t route_index(std::string_view method, std::string_view pattern) {
-  auto table = http::routes();
-  for (size_t i = 0; i < table.size() && i < kUnmatchedRoute; ++i)
-    if (table[i].method == method && table[i].pattern == pattern) return i;
-  return kUnmatchedRoute;
-}
-
-size_t status_index(long status) {
-  return status > 0 && status < static_cast<long>(kStatusCodes) ? static_cast<size_t>(status) : 0;
-}
-
-size_t provider_index(std::string_view type) {
-  for (size_t i = 0; i + 1 < kProviders.size(); ++i)
-    if (kProviders[i] == type) return i;
-  return kProviders.size() - 1;
-}
-
-size_t finish_reason_index(std::string_view reason) {
-  for (size_t i = 0; i < kFinishReasons.size(); ++i)
-    if (kFinishReasons[i] == reason) return i;
-  return finish_reason_index("other");
-}
-
-size_t mcp_server_index(Counters& counters, std::string_view name) {
-  if (name.empty()) return kMaxMcpServers;
-  for (size_t i = 0; i < kMaxMcpServers; ++i) {
-    auto& entry = counters.mcp_servers[i];
-    uint32_t state = entry.state.load(std::memory_order_acquire);
-    if (state == 0) {
-      if (entry.state.compare_exchange_strong(state, 1, std::memory_order_acq_rel)) {
-        entry.name.store(name);
-        entry.state.store(2, std::memory_order_release);
-        return i;
-      }
-    }
-    // Another thread or process is naming this entry: it takes a moment.
-    for (int spin = 0; state == 1 && spin < 1000; ++spin) {
-      std::this_thread::yield();
-      state = entry.state.load(std::memory_order_acquire);
-    }
-    if (state == 2 && entry.name.load() == name) return i;
-  }
-  return kMaxMcpServers;
-}
-
-// --- Prometheus text -------------------------------------------------------------------------
-
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
-
-std::string format_value(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  char text[32];
-  auto [end, ec] = std::to_chars(text, text + sizeof text, value);
-  if (ec != std::errc()) return "NaN";
-  return std::string(text, end);
-}
-
-void PrometheusText::family(std::string_view name, std::string_view type, std::string_view help) {
-  std::string escaped;
-  for (char c : help) {
-    if (c == '\\')
-      escaped += "\\\\";
-    else if (c == '\n')
-      escaped += "\\n";
-    else
-      escaped += c;
-  }
-  text_.append("# HELP ").append(name).append(" ").append(escaped).append("\n");
-  text_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-}
-
-void PrometheusText::line(std::string_view name, Labels labels, std::string_view extra_name,
-                          std::string_view extra_value, std::string_view value) {
-  text_.append(name);
-  if (labels.size() > 0 || !extra_name.empty()) {
-    text_ += '{';
-    bool first = true;
-    auto label = [&](std::string_view key, std::string_view v) {
-      if (!first) text_ += ',';
-      first = false;
-      text_.append(key).append("=\"").append(escape_label_value(v)).append("\"");
-    };
-    for (const auto& [key, v] : labels) label(key, v);
-    if (!extra_name.empty()) label(extra_name, extra_value);
-    text_ += '}';
-  }
-  text_.append(" ").append(value).append("\n");
-}
-
-void PrometheusText::sample(std::string_view name, Labels labels, uint64_t value) {
-  line(name, labels, {}, {}, std::to_string(value));
-}
-
-void PrometheusText::sample(std::string_view name, Labels labels, int64_t value) {
-  line(name, labels, {}, {}, std::to_string(value));
-}
-
-void PrometheusText::sample(std::string_view name, Labels labels, double value) {
-  line(name, labels, {}, {}, format_value(value));
-}
-
-void PrometheusText::histogram(std::string_view name, Labels labels, std::span<const double> bounds,
-                               std::span<const uint64_t> counts, double sum) {
-  std::string bucket = std::string(name) + "_bucket";
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i <= bounds.size() && i < counts.size(); ++i) {
-    cumulative += counts[i];
-    line(bucket, labels, "le", i < bounds.size() ? format_value(bounds[i]) : "+Inf",
-         std::to_string(cumulative));
-  }
-  line(std::string(name) + "_sum", labels, {}, {}, format_value(sum));
-  line(std::string(name) + "_count", labels, {}, {}, std::to_string(cumulative));
-}
 
 // --- GET /metrics ----------------------------------------------------------------------------
 
@@ -223,8 +85,9 @@ std::string render(const scoreboard::Scoreboard& board) {
   out.sample("chatd_replies_running", {}, replies_running);
 
   out.family("chatd_replies_total", "counter", "Replies ended, by finish reason.");
-  for (size_t i = 0; i < kFinishReasons.size(); ++i)
-    out.sample("chatd_replies_total", {{"finish_reason", kFinishReasons[i]}}, load(c.replies[i]));
+  for (llm::FinishReason reason : llm::kAllFinishReasons)
+    out.sample("chatd_replies_total", {{"finish_reason", llm::wire_name(reason)}},
+               load(c.replies[static_cast<size_t>(reason)]));
 
   out.family("chatd_reply_parts_total", "counter",
              "Data stream parts sent by replies (keep-alive lines not included).");
@@ -237,27 +100,27 @@ std::string render(const scoreboard::Scoreboard& board) {
 
   out.family("chatd_upstream_requests_total", "counter",
              "HTTP calls to model providers, by provider type and status (0: no response).");
-  for (size_t p = 0; p < kProviders.size(); ++p)
+  for (size_t p = 0; p < kProviderSlots; ++p)
     for (size_t s = 0; s < kStatusCodes; ++s)
       if (uint64_t n = load(c.upstream_requests[p][s]); n > 0)
         out.sample("chatd_upstream_requests_total",
-                   {{"provider", kProviders[p]}, {"status", std::to_string(s)}}, n);
+                   {{"provider", provider_label(p)}, {"status", std::to_string(s)}}, n);
 
   out.family("chatd_upstream_errors_total", "counter",
              "Failed calls to model providers, by provider type and kind: status (an HTTP "
              "error), connect (no response), stalled, dropped (stream cut), stream (an error "
              "inside the stream).");
-  for (size_t p = 0; p < kProviders.size(); ++p)
+  for (size_t p = 0; p < kProviderSlots; ++p)
     for (size_t k = 0; k < kUpstreamFailures.size(); ++k)
       if (uint64_t n = load(c.upstream_errors[p][k]); n > 0)
         out.sample("chatd_upstream_errors_total",
-                   {{"provider", kProviders[p]}, {"kind", kUpstreamFailures[k]}}, n);
+                   {{"provider", provider_label(p)}, {"kind", kUpstreamFailures[k]}}, n);
 
   out.family("chatd_upstream_retries_total", "counter",
              "Calls to model providers tried again after a retryable failure.");
-  for (size_t p = 0; p < kProviders.size(); ++p)
+  for (size_t p = 0; p < kProviderSlots; ++p)
     if (uint64_t n = load(c.upstream_retries[p]); n > 0)
-      out.sample("chatd_upstream_retries_total", {{"provider", kProviders[p]}}, n);
+      out.sample("chatd_upstream_retries_total", {{"provider", provider_label(p)}}, n);
 
   out.family("chatd_mcp_calls_total", "counter",
              "Tool calls to MCP servers, by server and result (ok, tool_error: the tool "
@@ -405,7 +268,7 @@ void WorkerObserver::reply_finished(const llm::ReplyResult* result) {
   if (auto* w = record()) w->replies_running.fetch_sub(1, kRelaxed);
   if (!board_) return;
   auto& c = board_->counters();
-  add(c.replies[finish_reason_index(result ? result->finish_reason : "error")]);
+  add(c.replies[static_cast<size_t>(result ? result->finish_reason : llm::FinishReason::kError)]);
   if (!result) return;
   if (result->usage.prompt_tokens)
     add(c.reply_tokens[0], static_cast<uint64_t>(std::max(0LL, *result->usage.prompt_tokens)));

@@ -1,30 +1,25 @@
 #include "worker/provider_config.hpp"
 
 #include <cstdlib>
-#include <fstream>
-#include <set>
 #include <sstream>
 
+#include "llm/provider_registry.hpp"
 #include "worker/duration.hpp"
 
 namespace chatd::config {
 
 namespace {
 
-const std::set<std::string> kTypes = {"openai", "anthropic", "google"};
-
-std::string read_secret_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("provider: cannot read " + what + " \"" + path + "\"");
-  std::stringstream text;
-  text << in.rdbuf();
-  return trim(text.str());
+std::string read_secret(const std::string& path, const std::string& what) {
+  auto secret = read_secret_file(path);
+  if (!secret) throw ConfigError("provider: cannot read " + what + " \"" + path + "\"");
+  return *secret;
 }
 
 void check(const llm::ProviderConfig& p, const std::string& where) {
-  if (!kTypes.count(p.type))
-    throw ConfigError(where + ": unknown provider type \"" + p.type +
-                      "\" (expected openai, anthropic or google)");
+  if (!llm::find_provider_type(p.type))
+    throw ConfigError(where + ": unknown provider type \"" + p.type + "\" (expected " +
+                      llm::provider_type_list() + ")");
   if (!p.base_url.empty() && p.base_url.rfind("http://", 0) != 0 &&
       p.base_url.rfind("https://", 0) != 0)
     throw ConfigError(where + ": base-url must start with http:// or https://");
@@ -36,18 +31,13 @@ const char* env(const std::string& name) { return std::getenv(name.c_str()); }
 
 llm::ProviderConfig parse_provider(const std::string& spec) {
   llm::ProviderConfig p;
-  size_t index = 0;
-  for (const auto& field : split_list(spec, ';')) {
-    size_t eq = field.find('=');
-    ++index;
-    if (eq == std::string::npos) throw ConfigError(not_key_value("provider", index, field));
-    std::string key = trim(field.substr(0, eq)), value = trim(field.substr(eq + 1));
+  for (const auto& [key, value] : key_value_items(spec, "provider")) {
     if (key == "type") {
       p.type = value;
     } else if (key == "api-key") {
       p.api_key = value;
     } else if (key == "api-key-file") {
-      p.api_key = read_secret_file(value, "api-key-file");
+      p.api_key = read_secret(value, "api-key-file");
     } else if (key == "api-key-env") {
       const char* v = env(value);
       if (!v) throw ConfigError("provider: api-key-env " + value + " is not set");
@@ -55,7 +45,7 @@ llm::ProviderConfig parse_provider(const std::string& spec) {
     } else if (key == "api-key-credential") {
       const char* dir = env("CREDENTIALS_DIRECTORY");
       if (!dir) throw ConfigError("provider: api-key-credential needs systemd's LoadCredential=");
-      p.api_key = read_secret_file(std::string(dir) + "/" + value, "credential");
+      p.api_key = read_secret(std::string(dir) + "/" + value, "credential");
     } else if (key == "base-url") {
       p.base_url = value;
     } else if (key == "models") {
@@ -92,11 +82,10 @@ std::vector<llm::ProviderConfig> providers(const po::variables_map& values) {
     out.push_back(p);
   }
 
-  for (const auto& [variable, type] :
-       std::vector<std::pair<std::string, std::string>>{{"OPENAI_API_KEY", "openai"},
-                                                        {"ANTHROPIC_API_KEY", "anthropic"},
-                                                        {"GOOGLE_API_KEY", "google"}}) {
-    if (const char* key = env(variable); key && *key) out.push_back({type, key, "", {}});
+  for (const auto& row : llm::kProviderTypes) {
+    if (row.api_key_variable.empty()) continue;
+    if (const char* key = env(std::string(row.api_key_variable)); key && *key)
+      out.push_back({std::string(row.type), key, "", {}});
   }
   return out;
 }

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "worker/metrics.hpp"
+#include "worker/counters.hpp"
 
 namespace chatd::scoreboard {
 

@@ -3,7 +3,7 @@
 //   - one record per worker slot: pid, state, start time, requests served, replies running;
 //   - per request thread of that worker, the request it runs now: id, method, route, user,
 //     chat, model and when it started;
-//   - the metrics counters (worker/metrics.hpp), owned by the master's segment, so that
+//   - the metrics counters (worker/counters.hpp), owned by the master's segment, so that
 //     GET /metrics in any worker adds up every worker and survives their restarts.
 // Writers use relaxed atomics and never lock: a worker thread writes only its own record, and
 // a record's sequence counter lets readers (GET /status and GET /metrics, in any worker) retry
@@ -27,49 +27,13 @@
 #include <string_view>
 #include <vector>
 
+#include "worker/atomic_text.hpp"
+
 namespace chatd::metrics {
 struct Counters;
 }
 
 namespace chatd::scoreboard {
-
-// Text kept in relaxed atomic words, so it can be read while another process writes it (a
-// torn read is caught by the record's sequence counter). Longer text is cut at a UTF-8
-// character boundary.
-template <size_t N>
-class AtomicText {
-  static_assert(N % 8 == 0 && N > 0);
-
- public:
-  void store(std::string_view text) {
-    size_t length = std::min(text.size(), N);
-    if (length < text.size())  // do not cut a character in two
-      while (length > 0 && (static_cast<unsigned char>(text[length]) & 0xC0) == 0x80) --length;
-    for (size_t w = 0; w < N / 8; ++w) {
-      uint64_t word = 0;
-      for (size_t b = 0; b < 8; ++b) {
-        size_t i = w * 8 + b;
-        if (i < length) word |= uint64_t{static_cast<unsigned char>(text[i])} << (8 * b);
-      }
-      words_[w].store(word, std::memory_order_relaxed);
-    }
-  }
-  std::string load() const {
-    std::string out;
-    for (size_t w = 0; w < N / 8; ++w) {
-      uint64_t word = words_[w].load(std::memory_order_relaxed);
-      for (size_t b = 0; b < 8; ++b) {
-        char c = static_cast<char>((word >> (8 * b)) & 0xFF);
-        if (c == '\0') return out;
-        out += c;
-      }
-    }
-    return out;
-  }
-
- private:
-  std::array<std::atomic<uint64_t>, N / 8> words_{};
-};
 
 // The request a thread is running. Written only by that thread (or by the master once the
 // worker is gone).

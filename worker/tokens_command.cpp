@@ -1,7 +1,7 @@
 // chatd tokens create|list|revoke
 #include <iostream>
 
-#include "handlers/token.hpp"
+#include "base/token.hpp"
 #include "sql/pool.hpp"
 #include "sql/store/accounts.hpp"
 #include "worker/commands.hpp"
@@ -40,10 +40,10 @@ int tokens_create(const po::variables_map& values) {
     return 2;
   }
   const auto& user = values["user"].as<std::string>();
-  auto token = http::generate_token();
+  auto token = base::generate_token();
   auto pool = connect(values);
   auto expires = sql::AccountStore(pool).create_api_key(
-      token.id, http::hash_secret(token.secret), user, name,
+      token.id, base::hash_secret(token.secret), user, name,
       std::chrono::duration_cast<std::chrono::seconds>(*lifetime).count());
   if (!expires) {
     std::cerr << "chatd: no user \"" << user << "\"\n";

@@ -324,12 +324,13 @@ void Worker::handle(FCGX_Request& raw, unsigned thread) {
   if (!notes.model.empty()) fields["model"] = notes.model;
   if (notes.prompt_tokens) fields["prompt_tokens"] = *notes.prompt_tokens;
   if (notes.completion_tokens) fields["completion_tokens"] = *notes.completion_tokens;
-  if (!notes.finish_reason.empty()) fields["finish_reason"] = notes.finish_reason;
+  if (notes.finish_reason)
+    fields["finish_reason"] = std::string(llm::wire_name(*notes.finish_reason));
   if (!notes.reply_error.empty()) fields["reply_error"] = notes.reply_error;
   if (!outcome.error.empty()) fields["error"] = outcome.error;
-  auto level = out.status() >= 500              ? log::Level::kError
-               : notes.finish_reason == "error" ? log::Level::kWarn
-                                                : log::Level::kInfo;
+  auto level = out.status() >= 500                                ? log::Level::kError
+               : notes.finish_reason == llm::FinishReason::kError ? log::Level::kWarn
+                                                                  : log::Level::kInfo;
   log::write(level, "request", fields);
 }
 

@@ -8,7 +8,8 @@
 #include "fuzz_check.hpp"
 #include "handlers/error.hpp"
 #include "handlers/messages.hpp"
-#include "llm/provider.hpp"
+#include "llm/conversation.hpp"
+#include "llm/provider_registry.hpp"
 #include "llm/reply.hpp"
 
 namespace {

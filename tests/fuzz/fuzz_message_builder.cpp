@@ -8,7 +8,7 @@
 
 #include "fuzz_check.hpp"
 #include "llm/data_stream.hpp"
-#include "llm/provider.hpp"
+#include "llm/provider_registry.hpp"
 
 namespace {
 
@@ -48,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(message["id"].is_string());
   FUZZ_CHECK(message["content"] == content);
   FUZZ_CHECK(message["parts"].is_array());
-  for (const auto& part : message["parts"]) FUZZ_CHECK(part.is_object() && part["type"].is_string());
+  for (const auto& part : message["parts"])
+    FUZZ_CHECK(part.is_object() && part["type"].is_string());
   if (message.contains("toolInvocations"))
     for (const auto& invocation : message["toolInvocations"]) FUZZ_CHECK(invocation.is_object());
   // The reply's checkpoints and the stored message: JSON text that parses back.

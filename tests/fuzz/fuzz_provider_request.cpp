@@ -11,7 +11,7 @@
 #include <string>
 
 #include "fuzz_check.hpp"
-#include "llm/provider.hpp"
+#include "llm/provider_registry.hpp"
 
 namespace {
 

@@ -16,9 +16,11 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
+#include "llm/conversation.hpp"
 #include "llm/data_stream.hpp"
-#include "llm/provider.hpp"
-#include "llm/providers.hpp"
+#include "llm/openai.hpp"
+#include "llm/provider_common.hpp"
+#include "llm/provider_registry.hpp"
 
 namespace {
 
@@ -101,7 +103,8 @@ void build(const std::vector<ModelEvent>& events, MessageBuilder& builder) {
       builder.apply('9', call);
       builder.apply('a', {{"toolCallId", e->id}, {"result", {{"ok", true}}}});
     } else if (auto* e = std::get_if<StepFinish>(&event)) {
-      builder.apply('e', {{"finishReason", e->finish_reason}, {"isContinued", false}});
+      builder.apply('e', {{"finishReason", std::string(wire_name(e->finish_reason))},
+                          {"isContinued", false}});
     }
   }
 }

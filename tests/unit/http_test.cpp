@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "base/http_status.hpp"
+#include "base/text.hpp"
 #include "tests/unit/fake_response_writer.hpp"
 
 namespace chatd::http {
@@ -101,27 +103,27 @@ TEST(QueryParam, EmptyPiecesAndEmptyQuery) {
 }
 
 TEST(PercentDecode, Sequences) {
-  EXPECT_EQ(percent_decode("", true), "");
-  EXPECT_EQ(percent_decode("plain", true), "plain");
-  EXPECT_EQ(percent_decode("%41%62", true), "Ab");
-  EXPECT_EQ(percent_decode("%2f%2F", true), "//");
-  EXPECT_EQ(percent_decode("a+b", true), "a b");
-  EXPECT_EQ(percent_decode("a+b", false), "a+b");
-  EXPECT_EQ(percent_decode("%2B", true), "+");
-  EXPECT_EQ(percent_decode("%C3%A9", true), "\xc3\xa9");
-  EXPECT_EQ(percent_decode("%00", true), std::string(1, '\0'));
-  EXPECT_EQ(percent_decode("%25", true), "%");
-  EXPECT_EQ(percent_decode("%2541", true), "%41");  // decoded once only
+  EXPECT_EQ(base::percent_decode("", true), "");
+  EXPECT_EQ(base::percent_decode("plain", true), "plain");
+  EXPECT_EQ(base::percent_decode("%41%62", true), "Ab");
+  EXPECT_EQ(base::percent_decode("%2f%2F", true), "//");
+  EXPECT_EQ(base::percent_decode("a+b", true), "a b");
+  EXPECT_EQ(base::percent_decode("a+b", false), "a+b");
+  EXPECT_EQ(base::percent_decode("%2B", true), "+");
+  EXPECT_EQ(base::percent_decode("%C3%A9", true), "\xc3\xa9");
+  EXPECT_EQ(base::percent_decode("%00", true), std::string(1, '\0'));
+  EXPECT_EQ(base::percent_decode("%25", true), "%");
+  EXPECT_EQ(base::percent_decode("%2541", true), "%41");  // decoded once only
 }
 
 TEST(PercentDecode, MalformedEscapesStayLiteral) {
-  EXPECT_EQ(percent_decode("%", true), "%");
-  EXPECT_EQ(percent_decode("%4", true), "%4");
-  EXPECT_EQ(percent_decode("a%", true), "a%");
-  EXPECT_EQ(percent_decode("%zz", true), "%zz");
-  EXPECT_EQ(percent_decode("%4g", true), "%4g");
-  EXPECT_EQ(percent_decode("%%41", true), "%A");
-  EXPECT_EQ(percent_decode("100%", true), "100%");
+  EXPECT_EQ(base::percent_decode("%", true), "%");
+  EXPECT_EQ(base::percent_decode("%4", true), "%4");
+  EXPECT_EQ(base::percent_decode("a%", true), "a%");
+  EXPECT_EQ(base::percent_decode("%zz", true), "%zz");
+  EXPECT_EQ(base::percent_decode("%4g", true), "%4g");
+  EXPECT_EQ(base::percent_decode("%%41", true), "%A");
+  EXPECT_EQ(base::percent_decode("100%", true), "100%");
 }
 
 TEST(Request, HeaderAndPathParam) {
@@ -136,26 +138,26 @@ TEST(Request, HeaderAndPathParam) {
   EXPECT_EQ(request.path_param("other"), "");
 }
 
-TEST(ReasonPhrase, KnownAndUnknown) {
-  EXPECT_EQ(reason_phrase(200), "OK");
-  EXPECT_EQ(reason_phrase(201), "Created");
-  EXPECT_EQ(reason_phrase(204), "No Content");
-  EXPECT_EQ(reason_phrase(400), "Bad Request");
-  EXPECT_EQ(reason_phrase(401), "Unauthorized");
-  EXPECT_EQ(reason_phrase(403), "Forbidden");
-  EXPECT_EQ(reason_phrase(404), "Not Found");
-  EXPECT_EQ(reason_phrase(405), "Method Not Allowed");
-  EXPECT_EQ(reason_phrase(409), "Conflict");
-  EXPECT_EQ(reason_phrase(413), "Content Too Large");
-  EXPECT_EQ(reason_phrase(415), "Unsupported Media Type");
-  EXPECT_EQ(reason_phrase(422), "Unprocessable Content");
-  EXPECT_EQ(reason_phrase(429), "Too Many Requests");
-  EXPECT_EQ(reason_phrase(500), "Internal Server Error");
-  EXPECT_EQ(reason_phrase(502), "Bad Gateway");
-  EXPECT_EQ(reason_phrase(503), "Service Unavailable");
-  EXPECT_EQ(reason_phrase(0), "Unknown");
-  EXPECT_EQ(reason_phrase(299), "Unknown");
-  EXPECT_EQ(reason_phrase(999), "Unknown");
+TEST(HttpStatusText, KnownAndUnknown) {
+  EXPECT_EQ(base::http_status_text(200), "OK");
+  EXPECT_EQ(base::http_status_text(201), "Created");
+  EXPECT_EQ(base::http_status_text(204), "No Content");
+  EXPECT_EQ(base::http_status_text(400), "Bad Request");
+  EXPECT_EQ(base::http_status_text(401), "Unauthorized");
+  EXPECT_EQ(base::http_status_text(403), "Forbidden");
+  EXPECT_EQ(base::http_status_text(404), "Not Found");
+  EXPECT_EQ(base::http_status_text(405), "Method Not Allowed");
+  EXPECT_EQ(base::http_status_text(409), "Conflict");
+  EXPECT_EQ(base::http_status_text(413), "Content Too Large");
+  EXPECT_EQ(base::http_status_text(415), "Unsupported Media Type");
+  EXPECT_EQ(base::http_status_text(422), "Unprocessable Content");
+  EXPECT_EQ(base::http_status_text(429), "Too Many Requests");
+  EXPECT_EQ(base::http_status_text(500), "Internal Server Error");
+  EXPECT_EQ(base::http_status_text(502), "Bad Gateway");
+  EXPECT_EQ(base::http_status_text(503), "Service Unavailable");
+  EXPECT_EQ(base::http_status_text(0), "");
+  EXPECT_EQ(base::http_status_text(299), "");
+  EXPECT_EQ(base::http_status_text(999), "");
 }
 
 TEST(Respond, StatusHeadersAndBody) {

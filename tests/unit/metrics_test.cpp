@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "handlers/routes.hpp"
+#include "worker/prometheus_text.hpp"
 #include "worker/scoreboard.hpp"
 
 namespace chatd::metrics {
@@ -161,10 +162,9 @@ TEST(Indexes, RoutesStatusesProvidersReasons) {
   EXPECT_EQ(status_index(599), 599u);
   EXPECT_EQ(status_index(600), 0u);
   EXPECT_EQ(status_index(-1), 0u);
-  EXPECT_EQ(kProviders[provider_index("anthropic")], "anthropic");
-  EXPECT_EQ(kProviders[provider_index("mistral")], "other");
-  EXPECT_EQ(kFinishReasons[finish_reason_index("tool-calls")], "tool-calls");
-  EXPECT_EQ(kFinishReasons[finish_reason_index("weird")], "other");
+  EXPECT_EQ(provider_label(provider_index("anthropic")), "anthropic");
+  EXPECT_EQ(provider_label(provider_index("mistral")), "other");
+  EXPECT_EQ(provider_index("mistral"), kProviderSlots - 1);
 }
 
 class Rendering : public ::testing::Test {
@@ -269,7 +269,7 @@ TEST_F(Rendering, RepliesUpstreamToolsPoolAndRestarts) {
   std::string running = render(board_);
   EXPECT_EQ(value_of(running, "chatd_replies_running"), 2);
   llm::ReplyResult result;
-  result.finish_reason = "stop";
+  result.finish_reason = llm::FinishReason::kStop;
   result.usage.prompt_tokens = 10;
   result.usage.completion_tokens = 5;
   replies.reply_finished(&result);

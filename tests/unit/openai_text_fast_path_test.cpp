@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "llm/providers.hpp"
+#include "llm/conversation.hpp"
+#include "llm/openai.hpp"
+#include "llm/provider_common.hpp"
 #include "llm/sse_parser.hpp"
 #include "tests/unit/provider_test_support.hpp"
 

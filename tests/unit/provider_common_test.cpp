@@ -1,13 +1,16 @@
 // What the three provider types share: the factory, reading the UIMessage history, and the
 // helpers for errors and tool arguments.
+#include "llm/provider_common.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
+#include "llm/conversation.hpp"
+#include "llm/openai.hpp"
 #include "llm/provider.hpp"
-#include "llm/providers.hpp"
 #include "tests/unit/provider_test_support.hpp"
 
 namespace chatd::llm {

@@ -13,7 +13,7 @@
 #include <variant>
 #include <vector>
 
-#include "llm/provider.hpp"
+#include "llm/provider_registry.hpp"
 #include "llm/sse_parser.hpp"
 
 namespace chatd::llm::testing {
@@ -54,8 +54,8 @@ inline std::string describe(const ModelEvent& event) {
           if (!e.provider_metadata.is_null()) text += " " + e.provider_metadata.dump();
           return text;
         } else if constexpr (std::is_same_v<T, StepFinish>) {
-          return "finish " + e.finish_reason + " " + usage_text(e.usage.prompt_tokens) + "/" +
-                 usage_text(e.usage.completion_tokens);
+          return "finish " + std::string(wire_name(e.finish_reason)) + " " +
+                 usage_text(e.usage.prompt_tokens) + "/" + usage_text(e.usage.completion_tokens);
         } else {
           return "error " + quoted(e.message);
         }

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "llm/data_stream.hpp"
-#include "llm/provider.hpp"
+#include "llm/provider_registry.hpp"
 #include "llm/transport.hpp"
 
 namespace chatd::llm {
@@ -55,7 +55,7 @@ TEST(Reply, AnExceptionInsideEndsTheStreamWithItsErrorPart) {
 
   ReplyResult result = run_reply(std::move(inputs), sink);
 
-  EXPECT_EQ(result.finish_reason, "error");
+  EXPECT_EQ(result.finish_reason, FinishReason::kError);
   EXPECT_EQ(result.error, "The reply failed: internal server error.");
   ASSERT_FALSE(sink.lines.empty());
   EXPECT_EQ(sink.lines.back(), "3:\"The reply failed: internal server error.\"\n");

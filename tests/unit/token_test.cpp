@@ -1,5 +1,5 @@
 // API tokens: parsing "<id>-<secret>", generating, hashing, comparing.
-#include "handlers/token.hpp"
+#include "base/token.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-namespace chatd::http {
+namespace chatd::base {
 namespace {
 
 constexpr std::string_view kId = "AbCdE01234";
@@ -132,4 +132,4 @@ TEST(ConstantTimeEqual, ComparesContentAndLength) {
 }
 
 }  // namespace
-}  // namespace chatd::http
+}  // namespace chatd::base

@@ -1,11 +1,11 @@
 // parse_uuid: the forms Go's uuid.Parse accepts, normalized to lower-case hyphenated.
-#include "handlers/uuid.hpp"
+#include "base/uuid.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace chatd::http {
+namespace chatd::base {
 namespace {
 
 constexpr const char* kCanonical = "0b7e1d3c-aaaa-4bbb-8ccc-123456789abc";
@@ -80,4 +80,4 @@ TEST(ParseUuid, RejectsWrongWrappers) {
 }
 
 }  // namespace
-}  // namespace chatd::http
+}  // namespace chatd::base

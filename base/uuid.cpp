@@ -1,14 +1,14 @@
-#include "handlers/uuid.hpp"
+#include "base/uuid.hpp"
 
 #include <cctype>
 
-namespace chatd::http {
+#include "base/text.hpp"
+
+namespace chatd::base {
 
 std::optional<std::string> parse_uuid(std::string_view text) {
   if (text.size() == 45) {
-    std::string prefix(text.substr(0, 9));
-    for (auto& c : prefix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (prefix != "urn:uuid:") return std::nullopt;
+    if (!equals_nocase(text.substr(0, 9), "urn:uuid:")) return std::nullopt;
     text.remove_prefix(9);
   } else if (text.size() == 38) {
     if (text.front() != '{' || text.back() != '}') return std::nullopt;
@@ -26,13 +26,14 @@ std::optional<std::string> parse_uuid(std::string_view text) {
   } else {
     return std::nullopt;
   }
+  hex = ascii_lower(hex);
   std::string out;
   for (size_t i = 0; i < hex.size(); ++i) {
     if (!std::isxdigit(static_cast<unsigned char>(hex[i]))) return std::nullopt;
     if (i == 8 || i == 12 || i == 16 || i == 20) out += '-';
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(hex[i])));
+    out += hex[i];
   }
   return out;
 }
 
-}  // namespace chatd::http
+}  // namespace chatd::base

@@ -1,4 +1,4 @@
-#include "handlers/token.hpp"
+#include "base/token.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-namespace chatd::http {
+namespace chatd::base {
 
 namespace {
 
@@ -74,4 +74,4 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-}  // namespace chatd::http
+}  // namespace chatd::base

@@ -1,11 +1,11 @@
-#include "handlers/clock.hpp"
+#include "base/clock.hpp"
 
 #include <sys/time.h>
 
 #include <cstdio>
 #include <ctime>
 
-namespace chatd::http {
+namespace chatd::base {
 
 std::string now_rfc3339() {
   timeval tv;
@@ -18,4 +18,4 @@ std::string now_rfc3339() {
   return buf;
 }
 
-}  // namespace chatd::http
+}  // namespace chatd::base

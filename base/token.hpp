@@ -6,7 +6,7 @@
 #include <string_view>
 #include <variant>
 
-namespace chatd::http {
+namespace chatd::base {
 
 struct TokenParts {
   std::string id;
@@ -28,4 +28,4 @@ std::string hash_secret(std::string_view secret);
 // Compares two strings in time that depends only on their lengths.
 bool constant_time_equal(std::string_view a, std::string_view b);
 
-}  // namespace chatd::http
+}  // namespace chatd::base

@@ -1,0 +1,115 @@
+#include "llm/title.hpp"
+
+#include <system_error>
+#include <thread>
+
+#include "llm/sse_parser.hpp"
+
+namespace chatd::llm {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kTitlePrompt =
+    "- You will generate a short title based on the user's message.\n"
+    "- It should be maximum of 40 characters.\n"
+    "- Do not use quotes, colons, special characters, or emojis.";
+
+}  // namespace
+
+std::string clean_title(std::string_view raw) {
+  std::string out;
+  size_t chars = 0;
+  for (size_t i = 0; i < raw.size() && chars < 40;) {
+    unsigned char c = static_cast<unsigned char>(raw[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    if (i + len > raw.size()) break;
+    std::string_view ch = raw.substr(i, len);
+    i += len;
+    if (len == 1) {
+      if (c == '"' || c == '\'' || c == '`' || c == ':' || c == '*' || c == '#') continue;
+      if (c < 0x20) c = ' ';
+      if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+      out += static_cast<char>(c);
+    } else {
+      // Emoji and pictographs live in the 4-byte range and in U+2600-U+27BF (E2 98-9E).
+      if (len == 4) continue;
+      if (len == 3 && c == 0xE2 && static_cast<unsigned char>(ch[1]) >= 0x98 &&
+          static_cast<unsigned char>(ch[1]) <= 0x9E)
+        continue;
+      // Typographic quotes.
+      if (ch == "\u201C" || ch == "\u201D" || ch == "\u2018" || ch == "\u2019" || ch == "\u00AB" ||
+          ch == "\u00BB")
+        continue;
+      out += ch;
+    }
+    ++chars;
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == '.')) out.pop_back();
+  return out;
+}
+
+std::string fallback_title(std::string_view user_text) {
+  std::string title = clean_title(user_text);
+  return title.empty() ? "New Chat" : title;
+}
+
+std::shared_future<std::string> start_title(const Provider& provider, const Transport& transport,
+                                            std::string model, json user_message,
+                                            ReplyObserver* observer) {
+  auto promise = std::make_shared<std::promise<std::string>>();
+  std::shared_future<std::string> future = promise->get_future().share();
+  try {
+    std::thread([&provider, &transport, observer, promise, model = std::move(model),
+                 user_message = std::move(user_message)] {
+      try {
+        ModelRequest request;
+        request.model = model;
+        request.system_prompt = kTitlePrompt;
+        request.messages = json::array({user_message});
+        request.max_tokens = 64;
+        SseParser parser;
+        auto mapper = provider.new_stream_mapper();
+        std::vector<SseEvent> sse;
+        std::vector<ModelEvent> events;
+        std::string text;
+        std::string failure;
+        auto take = [&] {
+          for (const auto& e : sse) mapper->on_event(e, events);
+          sse.clear();
+          for (const auto& e : events) {
+            if (auto* t = std::get_if<TextDelta>(&e)) text += t->text;
+            if (auto* f = std::get_if<StreamError>(&e)) failure = f->message;
+          }
+          events.clear();
+        };
+        auto result = transport.stream(
+            provider.stream_call(request),
+            [&](std::string_view bytes) {
+              parser.feed(bytes, sse);
+              take();
+              return text.size() < 4096;
+            },
+            [] { return true; });
+        if (observer)
+          observer->upstream_call(provider.type(), result.status,
+                                  result.status == 200 ? UpstreamFailure::kNone
+                                  : result.status == 0 ? UpstreamFailure::kConnect
+                                                       : UpstreamFailure::kStatus);
+        if (result.status != 200) throw std::runtime_error("title request failed");
+        parser.finish(sse);
+        take();
+        if (!failure.empty()) throw std::runtime_error(failure);
+        promise->set_value(clean_title(text));
+      } catch (...) {
+        promise->set_exception(std::current_exception());
+      }
+    }).detach();
+  } catch (const std::system_error&) {  // no thread to be had: the fallback title stands
+    promise->set_exception(std::current_exception());
+  }
+  return future;
+}
+
+}  // namespace chatd::llm

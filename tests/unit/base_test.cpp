@@ -1,0 +1,98 @@
+// base/: the helpers every folder shares (text, UTF-8 cutting, JSON text, status phrases).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/http_status.hpp"
+#include "base/json_text.hpp"
+#include "base/text.hpp"
+#include "base/utf8.hpp"
+
+namespace chatd::base {
+namespace {
+
+TEST(Trim, WhiteSpaceOnBothEnds) {
+  EXPECT_EQ(trim(""), "");
+  EXPECT_EQ(trim(" \t\r\n\v\f"), "");
+  EXPECT_EQ(trim("  a b \n"), "a b");
+  EXPECT_EQ(trim("a"), "a");
+  EXPECT_EQ(trim("\xc2\xa0x"), "\xc2\xa0x");  // no-break space is not ASCII white space
+}
+
+TEST(Trim, ChosenCharacters) {
+  EXPECT_EQ(trim(" \ta=b\t ", kHttpWhitespace), "a=b");
+  EXPECT_EQ(trim("\na\n", kHttpWhitespace), "\na\n");
+  EXPECT_EQ(trim("//path//", "/"), "path");
+}
+
+TEST(Blank, OnlyWhiteSpace) {
+  EXPECT_TRUE(is_blank(""));
+  EXPECT_TRUE(is_blank(" \n\t"));
+  EXPECT_FALSE(is_blank(" x "));
+}
+
+TEST(CaseInsensitive, AsciiOnly) {
+  EXPECT_EQ(ascii_lower("Content-TYPE: Ab9"), "content-type: ab9");
+  EXPECT_EQ(ascii_lower("\xc3\x89"), "\xc3\x89");  // É stays as it is
+  EXPECT_TRUE(equals_nocase("Bearer", "bEARER"));
+  EXPECT_FALSE(equals_nocase("Bearer", "Bearer "));
+  EXPECT_FALSE(equals_nocase("a", "b"));
+  EXPECT_TRUE(starts_with_nocase("Retry-After: 5", "retry-after:"));
+  EXPECT_TRUE(starts_with_nocase("x", ""));
+  EXPECT_FALSE(starts_with_nocase("Retry", "retry-after:"));
+  EXPECT_FALSE(starts_with_nocase("[", "{"));  // '[' is not 'A' + 32 territory: no folding
+}
+
+TEST(PercentDecode, EscapesAndPlus) {
+  EXPECT_EQ(percent_decode("a%20b%2fc"), "a b/c");
+  EXPECT_EQ(percent_decode("%C3%A9"), "\xc3\xa9");
+  EXPECT_EQ(percent_decode("a+b"), "a+b");
+  EXPECT_EQ(percent_decode("a+b", true), "a b");
+  EXPECT_EQ(percent_decode("%2B", true), "+");
+  EXPECT_EQ(percent_decode("%"), "%");
+  EXPECT_EQ(percent_decode("%4"), "%4");
+  EXPECT_EQ(percent_decode("%zz"), "%zz");
+  EXPECT_EQ(percent_decode("%2541"), "%41");  // decoded once only
+}
+
+TEST(Utf8Prefix, NeverSplitsACharacter) {
+  EXPECT_EQ(utf8_prefix("abc", 5), "abc");
+  EXPECT_EQ(utf8_prefix("abc", 3), "abc");
+  EXPECT_EQ(utf8_prefix("abc", 2), "ab");
+  EXPECT_EQ(utf8_prefix("", 0), "");
+  const std::string e_acute = "\xc3\xa9";         // 2 bytes
+  const std::string euro = "\xe2\x82\xac";        // 3 bytes
+  const std::string rocket = "\xf0\x9f\x9a\x80";  // 4 bytes
+  EXPECT_EQ(utf8_prefix("a" + e_acute, 2), "a");
+  EXPECT_EQ(utf8_prefix("a" + e_acute, 3), "a" + e_acute);
+  EXPECT_EQ(utf8_prefix("a" + e_acute + "b", 3), "a" + e_acute);  // a whole character is kept
+  EXPECT_EQ(utf8_prefix(euro + euro, 5), euro);
+  EXPECT_EQ(utf8_prefix(rocket, 3), "");
+  EXPECT_EQ(utf8_prefix(rocket + "x", 4), rocket);
+}
+
+TEST(JsonText, CompactAndReplacesInvalidUtf8) {
+  EXPECT_EQ(json_text(nlohmann::json{{"a", 1}, {"b", {true, nullptr}}}),
+            R"({"a":1,"b":[true,null]})");
+  EXPECT_EQ(json_text(nlohmann::json("caf\xc3\xa9")), "\"caf\xc3\xa9\"");
+  EXPECT_EQ(json_text(nlohmann::json("bad \xff byte")), "\"bad \xef\xbf\xbd byte\"");
+  nlohmann::ordered_json ordered;
+  ordered["z"] = 1;
+  ordered["a"] = "\xc3";
+  EXPECT_EQ(json_text(ordered), "{\"z\":1,\"a\":\"\xef\xbf\xbd\"}");
+}
+
+TEST(HttpStatusText, PhrasesAndUnknown) {
+  EXPECT_EQ(http_status_text(200), "OK");
+  EXPECT_EQ(http_status_text(404), "Not Found");
+  EXPECT_EQ(http_status_text(413), "Content Too Large");
+  EXPECT_EQ(http_status_text(429), "Too Many Requests");
+  EXPECT_EQ(http_status_text(504), "Gateway Timeout");
+  EXPECT_EQ(http_status_text(529), "Overloaded");
+  EXPECT_EQ(http_status_text(0), "");
+  EXPECT_EQ(http_status_text(299), "");
+}
+
+}  // namespace
+}  // namespace chatd::base
