@@ -146,8 +146,8 @@ void handle(Pool& pool, FCGX_Request& r) {
   }
   if (path.size() > kChats.size() + 1 + kMessages.size() && path.starts_with(kChats) &&
       path.ends_with(kMessages)) {
-    std::string chat = path.substr(kChats.size() + 1,
-                                   path.size() - kChats.size() - 1 - kMessages.size());
+    std::string chat =
+        path.substr(kChats.size() + 1, path.size() - kChats.size() - 1 - kMessages.size());
     auto body = pool.run([&](pqxx::connection& c) -> std::string {
       pqxx::nontransaction tx(c);
       auto rows = tx.exec_prepared("list_messages", id, chat);
@@ -197,15 +197,21 @@ int main(int argc, char** argv) {
   size_t pool = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--listen") listen = v;
-    else if (k == "--database-url") url = v;
-    else if (k == "--workers") workers = std::stoi(v);
-    else if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--pool") pool = std::stoul(v);
+    if (k == "--listen")
+      listen = v;
+    else if (k == "--database-url")
+      url = v;
+    else if (k == "--workers")
+      workers = std::stoi(v);
+    else if (k == "--threads")
+      threads = std::stoi(v);
+    else if (k == "--pool")
+      pool = std::stoul(v);
   }
   if (listen.empty() || url.empty()) {
-    std::fprintf(stderr, "usage: floor_worker --listen PATH --database-url URL [--workers N] "
-                         "[--threads N] [--pool N]\n");
+    std::fprintf(stderr,
+                 "usage: floor_worker --listen PATH --database-url URL [--workers N] "
+                 "[--threads N] [--pool N]\n");
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);

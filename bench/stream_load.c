@@ -113,8 +113,10 @@ static void on_line(Conn* c, const char* line, size_t n, double t) {
     if (n >= 2 && line[0] == 'd' && line[1] == ':') c->saw_done = 1;
     if (n >= 2 && line[0] == '3' && line[1] == ':') c->saw_error = 1;
   } else if (n > 6 && memcmp(line, "data: ", 6) == 0) {
-    if (memmem(line, n, "[DONE]", 6)) c->saw_done = 1;
-    else if (memmem(line, n, "\"error\"", 7)) c->saw_error = 1;
+    if (memmem(line, n, "[DONE]", 6))
+      c->saw_done = 1;
+    else if (memmem(line, n, "\"error\"", 7))
+      c->saw_error = 1;
     else if (memmem(line, n, "\"content\":\"", 11) && !memmem(line, n, "\"content\":\"\"", 12))
       text = 1;
   }
@@ -246,17 +248,25 @@ int main(int argc, char** argv) {
   char headers[8192] = "";
   for (int i = 1; i + 1 < argc; i += 2) {
     const char *k = argv[i], *v = argv[i + 1];
-    if (!strcmp(k, "--port")) port = atoi(v);
-    else if (!strcmp(k, "--n")) n = atoi(v);
-    else if (!strcmp(k, "--ramp-s")) ramp = atof(v);
-    else if (!strcmp(k, "--deadline-s")) deadline_s = atof(v);
-    else if (!strcmp(k, "--paths")) paths_file = v;
-    else if (!strcmp(k, "--body")) body_file = v;
-    else if (!strcmp(k, "--format")) format = !strcmp(v, "openai") ? FMT_OPENAI : FMT_DATASTREAM;
+    if (!strcmp(k, "--port"))
+      port = atoi(v);
+    else if (!strcmp(k, "--n"))
+      n = atoi(v);
+    else if (!strcmp(k, "--ramp-s"))
+      ramp = atof(v);
+    else if (!strcmp(k, "--deadline-s"))
+      deadline_s = atof(v);
+    else if (!strcmp(k, "--paths"))
+      paths_file = v;
+    else if (!strcmp(k, "--body"))
+      body_file = v;
+    else if (!strcmp(k, "--format"))
+      format = !strcmp(v, "openai") ? FMT_OPENAI : FMT_DATASTREAM;
     else if (!strcmp(k, "--header")) {
       strncat(headers, v, sizeof headers - strlen(headers) - 3);
       strcat(headers, "\r\n");
-    } else usage();
+    } else
+      usage();
   }
   if (!port || !n || !paths_file || !body_file) usage();
 
@@ -312,8 +322,8 @@ int main(int argc, char** argv) {
       c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
       int one = 1;
       setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      if (c->fd < 0 || (connect(c->fd, (struct sockaddr*)&addr, sizeof addr) < 0 &&
-                        errno != EINPROGRESS)) {
+      if (c->fd < 0 ||
+          (connect(c->fd, (struct sockaddr*)&addr, sizeof addr) < 0 && errno != EINPROGRESS)) {
         c->err = errno;
         finish(c, END_CONNECT);
         finished++;
@@ -362,8 +372,10 @@ int main(int argc, char** argv) {
           }
           if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
             if (r < 0) c->err = errno;
-            if (c->state == ST_HEAD) finish(c, c->t_first_byte ? END_EARLY : END_CONNECT);
-            else finish(c, c->state == ST_PLAIN ? END_OK : END_EARLY);
+            if (c->state == ST_HEAD)
+              finish(c, c->t_first_byte ? END_EARLY : END_CONNECT);
+            else
+              finish(c, c->state == ST_PLAIN ? END_OK : END_EARLY);
           }
           break;
         }
@@ -393,9 +405,10 @@ int main(int argc, char** argv) {
   qsort(gaps.v, gaps.n, sizeof(double), cmp_double);
   qsort(ttfb.v, ttfb.n, sizeof(double), cmp_double);
   qsort(first_text.v, first_text.n, sizeof(double), cmp_double);
-  printf("{\"n\":%d,\"elapsed_s\":%.3f,\"all_streaming_at_s\":%.3f,\"peak_open\":%d,"
-         "\"parts\":%ld,",
-         n, elapsed, all_open_at, peak_open, total_parts);
+  printf(
+      "{\"n\":%d,\"elapsed_s\":%.3f,\"all_streaming_at_s\":%.3f,\"peak_open\":%d,"
+      "\"parts\":%ld,",
+      n, elapsed, all_open_at, peak_open, total_parts);
   printf("\"ends\":{");
   for (int k = 1; k < 7; k++) printf("%s\"%s\":%ld", k > 1 ? "," : "", kEndNames[k], ends[k]);
   printf("},\"statuses\":{");
@@ -416,13 +429,13 @@ int main(int argc, char** argv) {
       first = 0;
     }
   printf("},\"errors\":%ld,", n - ends[END_OK]);
-  printf("\"ttfb_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},", pct(&ttfb, 50),
-         pct(&ttfb, 99), pct(&ttfb, 100));
+  printf("\"ttfb_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},", pct(&ttfb, 50), pct(&ttfb, 99),
+         pct(&ttfb, 100));
   printf("\"first_text_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},", pct(&first_text, 50),
          pct(&first_text, 99), pct(&first_text, 100));
-  printf("\"gap_ms\":{\"n\":%zu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,"
-         "\"max\":%.3f}}\n",
-         gaps.n, pct(&gaps, 50), pct(&gaps, 90), pct(&gaps, 99), pct(&gaps, 99.9),
-         pct(&gaps, 100));
+  printf(
+      "\"gap_ms\":{\"n\":%zu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,"
+      "\"max\":%.3f}}\n",
+      gaps.n, pct(&gaps, 50), pct(&gaps, 90), pct(&gaps, 99), pct(&gaps, 99.9), pct(&gaps, 100));
   return 0;
 }

@@ -207,8 +207,8 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   sql::RecentMessages before;
   try {
     before = context.store.messages.append(
-        {chat.id, model->id, model->provider_type, base::json_text(decoded.message)}, static_cast<int>(keep),
-        context.reply.max_history_bytes);
+        {chat.id, model->id, model->provider_type, base::json_text(decoded.message)},
+        static_cast<int>(keep), context.reply.max_history_bytes);
   } catch (...) {
     // Nothing was stored: the chat is free again, and so is the key, for the client's retry.
     if (!key.empty()) {

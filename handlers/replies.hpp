@@ -44,8 +44,7 @@ class ReplyRecorder : public llm::PartSink {
   // For ReplyInputs::on_tick: checkpoints when due; false once the reply is interrupted.
   bool tick(const llm::MessageBuilder& message);
   // Stores the final message and marks the reply finished (see chat_replies_finish.sql).
-  void finish(const std::string& message, llm::FinishReason finish_reason,
-              const llm::Usage& usage);
+  void finish(const std::string& message, llm::FinishReason finish_reason, const llm::Usage& usage);
 
  private:
   sql::ReplyProgress take(const std::string& message);

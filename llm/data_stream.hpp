@@ -5,10 +5,9 @@
 // shows.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace chatd::llm {
 

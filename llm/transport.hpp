@@ -20,12 +20,12 @@ struct TransportLimits {
 };
 
 struct HttpResult {
-  long status = 0;           // 0: no HTTP response (connection failed, timeout, abort)
-  std::string body;          // kept for non-200 answers and for fetch()
-  std::string retry_after;   // the Retry-After header, if any
-  std::string error;         // transport failure, short and safe to show ("timed out", ...)
-  bool aborted = false;      // stopped by the caller (on_data or on_tick returned false)
-  bool stalled = false;      // idle_timeout passed without a byte
+  long status = 0;          // 0: no HTTP response (connection failed, timeout, abort)
+  std::string body;         // kept for non-200 answers and for fetch()
+  std::string retry_after;  // the Retry-After header, if any
+  std::string error;        // transport failure, short and safe to show ("timed out", ...)
+  bool aborted = false;     // stopped by the caller (on_data or on_tick returned false)
+  bool stalled = false;     // idle_timeout passed without a byte
 };
 
 class Transport {

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <functional>
-
 #include <vector>
 
 #include "llm/mcp_client.hpp"

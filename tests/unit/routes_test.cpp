@@ -1,5 +1,4 @@
 // The route table and the router: every route reachable, nothing else matching, 404/405 bodies.
-#include "handlers/replies.hpp"
 #include "handlers/routes.hpp"
 
 #include <gtest/gtest.h>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "handlers/context.hpp"
+#include "handlers/replies.hpp"
 #include "sql/pool.hpp"
 #include "sql/store.hpp"
 #include "tests/unit/fake_response_writer.hpp"
