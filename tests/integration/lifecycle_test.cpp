@@ -252,13 +252,14 @@ TEST_F(Lifecycle, TwoSimultaneousPostsOneWins) {
   for (int round = 0; round < 3; ++round) {
     std::string chat = create_chat(token)["id"];
     StreamedResponse a, b;
+    // Replies of 2 s: the two requests overlap even when a loaded machine delays one of them.
     std::thread ta([&] {
       a = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
-                      body(slow_script(5, 50)));
+                      body(slow_script(20, 100)));
     });
     std::thread tb([&] {
       b = http_stream("POST", b_url("/api/v2/chats/" + chat + "/messages"), auth(token),
-                      body(slow_script(5, 50)));
+                      body(slow_script(20, 100)));
     });
     ta.join();
     tb.join();
