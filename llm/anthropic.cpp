@@ -308,22 +308,11 @@ class AnthropicProvider final : public Provider {
   }
 
   HttpCall list_models_call() const override {
-    HttpCall call;
-    call.method = "GET";
-    call.url = base_ + "/v1/models?limit=1000";
-    call.headers = headers();
-    call.headers.push_back("Accept: application/json");
-    return call;
+    return model_list_call(base_ + "/v1/models?limit=1000", headers());
   }
 
   std::vector<std::string> parse_model_list(const std::string& body) const override {
-    json parsed = json::parse(body, nullptr, false);
-    if (!parsed.is_object() || !parsed.contains("data") || !parsed["data"].is_array())
-      throw std::runtime_error("Anthropic: the model list is not {\"data\":[...]}");
-    std::vector<std::string> ids;
-    for (const auto& model : parsed["data"])
-      if (std::string id = string_member(model, "id"); !id.empty()) ids.push_back(std::move(id));
-    return ids;
+    return data_ids(kName, body);
   }
 
  private:

@@ -408,11 +408,7 @@ class GoogleProvider final : public Provider {
   }
 
   HttpCall list_models_call() const override {
-    HttpCall call;
-    call.method = "GET";
-    call.url = base_ + "/v1beta/models?pageSize=1000";
-    call.headers = {"x-goog-api-key: " + api_key_, "Accept: application/json"};
-    return call;
+    return model_list_call(base_ + "/v1beta/models?pageSize=1000", {"x-goog-api-key: " + api_key_});
   }
 
   std::vector<std::string> parse_model_list(const std::string& body) const override {

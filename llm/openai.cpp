@@ -460,26 +460,11 @@ class OpenAiProvider final : public Provider {
   }
 
   HttpCall list_models_call() const override {
-    HttpCall call;
-    call.method = "GET";
-    call.url = base_ + "/models";
-    call.headers = headers();
-    call.headers.push_back("Accept: application/json");
-    return call;
+    return model_list_call(base_ + "/models", headers());
   }
 
   std::vector<std::string> parse_model_list(const std::string& body) const override {
-    json parsed = json::parse(body, nullptr, false);
-    if (!parsed.is_object() || !parsed.contains("data") || !parsed["data"].is_array())
-      throw std::runtime_error("OpenAI: the model list is not {\"data\":[...]}");
-    std::vector<std::string> ids;
-    for (const auto& model : parsed["data"]) {
-      if (!model.is_object() || !model.contains("id") || !model["id"].is_string()) continue;
-      std::string id = model["id"].get<std::string>();
-      if (!chat_model(id)) continue;
-      ids.push_back(std::move(id));
-    }
-    return ids;
+    return data_ids(kName, body, chat_model);
   }
 
  private:

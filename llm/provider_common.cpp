@@ -93,6 +93,28 @@ ProviderError make_provider_error(std::string_view provider, long status,
   return error;
 }
 
+HttpCall model_list_call(std::string url, std::vector<std::string> headers) {
+  HttpCall call;
+  call.method = "GET";
+  call.url = std::move(url);
+  call.headers = std::move(headers);
+  call.headers.push_back("Accept: application/json");
+  return call;
+}
+
+std::vector<std::string> data_ids(std::string_view provider, const std::string& body,
+                                  bool (*keep)(const std::string& id)) {
+  nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
+  const nlohmann::json& data = member(parsed, "data");
+  if (!data.is_array())
+    throw std::runtime_error(std::string(provider) + ": the model list is not {\"data\":[...]}");
+  std::vector<std::string> ids;
+  for (const auto& model : data)
+    if (std::string id = string_member(model, "id"); !id.empty() && (!keep || keep(id)))
+      ids.push_back(std::move(id));
+  return ids;
+}
+
 bool mentions_quota(std::string_view text) {
   std::string l = base::ascii_lower(text);
   return l.find("quota") != std::string::npos || l.find("billing") != std::string::npos ||

@@ -1,12 +1,13 @@
 // What the provider files (openai.cpp, anthropic.cpp, google.cpp) share besides the
 // conversation: safe reads of JSON members, the base URL, tool arguments, the finish reason of
-// a step with tool calls, and the shape of their error messages.
+// a step with tool calls, the shape of their error messages and of their model lists.
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "llm/finish_reason.hpp"
 #include "llm/provider.hpp"
@@ -45,6 +46,15 @@ std::optional<double> parse_seconds(std::string_view text);
 ProviderError make_provider_error(std::string_view provider, long status,
                                   const std::string& message, bool quota,
                                   const std::string& retry_after, const std::string& api_key);
+
+// The GET of a provider's model list, which answers JSON.
+HttpCall model_list_call(std::string url, std::vector<std::string> headers);
+
+// The ids of a {"data":[{"id":"…"},…]} model list (OpenAI's and Anthropic's shape), those that
+// `keep` accepts (all without it); throws naming the provider when the body is not of that
+// shape.
+std::vector<std::string> data_ids(std::string_view provider, const std::string& body,
+                                  bool (*keep)(const std::string& id) = nullptr);
 
 // Does this text talk about quota or billing (a 429 that retrying will not fix)?
 bool mentions_quota(std::string_view text);
