@@ -277,6 +277,17 @@ class McpEverything : public McpTestBase {
   static McpServerConfig everything(std::chrono::milliseconds timeout = 10s) {
     return config("everything", server_->url(), timeout);
   }
+  // Whether the runner has the server's tools (fetching them again while not): with a short
+  // timeout, a loaded machine may miss the first fetch.
+  static bool listed(McpToolRunner& runner) {
+    return wait_until(
+        [&] {
+          if (names_of(runner.tools()).count("everything__echo")) return true;
+          runner.refresh();
+          return false;
+        },
+        20s);
+  }
   static inline std::unique_ptr<NodeServer> server_;
 };
 
@@ -414,6 +425,7 @@ TEST_F(McpEverything, OneClientManyThreads) {
 
 TEST_F(McpEverything, RunnerExposesToolsAndMapsResults) {
   McpToolRunner runner({everything()}, nullptr);
+  ASSERT_TRUE(listed(runner));
   auto tools = runner.tools();
   auto names = names_of(tools);
   ASSERT_TRUE(names.count("everything__echo"));
@@ -444,7 +456,7 @@ TEST_F(McpEverything, RunnerExposesToolsAndMapsResults) {
 
 TEST_F(McpEverything, RunnerRunsAStepsCallsConcurrently) {
   McpToolRunner runner({everything()}, nullptr);
-  runner.tools();
+  ASSERT_TRUE(listed(runner));
   auto slow = [] {
     return call("everything__trigger-long-running-operation", {{"duration", 1.5}, {"steps", 1}});
   };
@@ -459,7 +471,7 @@ TEST_F(McpEverything, RunnerRunsAStepsCallsConcurrently) {
 
 TEST_F(McpEverything, RunnerTimeoutIsAnErrorResult) {
   McpToolRunner runner({everything(500ms)}, nullptr);
-  runner.tools();
+  ASSERT_TRUE(listed(runner));
   auto start = Clock::now();
   auto results = runner.run(
       {call("everything__trigger-long-running-operation", {{"duration", 3}, {"steps", 3}}),
@@ -471,7 +483,7 @@ TEST_F(McpEverything, RunnerTimeoutIsAnErrorResult) {
 
 TEST_F(McpEverything, RunnerTruncatesLargeResults) {
   McpToolRunner runner({everything()}, nullptr, McpToolRunner::kDefaultTtl, 300);
-  runner.tools();
+  ASSERT_TRUE(listed(runner));
   std::string message(2000, 'm');
   auto r = runner.run({call("everything__echo", {{"message", message}})}).at(0);
   EXPECT_LE(r.dump().size(), 300u);
