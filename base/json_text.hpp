@@ -1,5 +1,6 @@
 // Compact JSON text that never throws on bad UTF-8: model and tool output may hold invalid
 // sequences, and they are written (to the wire, the database, the log) with U+FFFD instead.
+// And U+0000, which such output may hold too and PostgreSQL cannot store: found and replaced.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -12,5 +13,12 @@ template <class Json = nlohmann::json>
 std::string json_text(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
+
+// Whether a string or an object key anywhere in `value` holds U+0000, which PostgreSQL can store
+// neither in jsonb nor in text.
+bool has_nul(const nlohmann::json& value);
+
+// `value` with every U+0000 in its strings and object keys replaced by U+FFFD.
+nlohmann::json without_nul(const nlohmann::json& value);
 
 }  // namespace chatd::base

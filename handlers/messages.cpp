@@ -43,17 +43,6 @@ class ResponseSink : public llm::PartSink {
   ResponseWriter& out_;
 };
 
-bool contains_nul(const json& value) {
-  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
-  if (value.is_object())
-    for (const auto& [key, item] : value.items())
-      if (key.find('\0') != std::string::npos || contains_nul(item)) return true;
-  if (value.is_array())
-    for (const auto& item : value)
-      if (contains_nul(item)) return true;
-  return false;
-}
-
 }  // namespace
 
 ChatMessageRequest decode_chat_message(const std::string& body) {
@@ -117,7 +106,7 @@ ChatMessageRequest decode_chat_message(const std::string& body) {
   if (!llm::has_user_content(message))
     bad_request("the message is empty: give \"content\", \"parts\" or attachments");
   // PostgreSQL's jsonb cannot hold U+0000; no text needs it.
-  if (contains_nul(message)) bad_request("text must not contain NUL characters (\\u0000)");
+  if (base::has_nul(message)) bad_request("text must not contain NUL characters (\\u0000)");
   out.message = std::move(message);
   return out;
 }

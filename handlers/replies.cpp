@@ -1,5 +1,7 @@
 #include "handlers/replies.hpp"
 
+#include <charconv>
+
 #include "base/json_text.hpp"
 #include "handlers/chats.hpp"
 #include "handlers/error.hpp"
@@ -76,7 +78,7 @@ sql::ReplyProgress ReplyRecorder::take(const std::string& message) {
   return progress;
 }
 
-bool ReplyRecorder::tick(const llm::MessageBuilder& message) {
+llm::TickVerdict ReplyRecorder::tick(const llm::MessageBuilder& message) {
   auto now = Clock::now();
   auto interval = readers_ > 0 && !pending_.empty()
                       ? std::chrono::duration_cast<Clock::duration>(kFollowedInterval)
@@ -86,23 +88,39 @@ bool ReplyRecorder::tick(const llm::MessageBuilder& message) {
     auto progress = take(base::json_text(message.message()));
     try {
       auto answer = context_.store.replies.checkpoint(chat_id_, message_id_, progress);
-      if (!answer) return false;  // recovered as dead meanwhile: nobody wants this reply
+      // Recovered as dead meanwhile: nobody wants this reply.
+      if (!answer) return llm::TickVerdict::kStop;
       readers_ = answer->readers;
       if (answer->cancel_requested) cancelled_->store(true);
-    } catch (const std::exception&) {
+    } catch (const sql::DatabaseUnavailable&) {
       // The database is away: keep the parts for the next checkpoint, keep generating.
       pending_ = progress.parts + pending_;
+    } catch (const std::exception&) {
+      // It refused the record itself: going on would only lose more (and, without a
+      // heartbeat, let another worker take the reply for dead).
+      return llm::TickVerdict::kFail;
     }
   }
-  return !cancelled_->load();
+  return cancelled_->load() ? llm::TickVerdict::kStop : llm::TickVerdict::kGoOn;
 }
 
 void ReplyRecorder::finish(const std::string& message, llm::FinishReason finish_reason,
                            const llm::Usage& usage) {
   // The store keeps the reason as the data stream spells it.
-  context_.store.replies.finish(chat_id_, message_id_, take(message),
-                                std::string(llm::wire_name(finish_reason)), usage.prompt_tokens,
-                                usage.completion_tokens);
+  auto progress = take(message);
+  try {
+    context_.store.replies.finish(chat_id_, message_id_, progress,
+                                  std::string(llm::wire_name(finish_reason)), usage.prompt_tokens,
+                                  usage.completion_tokens);
+  } catch (const sql::DatabaseUnavailable&) {
+    throw;  // recovery finishes it from its last checkpoint
+  } catch (const std::exception&) {
+    progress.parts.clear();
+    progress.message = std::nullopt;  // the last checkpointed message
+    context_.store.replies.finish(chat_id_, message_id_, progress,
+                                  std::string(llm::wire_name(llm::FinishReason::kError)),
+                                  usage.prompt_tokens, usage.completion_tokens);
+  }
 }
 
 bool follow_reply(Context& context, const std::string& chat_id, size_t after, ResponseWriter& out,
@@ -184,11 +202,11 @@ void stream_chat(Context& context, Request& request, ResponseWriter& out) {
   auto chat = load_chat(context, request, ChatAccess::kRead);
   size_t after = 0;
   if (auto value = request.query_param("after")) {
-    char* end = nullptr;
-    unsigned long long n = std::strtoull(value->c_str(), &end, 10);
-    if (value->empty() || *end != '\0' || (*value)[0] == '-' || n > 1'000'000)
+    // Digits only: no sign, no white space, no more than a reply can have.
+    const char* end = value->data() + value->size();
+    auto [stop, error] = std::from_chars(value->data(), end, after);
+    if (value->empty() || error != std::errc() || stop != end || after > 1'000'000)
       throw ApiError(400, "Invalid \"after\": a number of parts (0 or more) is expected.");
-    after = static_cast<size_t>(n);
   }
   if (!follow_reply(context, chat.id, after, out))
     respond(out, 204, "text/plain; charset=utf-8", "");

@@ -41,9 +41,13 @@ class ReplyRecorder : public llm::PartSink {
 
   // Every part goes to the client (while it is there) and into the record.
   bool write_line(std::string_view line) override;
-  // For ReplyInputs::on_tick: checkpoints when due; false once the reply is interrupted.
-  bool tick(const llm::MessageBuilder& message);
-  // Stores the final message and marks the reply finished (see chat_replies_finish.sql).
+  // For ReplyInputs::on_tick: checkpoints when due. kStop once the reply is interrupted or
+  // was recovered as dead; kFail when the database refuses its checkpoint (not for a lost
+  // connection: the parts wait for the next one).
+  llm::TickVerdict tick(const llm::MessageBuilder& message);
+  // Stores the final message and marks the reply finished (see chat_replies_finish.sql). When
+  // the database refuses the message, the reply is finished as failed with its last
+  // checkpointed message: what can be stored is.
   void finish(const std::string& message, llm::FinishReason finish_reason, const llm::Usage& usage);
 
  private:

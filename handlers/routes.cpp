@@ -11,6 +11,7 @@
 #include "handlers/observability.hpp"
 #include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
+#include "sql/error_text.hpp"
 #include "sql/pool.hpp"
 
 namespace chatd::http {
@@ -111,7 +112,7 @@ Outcome handle_request(Context& context, Request& request, ResponseWriter& out) 
     outcome.error = e.what();
     if (!out.started()) write_error(out, database_unavailable());
   } catch (const std::exception& e) {
-    outcome.error = e.what();
+    outcome.error = sql::error_text(e);  // never the data a statement refused
     if (!out.started()) write_error(out, internal_error());
   }
   return outcome;

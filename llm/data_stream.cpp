@@ -137,6 +137,9 @@ json MessageBuilder::message() const {
 }
 
 bool DataStream::emit(char code, const json& value) {
+  // A model or a tool may send U+0000, which PostgreSQL cannot store: it becomes U+FFFD here,
+  // once, for the reader and the stored message alike (stored equals streamed).
+  if (base::has_nul(value)) return emit(code, base::without_nul(value));
   builder_.apply(code, value);
   // The sink sees every part even after its reader left: it may record them for others.
   if (!sink_.write_line(encode_part(code, value))) gone_ = true;

@@ -67,7 +67,7 @@ class Reply {
   void poll_title(bool last, bool announce = true);
   void await_title();
   bool stopping() const {
-    return interrupted_ ||
+    return interrupted_ || failed_ ||
            (stream_.reader_gone() && in_.options.on_disconnect == OnDisconnect::kStop);
   }
   std::vector<json> run_tools(const std::vector<ToolCallDone>& calls);
@@ -79,6 +79,7 @@ class Reply {
   bool title_done_ = false;
   bool started_ = false;  // the first step began
   bool interrupted_ = false;
+  bool failed_ = false;  // on_tick answered kFail
 };
 
 bool Reply::emit(char code, const json& value) {
@@ -132,7 +133,11 @@ void Reply::apply(const ModelEvent& event, Step& step) {
 // finished title, and say whether to go on.
 bool Reply::tick() {
   if (Clock::now() - sink_.last_write() >= in_.options.keepalive_interval) stream_.keep_alive();
-  if (in_.on_tick && !in_.on_tick(builder_)) interrupted_ = true;
+  if (in_.on_tick) {
+    TickVerdict verdict = in_.on_tick(builder_);
+    if (verdict == TickVerdict::kStop) interrupted_ = true;
+    if (verdict == TickVerdict::kFail) failed_ = true;
+  }
   poll_title(false);
   return !stopping();
 }
@@ -270,7 +275,7 @@ ReplyResult Reply::run() {
     Step step;
     run_step(step);
     if (stopping()) {
-      if (step.started)
+      if (step.started && !failed_)  // a failure's error part ends the stream instead
         emit('e', {{"finishReason", wire(FinishReason::kStop)},
                    {"usage", usage_json({})},
                    {"isContinued", false}});
@@ -300,6 +305,11 @@ ReplyResult Reply::run() {
       break;
     }
     if (finish_reason != FinishReason::kToolCalls || step.calls.empty()) break;
+  }
+  if (failed_ && result.error.empty()) {
+    result.error = kUnstorable;
+    finish_reason = FinishReason::kError;
+    emit('3', result.error);
   }
   if (result.error.empty()) {
     await_title();

@@ -44,13 +44,25 @@ struct ReplyOptions {
   OnDisconnect on_disconnect = OnDisconnect::kStop;
 };
 
+// What on_tick answers.
+enum class TickVerdict {
+  kGoOn,
+  // An interrupt: the open step ends with `e`, the stream with `d`, both with finish reason
+  // "stop".
+  kStop,
+  // The reply cannot be kept (its record was refused): the stream ends with a `3:` part
+  // (kUnstorable) and the reply fails.
+  kFail,
+};
+inline constexpr const char* kUnstorable = "The reply failed: it could not be stored.";
+
 struct ReplyResult {
   nlohmann::json message;  // the assistant UI message as the client rebuilt it (maybe partial)
   FinishReason finish_reason = FinishReason::kStop;  // of the last step; kError on failure
   Usage usage;                                       // summed over the steps
   std::string error;                                 // the `3:` text when the reply failed
   bool reader_gone = false;
-  bool interrupted = false;  // on_tick asked to stop
+  bool interrupted = false;  // on_tick asked to stop (kStop)
 };
 
 struct ReplyInputs {
@@ -62,9 +74,8 @@ struct ReplyInputs {
   ToolRunner* tools = nullptr;
   std::optional<TitleJob> title;
   // Called often while the reply runs (every few hundred ms, and with each provider chunk)
-  // with the message so far; returning false stops the reply (an interrupt): the open step
-  // ends with `e`, the stream with `d`, both with finish reason "stop".
-  std::function<bool(const MessageBuilder&)> on_tick;
+  // with the message so far; what it answers decides whether the reply goes on.
+  std::function<TickVerdict(const MessageBuilder&)> on_tick;
   ReplyOptions options;
   ReplyObserver* observer = nullptr;  // null: nothing counts
 };

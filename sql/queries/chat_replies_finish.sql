@@ -1,10 +1,12 @@
 -- The reply ended: the last parts, the stored assistant message (when it has any part) with
 -- the chat's updated_at, and the row marked finished, together.
--- $1 chat id, $2 message id, $3 last parts, $4 part count, $5 message, $6 finish reason,
+-- $1 chat id, $2 message id, $3 last parts, $4 part count, $5 message (NULL: the one of the
+-- last checkpoint, when the database refused the final one), $6 finish reason,
 -- $7 and $8 prompt and completion tokens (NULL: unknown), $9 the reply's channel.
 WITH reply AS (
     UPDATE chat_replies
-       SET parts = parts || $3, part_count = $4, message = $5::jsonb, finished_at = now(),
+       SET parts = parts || $3, part_count = $4, message = COALESCE($5::jsonb, message),
+           finished_at = now(),
            heartbeat_at = now()
      WHERE chat_id = $1 AND message_id = $2 AND finished_at IS NULL
     RETURNING chat_id, model, provider, message, readers

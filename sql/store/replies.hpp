@@ -31,7 +31,8 @@ struct ReplyClaim {
 struct ReplyProgress {
   std::string parts;  // new data-stream lines since the last checkpoint
   int part_count = 0;
-  std::string message;  // the assistant message so far (JSON)
+  // The assistant message so far (JSON); none: keep the one of the last checkpoint.
+  std::optional<std::string> message;
 };
 
 struct CheckpointAnswer {

@@ -1,4 +1,7 @@
 // API.md §2: the four token sources, every 401, expiry, suspension, last_used.
+#include <fstream>
+#include <iterator>
+
 #include "fixture.hpp"
 
 namespace chatd::test {
@@ -136,6 +139,33 @@ TEST_F(Auth, SecretsAreStoredHashed) {
   auto dump = stack_->sql("SELECT count(*) FROM api_keys WHERE hashed_secret::text LIKE '%" +
                           token.substr(11) + "%' OR name LIKE '%" + token.substr(11) + "%'");
   EXPECT_EQ(dump[0][0], "0");
+}
+
+// A token in the query string (API.md §2) must not end up in nginx's access log, whether it is
+// good or not, nor in what a Referer would bring.
+TEST_F(Auth, QueryTokensNeverReachTheAccessLog) {
+  std::string good = stack_->new_user_token(unique("logged"));
+  std::string bad = good.substr(0, 11) + std::string(22, 'x');
+  std::string url = stack_->url("/api/v2/chats");
+  EXPECT_EQ(http("GET", url + "?coder_session_token=" + good).status, 200);
+  EXPECT_EQ(http("GET", url + "?coder_session_token=" + bad,
+                 {"Referer: " + url + "?coder_session_token=" + good})
+                .status,
+            401);
+  std::string log;
+  // nginx writes each line when its request ends, which may be just after the response.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::ifstream in(stack_->nginx->access_log());
+        log.assign(std::istreambuf_iterator<char>(in), {});
+        return log.find("\"GET /api/v2/chats HTTP/1.1\" 401") != std::string::npos;
+      },
+      5s))
+      << log;
+  EXPECT_NE(log.find("\"GET /api/v2/chats HTTP/1.1\" 200"), std::string::npos) << log;
+  EXPECT_EQ(log.find(good.substr(11)), std::string::npos) << log;
+  EXPECT_EQ(log.find(bad.substr(11)), std::string::npos) << log;
+  EXPECT_EQ(log.find("coder_session_token"), std::string::npos) << log;
 }
 
 }  // namespace

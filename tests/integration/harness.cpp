@@ -522,14 +522,14 @@ Nginx::Nginx(const std::string& dir, const std::string& socket_path, const std::
   replace_once(site, "127.0.0.1:8080", "127.0.0.1:" + std::to_string(port_));
   replace_once(site, "unix:/run/chatd/chatd.sock", "unix:" + socket_path);
   if (!web_root.empty()) replace_once(site, "/usr/share/chatd/web", web_root);
+  replace_once(site, "/var/log/nginx/access.log", access_log());
   write_file(dir_ + "/site.conf", site);
   fs::copy_file("/etc/nginx/fastcgi_params", dir_ + "/fastcgi_params",
                 fs::copy_options::overwrite_existing);
   std::string main_conf = "user root;\nworker_processes 1;\npid " + dir_ +
                           "/nginx.pid;\nerror_log " + dir_ +
                           "/error.log info;\nevents { worker_connections 4096; }\nhttp {\n"
-                          "  include /etc/nginx/mime.types;\n  access_log " +
-                          dir_ + "/access.log;\n";
+                          "  include /etc/nginx/mime.types;\n";
   for (const char* temp : {"client_body", "fastcgi", "proxy", "uwsgi", "scgi"})
     main_conf += "  " + std::string(temp) + "_temp_path " + dir_ + "/" + temp + ";\n";
   main_conf += "  include " + dir_ + "/site.conf;\n}\n";

@@ -133,6 +133,8 @@ class Nginx {
   Nginx(const std::string& dir, const std::string& socket_path, const std::string& web_root = "");
   ~Nginx();
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // The site's access log (its `log_format chatd`).
+  std::string access_log() const { return dir_ + "/access.log"; }
 
  private:
   std::string dir_;

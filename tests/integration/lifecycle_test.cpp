@@ -82,9 +82,10 @@ class Lifecycle : public ReplyTest {
     return json::parse(call("GET", "/api/v2/chats/" + chat, token).body)["status"];
   }
   // Whether the checkpointed parts of the chat's reply contain `text`: what recovery would store.
+  // (No row yet, before the reply is claimed: not yet.)
   bool checkpointed(const std::string& chat, const std::string& text) {
-    return stack_->sql("SELECT strpos(parts, '" + text +
-                       "') > 0 FROM chat_replies WHERE chat_id = '" + chat + "'")[0][0] == "t";
+    return stack_->sql("SELECT count(*) FROM chat_replies WHERE strpos(parts, '" + text +
+                       "') > 0 AND chat_id = '" + chat + "'")[0][0] == "1";
   }
   bool running(const std::string& chat) {
     return stack_->sql(

@@ -83,6 +83,18 @@ TEST(JsonText, CompactAndReplacesInvalidUtf8) {
   EXPECT_EQ(json_text(ordered), "{\"z\":1,\"a\":\"\xef\xbf\xbd\"}");
 }
 
+TEST(JsonText, U0000FoundAndReplacedInStringsAndKeys) {
+  const std::string nul("\0", 1);
+  EXPECT_FALSE(has_nul(nlohmann::json{{"a", {1, "b", nullptr}}}));
+  EXPECT_TRUE(has_nul(nlohmann::json("x" + nul)));
+  EXPECT_TRUE(has_nul(nlohmann::json{{"a", {1, "b" + nul}}}));
+  EXPECT_TRUE(has_nul(nlohmann::json{{"k" + nul, 1}}));
+  nlohmann::json clean = without_nul({{"k" + nul, {"a" + nul + nul, 2, true}}, {"n", nullptr}});
+  EXPECT_EQ(clean, (nlohmann::json{{"k\xEF\xBF\xBD", {"a\xEF\xBF\xBD\xEF\xBF\xBD", 2, true}},
+                                   {"n", nullptr}}));
+  EXPECT_FALSE(has_nul(clean));
+}
+
 TEST(HttpStatusText, PhrasesAndUnknown) {
   EXPECT_EQ(http_status_text(200), "OK");
   EXPECT_EQ(http_status_text(404), "Not Found");

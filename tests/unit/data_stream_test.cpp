@@ -86,6 +86,26 @@ TEST(DataStream, AGoneReaderIsAValueAndTheMessageStillGrows) {
   EXPECT_EQ(lines.text, "0:\"a\"\n0:\"b\"\n0:\"c\"\n");
 }
 
+// PostgreSQL cannot store U+0000: the reader and the stored message both get U+FFFD.
+TEST(DataStream, AU0000BecomesUFFFDForTheReaderAndTheMessageAlike) {
+  MessageBuilder builder("msg-n", "2026-01-01T00:00:00.000000Z");
+  Lines lines;
+  DataStream stream(lines, builder);
+  const std::string nul("\0", 1), fffd = "\xEF\xBF\xBD";
+  stream.emit('f', {{"messageId", "msg-n"}});
+  stream.emit('0', "be" + nul + "ta");
+  stream.emit('9', {{"toolCallId", "c1"}, {"toolName", "t"}, {"args", {{"k" + nul, "v" + nul}}}});
+  stream.emit('a', {{"toolCallId", "c1"}, {"result", {{"text", "r" + nul}}}});
+  EXPECT_EQ(lines.text.find("\\u0000"), std::string::npos) << lines.text;
+  EXPECT_NE(lines.text.find("0:\"be" + fffd + "ta\""), std::string::npos) << lines.text;
+  json message = builder.message();
+  EXPECT_EQ(message["content"], "be" + fffd + "ta");
+  std::string stored = message.dump();
+  EXPECT_EQ(stored.find("\\u0000"), std::string::npos) << stored;
+  EXPECT_NE(stored.find("\"k" + fffd + "\":\"v" + fffd + "\""), std::string::npos) << stored;
+  EXPECT_NE(stored.find("\"r" + fffd + "\""), std::string::npos) << stored;
+}
+
 TEST(CleanTitle, FortyCharactersNoQuotesColonsOrEmoji) {
   EXPECT_EQ(clean_title("\"Weather: in Paris\"\n"), "Weather in Paris");
   EXPECT_EQ(clean_title("Trip \xF0\x9F\x9A\x80 planning \xE2\x9C\x88 ideas"),

@@ -7,10 +7,12 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "sql/catalog.hpp"
 #include "sql/channels.hpp"
+#include "sql/error_text.hpp"
 #include "sql/statement.hpp"
 #include "sql_queries.hpp"
 
@@ -63,6 +65,16 @@ TEST(StatementParameters, AnEmptyOptionalIsNullAndAFullOneItsValue) {
   EXPECT_EQ(pqxx::to_string(std::optional<long long>(-42)), "-42");
   EXPECT_EQ(pqxx::to_string(std::optional<std::string>("")), "");
   EXPECT_FALSE(pqxx::string_traits<std::optional<std::string>>::is_null(std::string()));
+}
+
+// PostgreSQL quotes the data it refuses ("Token ... is invalid", "CONTEXT: JSON data, line 1:
+// ..."): a statement's error is logged by its SQLSTATE only.
+TEST(ErrorText, AStatementErrorIsItsSqlstateOnly) {
+  pqxx::data_exception refused(
+      "ERROR:  unsupported Unicode escape sequence\nCONTEXT:  JSON data, line 1: secret reply",
+      "EXECUTE chat_replies_checkpoint", "22P05");
+  EXPECT_EQ(error_text(refused), "database error 22P05");
+  EXPECT_EQ(error_text(std::runtime_error("no thread")), "no thread");
 }
 
 }  // namespace
