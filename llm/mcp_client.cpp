@@ -12,6 +12,7 @@
 #include "base/http_status.hpp"
 #include "base/text.hpp"
 #include "base/utf8.hpp"
+#include "llm/curl_request.hpp"
 
 namespace chatd::llm {
 
@@ -146,32 +147,11 @@ McpExchange mcp_http(const std::string& method, const std::string& url,
     return x;
   }
   CURL* curl = x.curl;
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
-  for (const auto& h : header_lines) headers.reset(curl_slist_append(headers.release(), h.c_str()));
-  headers.reset(curl_slist_append(headers.release(), "Expect:"));
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  auto headers = detail::set_request(curl, method, url, header_lines, body);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(remaining.count()));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(std::min(remaining, kMaxConnectTimeout).count()));
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  } else {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  }
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, mcp_on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, mcp_on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, mcp_on_progress);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
+  detail::set_callbacks(curl, mcp_on_header, mcp_on_body, mcp_on_progress, &x);
   x.rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &x.status);
   if (x.reader && !x.stopped) x.reader->finish();

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "base/text.hpp"
+#include "llm/curl_request.hpp"
 
 namespace chatd::llm {
 
@@ -82,31 +83,10 @@ HttpResult perform(const TransportLimits& limits, const HttpCall& call,
                    const std::function<bool()>* on_tick) {
   CURL* curl = thread_handle();
   Exchange x{&limits, on_data, on_tick, curl, {}};
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
-  for (const auto& h : call.headers) headers.reset(curl_slist_append(headers.release(), h.c_str()));
-  headers.reset(curl_slist_append(headers.release(), "Expect:"));
-  curl_easy_setopt(curl, CURLOPT_URL, call.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  auto headers = detail::set_request(curl, call.method, call.url, call.headers, call.body);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(limits.connect_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (call.method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call.body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
-  } else {
-    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-  }
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
+  detail::set_callbacks(curl, on_header, on_body, on_progress, &x);
   CURLcode rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &x.result.status);
   if (rc != CURLE_OK && !x.result.aborted) {
