@@ -29,6 +29,42 @@ ApiError rate_limited(double retry_after_seconds) {
                   {{"Retry-After", std::to_string(static_cast<long>(whole))}});
 }
 
+// "host", "host:port", "[v6]" or "[v6]:port" without the port (digits after the last colon,
+// outside brackets); anything else as it is.
+std::string_view host_name(std::string_view authority) {
+  auto colon = authority.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == authority.size() ||
+      authority.find(']', colon) != std::string_view::npos)
+    return authority;
+  for (char c : authority.substr(colon + 1))
+    if (c < '0' || c > '9') return authority;
+  return authority.substr(0, colon);
+}
+
+// A browser sends the cookie with every request to this site, also with one that another site
+// starts (a form, a fetch): an unsafe request that the cookie authenticates must come from this
+// site. Browsers say where a request comes from in Sec-Fetch-Site and, on every unsafe request,
+// in Origin; a client that sends neither is no browser and picked the cookie itself.
+void refuse_cross_site(const Request& request) {
+  if (request.method == "GET" || request.method == "HEAD" || request.method == "OPTIONS") return;
+  bool cross_site = false;
+  if (const auto* site = request.header("sec-fetch-site"))
+    cross_site = *site != "same-origin" && *site != "none";
+  if (const auto* origin = request.header("origin")) {
+    // "scheme://host[:port]" against the Host the request was sent to ("null": an opaque
+    // origin). Host names only: Debian's fastcgi_params passes nginx's $host, without a port.
+    const auto* host = request.header("host");
+    auto scheme_end = origin->find("://");
+    cross_site = cross_site || !host || scheme_end == std::string::npos ||
+                 !base::equals_nocase(host_name(std::string_view(*origin).substr(scheme_end + 3)),
+                                      host_name(*host));
+  }
+  if (cross_site)
+    throw ApiError(403, "Cross-site request refused.",
+                   "A request authenticated by the session cookie must come from this site "
+                   "(Origin and Sec-Fetch-Site).");
+}
+
 }  // namespace
 
 std::string find_token(const Request& request) {
@@ -48,6 +84,8 @@ Identity authenticate(Context& context, const Request& request) {
   std::string token = find_token(request);
   if (token.empty())
     throw signed_out("Cookie \"coder_session_token\" or query parameter must be provided.");
+  if (auto cookie = request.cookie(kCookieName); cookie && *cookie == token)
+    refuse_cross_site(request);
   auto parts = base::split_token(token);
   if (auto* reason = std::get_if<std::string>(&parts))
     throw signed_out("Invalid API key format: " + *reason);

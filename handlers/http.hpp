@@ -2,6 +2,7 @@
 // fills a Request and implements ResponseWriter.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -29,6 +30,7 @@ struct Request {
   std::map<std::string, std::string, std::less<>> headers;
   std::string body;
   std::string remote_addr;
+  std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
 
   // Filled by the router.
   std::map<std::string, std::string, std::less<>> path_params;

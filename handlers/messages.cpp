@@ -164,15 +164,17 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   observer.on_model(model->id);
 
   std::string message_id = "msg-" + base::random_alphanumeric(24);
-  const sql::NewReply reply{chat.id,
-                            message_id,
-                            request.identity->user_id,
-                            model->id,
-                            model->provider_type,
-                            context.worker,
-                            key,
-                            key.empty() ? "" : request_hash(decoded),
-                            context.reply.max_replies_per_user};
+  const sql::NewReply reply{
+      chat.id,
+      message_id,
+      request.identity->user_id,
+      model->id,
+      model->provider_type,
+      context.worker,
+      key,
+      key.empty() ? "" : request_hash(decoded),
+      context.reply.max_replies_per_user,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - request.received).count()};
   auto claim = context.store.replies.begin(reply);
   if (claim.outcome == sql::ReplyClaim::kUserLimit)
     throw ApiError(429, "Too many replies are running for you; wait for one to finish.", {}, {},
@@ -190,6 +192,8 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
 
   ResponseSink client(out);
   ReplyRecorder recorder(context, chat.id, message_id, client);
+  // Interrupted while this request was on its way: the reply stops before its first step.
+  if (claim.cancelled) context.replies.cancel(chat.id);
   // Storing the message also reads the newest of the chat before it, in the same round trip:
   // only those, so the cost does not grow with the chat.
   size_t keep = static_cast<size_t>(std::max(1, context.reply.max_history_messages));

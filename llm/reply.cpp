@@ -175,6 +175,8 @@ void Reply::await_title() {
 }
 
 void Reply::run_step(Step& step) {
+  // Interrupted (or unstorable) before the step begins: no model call is made for it.
+  if (!tick()) return;
   const auto& options = in_.options;
   HttpCall call = in_.provider.stream_call(in_.request);
   std::string name(display_name(in_.provider.type()));

@@ -18,12 +18,12 @@ ReplyClaim ReplyStore::begin(const NewReply& r) {
           r.max_user_replies)
         return {ReplyClaim::kUserLimit, "", true};
     }
-    if (exec(tx, query::chat_replies_begin, r.chat_id, r.message_id, r.user_id, r.model, r.provider,
-             r.worker)
-            .empty())
+    auto claimed = exec(tx, query::chat_replies_begin, r.chat_id, r.message_id, r.user_id, r.model,
+                        r.provider, r.worker, r.seconds_since_request);
+    if (claimed.empty())
       return {ReplyClaim::kBusy, "", true};  // the transaction rolls back: no key kept
     tx.commit();
-    return {ReplyClaim::kClaimed, r.message_id, true};
+    return {ReplyClaim::kClaimed, r.message_id, true, claimed[0]["cancel_requested"].as<bool>()};
   });
 }
 

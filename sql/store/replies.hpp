@@ -19,13 +19,15 @@ struct NewReply {
   std::string worker;
   std::string idempotency_key;  // empty: none
   std::string request_hash;
-  int max_user_replies = 0;  // replies the user may have running at once; 0: no limit
+  int max_user_replies = 0;          // replies the user may have running at once; 0: no limit
+  double seconds_since_request = 0;  // how long ago its request arrived (for interrupts)
 };
 
 struct ReplyClaim {
   enum Outcome { kClaimed, kBusy, kRepeat, kUserLimit } outcome;
   std::string message_id;    // kRepeat: the reply the key started
   bool same_request = true;  // kRepeat: the key came with the same request
+  bool cancelled = false;    // kClaimed: an interrupt came after the request did
 };
 
 struct ReplyProgress {

@@ -168,5 +168,37 @@ TEST_F(Auth, QueryTokensNeverReachTheAccessLog) {
   EXPECT_EQ(log.find("coder_session_token"), std::string::npos) << log;
 }
 
+// CSRF: a browser sends the cookie along with requests other sites start. An unsafe request
+// the cookie authenticates must say it comes from this site (or say nothing: no browser).
+TEST_F(Auth, CookieAuthenticatedWritesMustComeFromThisSite) {
+  auto token = stack_->new_user_token(unique("csrf"));
+  std::string url = stack_->url("/api/v2/chats");
+  std::string cookie = "Cookie: coder_session_token=" + token;
+  std::string here = stack_->url("");  // http://127.0.0.1:PORT, this site's origin
+  auto post = [&](std::vector<std::string> headers) {
+    return http("POST", url, std::move(headers), "").status;
+  };
+  auto refused = http("POST", url, {cookie, "Origin: https://evil.example"}, "");
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_NE(refused.body.find("Cross-site request refused."), std::string::npos) << refused.body;
+  EXPECT_EQ(post({cookie, "Sec-Fetch-Site: cross-site"}), 403);
+  EXPECT_EQ(post({cookie, "Sec-Fetch-Site: same-site"}), 403);
+  EXPECT_EQ(post({cookie, "Origin: null"}), 403);
+  EXPECT_EQ(post({cookie, "Origin: " + here + ".evil.example"}), 403);
+  EXPECT_EQ(post({cookie, "Origin: " + here, "Sec-Fetch-Site: cross-site"}), 403);
+  // Nothing was created by the refused ones.
+  EXPECT_EQ(nlohmann::json::parse(call("GET", "/api/v2/chats", token).body).size(), 0u);
+  // From this site, or from no browser at all.
+  EXPECT_EQ(post({cookie, "Origin: " + here, "Sec-Fetch-Site: same-origin"}), 201);
+  EXPECT_EQ(post({cookie, "Sec-Fetch-Site: none"}), 201);
+  EXPECT_EQ(post({cookie}), 201);
+  // Reads, and writes authenticated by a header or the query (which no other site can set).
+  EXPECT_EQ(http("GET", url, {cookie, "Origin: https://evil.example"}).status, 200);
+  EXPECT_EQ(post({"Coder-Session-Token: " + token, "Origin: https://evil.example"}), 201);
+  EXPECT_EQ(http("POST", url + "?coder_session_token=" + token, {"Sec-Fetch-Site: cross-site"}, "")
+                .status,
+            201);
+}
+
 }  // namespace
 }  // namespace chatd::test

@@ -33,8 +33,8 @@ struct Case {
   std::vector<std::string> headers;
   std::string body;
   long status;
-  // A substring of the JSON error's "message". Empty: nginx answers itself with its own HTML
-  // page, and only the status is checked.
+  // A substring of the JSON error's "message". Empty: only the status is checked (nginx's own
+  // answer to what it cannot parse as HTTP at all, with no error page).
   std::string message;
   // A substring of the JSON error's "detail", when given.
   std::string detail = {};
@@ -422,7 +422,13 @@ std::vector<Case> hostile_cases() {
       {"method_head", "HEAD", "/api/v2/chats/@CHAT@/messages", {valid_token}, "", 405, ""},
       {"method_post_healthz", "POST", "/healthz", {}, kValidBody, 405, kNotAllowed},
       {"nginx_method_trace", "TRACE", "/api/v2/chats", {valid_token}, "", 405, ""},
-      {"nginx_method_lower_case_get", "get", "/api/v2/chats", {valid_token}, "", 400, ""},
+      {"nginx_method_lower_case_get",
+       "get",
+       "/api/v2/chats",
+       {valid_token},
+       "",
+       400,
+       "Bad request."},
 
       // --- Chat ids that are not UUIDs, or not the caller's.
       invalid_chat("chat_id_too_short", "1234"),
@@ -527,7 +533,7 @@ std::vector<Case> hostile_cases() {
        {"Coder-Session-Token: " + std::string(10240, 'a')},
        "",
        400,
-       ""},
+       "Request headers too large."},
       // ... and as a query parameter: the URL is over nginx's limit.
       {"nginx_token_10k_query",
        "GET",
@@ -535,7 +541,7 @@ std::vector<Case> hostile_cases() {
        {},
        "",
        414,
-       ""},
+       "Request URI too long."},
       unauthorized("token_empty_header", {"Coder-Session-Token;"}, kNoToken),
       unauthorized("token_bearer_without_token", {"Authorization: Bearer"}, kNoToken),
       unauthorized("token_bearer_only_spaces", {"Authorization: Bearer    "}, kNoToken),
@@ -640,29 +646,41 @@ std::vector<Case> hostile_cases() {
        "Invalid \"after\""},
 
       // --- NUL in the URL, overlong URLs and headers: nginx's own answers.
-      {"nginx_nul_in_path", "GET", "/api/v2/chats/%00/messages", {valid_token}, "", 400, ""},
-      {"nginx_nul_after_chat_id", "GET", "/api/v2/chats/@CHAT@%00", {valid_token}, "", 400, ""},
+      {"nginx_nul_in_path",
+       "GET",
+       "/api/v2/chats/%00/messages",
+       {valid_token},
+       "",
+       400,
+       "Bad request."},
+      {"nginx_nul_after_chat_id",
+       "GET",
+       "/api/v2/chats/@CHAT@%00",
+       {valid_token},
+       "",
+       400,
+       "Bad request."},
       {"nginx_url_9k",
        "GET",
        "/api/v2/chats/" + std::string(9000, 'a'),
        {valid_token},
        "",
        414,
-       ""},
+       "Request URI too long."},
       {"nginx_header_9k",
        "GET",
        "/api/v2/chats",
        {valid_token, "X-Big: " + std::string(9000, 'h')},
        "",
        400,
-       ""},
+       "Request headers too large."},
       {"nginx_cookie_9k",
        "GET",
        "/api/v2/chats",
        {valid_token, "Cookie: a=" + std::string(9000, 'c')},
        "",
        400,
-       ""},
+       "Request headers too large."},
       {"nginx_headers_40k_total", "GET", "/api/v2/chats",
        [] {
          std::vector<std::string> many = {"Coder-Session-Token: @TOKEN@"};
@@ -670,7 +688,7 @@ std::vector<Case> hostile_cases() {
            many.push_back("X-H" + std::to_string(i) + ": " + std::string(5000, 'v'));
          return many;
        }(),
-       "", 400, ""},
+       "", 400, "Request headers too large."},
 
       // --- Bytes curl would not send, written to nginx's port as they are.
       raw("raw_request_line_9k",

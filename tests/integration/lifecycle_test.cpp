@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <thread>
 
 #include "fixture.hpp"
@@ -163,6 +164,43 @@ TEST_F(Lifecycle, InterruptThroughBStopsAReplyStreamingFromA) {
   // Only the owner may interrupt.
   auto other = stack_->new_user_token(unique("intruder"));
   EXPECT_EQ(http("POST", b_url("/api/v2/chats/" + chat + "/interrupt"), auth(other)).status, 404);
+}
+
+// An interrupt that arrives while the POST is still on its way to its claim, when nothing runs
+// yet (API.md §7: 204 either way), stops that reply all the same: the interrupt wins.
+TEST_F(Lifecycle, AnInterruptBeforeTheClaimStillWins) {
+  std::string user = unique("early");
+  auto token = stack_->new_user_token(user);
+  std::string chat = create_chat(token)["id"];
+  // Hold the user's claim lock (chat_replies_user_lock.sql): the POST waits just before its claim.
+  pqxx::connection locker(stack_->postgres->url());
+  pqxx::work hold(locker);
+  hold.exec("SELECT pg_advisory_xact_lock(hashtextextended('chatd_user_" + stack_->user_id(user) +
+            "', 0))");
+  StreamedResponse r;
+  std::thread posting([&] {
+    r = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                    body(slow_script(20, 50)));
+  });
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return stack_->sql(
+                   "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT "
+                   "granted")[0][0] != "0";
+      },
+      10s));
+  EXPECT_EQ(http("POST", b_url("/api/v2/chats/" + chat + "/interrupt"), auth(token)).status, 204);
+  hold.commit();  // the POST goes on to its claim
+  posting.join();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body.find("w0"), std::string::npos) << "the reply ran: " << r.body;
+  EXPECT_EQ(count_prefix(r.lines(), "d:"), 1u) << r.body;
+  EXPECT_EQ(status(token, chat), "idle");
+  EXPECT_EQ(messages(token, chat).size(), 1u) << "only the user's message";
+  // A message sent after the interrupt runs as usual.
+  auto next = http_stream("POST", b_url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                          body(slow_script(3, 10)));
+  EXPECT_NE(next.body.find("w2"), std::string::npos) << next.body;
 }
 
 TEST_F(Lifecycle, AReaderThroughBGetsTheReplyFromItsFirstPart) {
