@@ -1,5 +1,8 @@
 #include "worker/fcgi_io.hpp"
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <cctype>
 #include <string_view>
 
@@ -7,6 +10,13 @@
 #include "worker/duration.hpp"
 
 namespace chatd {
+
+void set_write_timeout(FCGX_Request& raw, std::chrono::milliseconds timeout) {
+  timeval limit{};
+  limit.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  limit.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  ::setsockopt(raw.ipcFd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+}
 
 namespace {
 

@@ -239,6 +239,7 @@ void Worker::serve(unsigned thread) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // e.g. EMFILE: don't spin
       continue;
     }
+    set_write_timeout(raw, kStalledWriteTimeout);
     handle(raw, thread);
     FCGX_Finish_r(&raw);
     uint64_t served = served_.fetch_add(1) + 1;

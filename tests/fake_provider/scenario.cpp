@@ -736,6 +736,10 @@ Reply Fake::chat(Provider provider, const HttpRequest& req, std::string model, b
 
     int delay = std::max(0, int_or(step, "token_delay_ms", int_or(script, "token_delay_ms", 10)));
     std::string text = nsteps == 0 ? "You said: " + conv.user_text : str(field(step, "text"));
+    // "repeat": the text that many times over (a large reply from a small request).
+    for (int copies = std::clamp(int_or(step, "repeat", 1), 1, 100'000), base_size = text.size();
+         copies > 1; --copies)
+      text.append(text, 0, base_size);
     std::string reasoning = str(field(step, "reasoning"));
     if (!reasoning.empty() && conv.thinking && provider != Provider::kOpenAI) {
       plan.ops.push_back(make_op(OpKind::kReasonStart));

@@ -1,6 +1,11 @@
-// A hostile model or tool (issue 14): any byte in text, reasoning, tool arguments and tool
-// results. What is stored is what was streamed, the reply ends as the model ended it, and no
-// reply text reaches a log line.
+// A hostile model, tool or reader (issue 14): any byte in text, reasoning, tool arguments and
+// tool results; a client that stops reading. What is stored is what was streamed, the reply
+// ends as the model ended it, a live reply is never taken for dead, and no reply text reaches
+// a log line.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <iterator>
 
@@ -14,7 +19,7 @@ using nlohmann::json;
 const std::string kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 const std::string kNul("\0", 1);                  // U+0000 (a literal would end at it)
 
-class HostileModel : public ReplyTest {
+class HostileReply : public ReplyTest {
  protected:
   std::string chat_status(const std::string& token, const std::string& chat) {
     return json::parse(call("GET", "/api/v2/chats/" + chat, token).body)["status"];
@@ -27,7 +32,7 @@ class HostileModel : public ReplyTest {
 
 // PostgreSQL's jsonb refuses U+0000: it used to fail every checkpoint and the finish, so the
 // reply was taken for dead while it streamed, and lost.
-TEST_F(HostileModel, AU0000IsStoredAsItWasStreamedOnEveryProvider) {
+TEST_F(HostileReply, AU0000IsStoredAsItWasStreamedOnEveryProvider) {
   auto token = stack_->new_user_token(unique("nul"));
   for (const auto& model : kModels) {
     SCOPED_TRACE(model);
@@ -75,7 +80,7 @@ TEST_F(HostileModel, AU0000IsStoredAsItWasStreamedOnEveryProvider) {
 // quoting it): the reply ends with an error part instead of streaming on without a heartbeat,
 // what was checkpointed before is stored as failed, the chat is free, and the refused text is
 // in no log line.
-TEST_F(HostileModel, ARefusedCheckpointEndsTheReplyWithAnErrorPart) {
+TEST_F(HostileReply, ARefusedCheckpointEndsTheReplyWithAnErrorPart) {
   stack_->sql(R"(
     CREATE OR REPLACE FUNCTION refuse_marker() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -110,6 +115,56 @@ TEST_F(HostileModel, ARefusedCheckpointEndsTheReplyWithAnErrorPart) {
   EXPECT_EQ(reason.at(0).at(0), "error");
   EXPECT_EQ(chat_status(token, chat), "idle");
   EXPECT_EQ(chatd_log().find("REFUSEME"), std::string::npos) << "refused text in chatd's log";
+}
+
+// A client that stops reading (here: one that never reads, with a small receive buffer) must
+// not stop the reply's thread, and with it the heartbeat: its writes fail after a bounded time
+// (kStalledWriteTimeout, 2 s), and the reply goes on by the on-disconnect rule (continue, on
+// the shared stack) and is stored whole, never taken for dead.
+TEST_F(HostileReply, AReaderThatReadsNothingDoesNotStopTheReply) {
+  auto token = stack_->new_user_token(unique("deaf"));
+  std::string chat = create_chat(token)["id"];
+  // About 3 MB in 3,000 parts, as fast as the fake can send them.
+  json script = {
+      {"steps",
+       {{{"text", std::string(1000, 'x') + " "}, {"repeat", 3000}, {"token_delay_ms", 0}}}}};
+  std::string body = json({{"model", "fake-openai"}, {"message", script_message(script)}}).dump();
+  std::string base = stack_->nginx->base_url();
+  int port = std::stoi(base.substr(base.rfind(':') + 1));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string request =
+      "POST /api/v2/chats/" + chat +
+      "/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nCoder-Session-Token: " + token +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
+  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  // Never read. The reply ends all the same, and as the model ended it.
+  bool finished = wait_until(
+      [&] {
+        return stack_->sql(
+                   "SELECT count(*) FROM chat_replies WHERE finished_at IS NOT NULL AND "
+                   "chat_id = '" +
+                   chat + "'")[0][0] == "1";
+      },
+      60s, 100ms);
+  auto stored = stack_->sql(
+      "SELECT finish_reason, length(content->>'content') FROM chat_messages WHERE chat_id = '" +
+      chat + "' AND content->>'role' = 'assistant'");
+  ::close(fd);
+  ASSERT_TRUE(finished) << "the reply never ended";
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0][0], "stop") << "taken for dead while it ran";
+  EXPECT_GE(std::stoul(stored[0][1]), 3000u * 1000u) << "not stored whole";
+  EXPECT_EQ(chat_status(token, chat), "idle");
 }
 
 }  // namespace
