@@ -16,6 +16,9 @@ nlohmann::ordered_json chat_json(const sql::ChatRecord& chat) {
           {"status", chat.running ? "running" : "idle"}};
 }
 
+// Messages per database round trip of GET …/messages.
+constexpr int kMessageBatch = 8;
+
 }  // namespace
 
 sql::ChatRecord load_chat(Context& context, const Request& request, ChatAccess access) {
@@ -46,8 +49,22 @@ void get_chat(Context& context, Request& request, ResponseWriter& out) {
 
 void list_chat_messages(Context& context, Request& request, ResponseWriter& out) {
   auto chat = load_chat(context, request, ChatAccess::kRead);
-  respond(out, 200, "application/json; charset=utf-8",
-          escape_html_in_json(context.store.messages.list_json(chat.id)));
+  // Written batch by batch as they are read: a chat may hold more than a worker should have in
+  // memory at once (messages of megabytes each). The first batch is read before the status,
+  // so that a database that is away still gets its 503; a failure after it cuts the array off.
+  auto batch = context.store.messages.batch(chat.id, 0, kMessageBatch);
+  if (!out.start(200, {{"Content-Type", "application/json; charset=utf-8"}}) || !out.write("["))
+    return;
+  std::string_view separator;
+  while (true) {
+    for (auto& content : batch.contents) {
+      if (!out.write(separator) || !out.write(escape_html_in_json(std::move(content)))) return;
+      separator = ",";
+    }
+    if (batch.contents.size() < static_cast<size_t>(kMessageBatch)) break;
+    batch = context.store.messages.batch(chat.id, batch.last_id, kMessageBatch);
+  }
+  out.write("]");
 }
 
 }  // namespace chatd::http

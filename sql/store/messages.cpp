@@ -4,14 +4,13 @@
 
 namespace chatd::sql {
 
-std::string MessageStore::list_json(const std::string& chat_id) {
-  std::string out = "[";
-  for (const auto& row : exec(query::chat_messages_list, chat_id)) {
-    if (out.size() > 1) out += ',';
-    out += row[0].c_str();
+MessageBatch MessageStore::batch(const std::string& chat_id, long long after_id, int size) {
+  MessageBatch batch;
+  for (const auto& row : exec(query::chat_messages_list, chat_id, after_id, size)) {
+    batch.contents.emplace_back(row["content"].c_str(), row["content"].size());
+    batch.last_id = row["id"].as<long long>();
   }
-  out += ']';
-  return out;
+  return batch;
 }
 
 RecentMessages MessageStore::append(const StoredMessage& m, int recent, uint64_t max_bytes) {

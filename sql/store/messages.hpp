@@ -28,12 +28,18 @@ struct RecentMessages {
   bool has_user_message = false;
 };
 
+struct MessageBatch {
+  std::vector<std::string> contents;  // the UI messages as JSON texts
+  long long last_id = 0;              // where the next batch starts (after this one)
+};
+
 class MessageStore : Executor {
  public:
   using Executor::Executor;
 
-  // The chat's messages as a JSON array text, oldest first, straight from the stored JSON.
-  std::string list_json(const std::string& chat_id);
+  // Up to `size` of the chat's messages, oldest first, from just after the message `after_id`
+  // (0: from the first), as their stored JSON texts.
+  MessageBatch batch(const std::string& chat_id, long long after_id, int size);
   // Stores the message and moves chats.updated_at to its time; returns the chat's newest
   // messages from before it, at most `recent` and at most `max_bytes` of JSON, all in one
   // statement.
