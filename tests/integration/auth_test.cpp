@@ -1,7 +1,4 @@
 // API.md §2: the four token sources, every 401, expiry, suspension, last_used.
-#include <fstream>
-#include <iterator>
-
 #include "fixture.hpp"
 
 namespace chatd::test {
@@ -156,8 +153,7 @@ TEST_F(Auth, QueryTokensNeverReachTheAccessLog) {
   // nginx writes each line when its request ends, which may be just after the response.
   ASSERT_TRUE(wait_until(
       [&] {
-        std::ifstream in(stack_->nginx->access_log());
-        log.assign(std::istreambuf_iterator<char>(in), {});
+        log = read_file(stack_->nginx->access_log());
         return log.find("\"GET /api/v2/chats HTTP/1.1\" 401") != std::string::npos;
       },
       5s))

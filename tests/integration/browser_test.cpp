@@ -9,9 +9,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "fixture.hpp"
 
@@ -22,13 +20,6 @@ namespace fs = std::filesystem;
 
 const std::string kSource = CHATD_SOURCE_DIR;
 constexpr const char* kChromium = "/usr/bin/chromium";
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string artifacts_dir() {
   return (fs::read_symlink("/proc/self/exe").parent_path() / "artifacts").string();
@@ -66,7 +57,7 @@ TEST_F(Browser, EndToEnd) {
       node.wait(5s);
     }
   }
-  std::string out = slurp(log);
+  std::string out = read_file(log);
   std::cout << out << std::flush;
   ASSERT_NE(status, -1) << "tests/browser/e2e.mjs did not finish within 300 s";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "e2e.mjs failed:\n" << out;

@@ -31,13 +31,6 @@ namespace {
 
 constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin/";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
@@ -156,6 +149,13 @@ class ChatdVariablesCleared : public ::testing::Environment {
     ::testing::AddGlobalTestEnvironment(new ChatdVariablesCleared);
 
 }  // namespace
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 std::vector<std::string> new_sanitizer_reports() {
   static std::set<std::string> seen;

@@ -48,6 +48,9 @@ class Process {
 // chatd's processes check for leaks). Without a sanitizer build there are never any.
 std::vector<std::string> new_sanitizer_reports();
 
+// The whole contents of a file ("" when it cannot be read).
+std::string read_file(const std::string& path);
+
 // Runs a command to completion; returns its exit code and what it printed on stdout.
 struct CommandResult {
   int exit_code;
@@ -133,6 +136,7 @@ class Nginx {
   Nginx(const std::string& dir, const std::string& socket_path, const std::string& web_root = "");
   ~Nginx();
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
   // The site's access log (its `log_format chatd`).
   std::string access_log() const { return dir_ + "/access.log"; }
 

@@ -6,9 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <iterator>
-
 #include "fixture.hpp"
 
 namespace chatd::test {
@@ -24,10 +21,7 @@ class HostileReply : public ReplyTest {
   std::string chat_status(const std::string& token, const std::string& chat) {
     return json::parse(call("GET", "/api/v2/chats/" + chat, token).body)["status"];
   }
-  std::string chatd_log() const {
-    std::ifstream in(stack_->chatd->log_path());
-    return {std::istreambuf_iterator<char>(in), {}};
-  }
+  std::string chatd_log() const { return read_file(stack_->chatd->log_path()); }
 };
 
 // PostgreSQL's jsonb refuses U+0000: it used to fail every checkpoint and the finish, so the
@@ -129,15 +123,13 @@ TEST_F(HostileReply, AReaderThatReadsNothingDoesNotStopTheReply) {
       {"steps",
        {{{"text", std::string(1000, 'x') + " "}, {"repeat", 3000}, {"token_delay_ms", 0}}}}};
   std::string body = json({{"model", "fake-openai"}, {"message", script_message(script)}}).dump();
-  std::string base = stack_->nginx->base_url();
-  int port = std::stoi(base.substr(base.rfind(':') + 1));
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);
   int small = 4096;
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_port = htons(static_cast<uint16_t>(stack_->nginx->port()));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   std::string request =

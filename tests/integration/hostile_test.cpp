@@ -9,10 +9,8 @@
 #include <unistd.h>
 
 #include <cctype>
-#include <fstream>
 #include <optional>
 #include <ostream>
-#include <sstream>
 
 #include "fixture.hpp"
 
@@ -841,13 +839,6 @@ void replace_all(std::string& text, const std::string& from, const std::string& 
     text.replace(at, from.size(), to);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 size_t count_of(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
@@ -934,11 +925,6 @@ class HostileRequest : public StackTest, public ::testing::WithParamInterface<Ca
         since_ + "')")[0];
   }
 
-  int nginx_port() const {
-    std::string base = stack_->nginx->base_url();
-    return std::stoi(base.substr(base.rfind(':') + 1));
-  }
-
   static std::optional<Actors> actors_;
   static std::string since_;
 };
@@ -950,12 +936,12 @@ TEST_P(HostileRequest, IsHandledCleanly) {
   const Case& c = GetParam();
   auto counts_before = row_counts();
   auto workers_before = stack_->chatd->worker_pids();
-  auto died_before = count_of(read_text(stack_->chatd->log_path()), "worker died");
+  auto died_before = count_of(read_file(stack_->chatd->log_path()), "worker died");
 
   long status;
   std::string body, content_type, error;
   if (!c.raw.empty()) {
-    auto r = raw_exchange(nginx_port(), fill(c.raw));
+    auto r = raw_exchange(stack_->nginx->port(), fill(c.raw));
     status = r.status;
     body = r.body;
     error = r.error;
@@ -982,7 +968,7 @@ TEST_P(HostileRequest, IsHandledCleanly) {
   EXPECT_EQ(row_counts(), counts_before)
       << "users, api_keys, chats, chat_messages, chat_replies changed";
   EXPECT_EQ(stack_->chatd->worker_pids(), workers_before) << "a worker was replaced";
-  EXPECT_EQ(count_of(read_text(stack_->chatd->log_path()), "worker died"), died_before);
+  EXPECT_EQ(count_of(read_file(stack_->chatd->log_path()), "worker died"), died_before);
   auto after = call("GET", "/api/v2/chats", actors_->token);
   EXPECT_EQ(after.status, 200) << after.error << after.body;
 }

@@ -7,7 +7,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "fixture.hpp"
@@ -27,13 +26,6 @@ std::string find_program(const std::string& name) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return {};
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Symlinks that exist for the test's duration, made only where nothing is, and removed again.
@@ -140,8 +132,8 @@ TEST_F(Systemd, SocketActivationBehindNginx) {
        "--workers", "1", "--threads", "4", "--listen", "unix:" + ignored},
       log);
   ASSERT_TRUE(wait_until([&] { return fs::exists(socket) || !chatd.running(); }, 10s))
-      << read_text(log);
-  ASSERT_TRUE(chatd.running()) << read_text(log);
+      << read_file(log);
+  ASSERT_TRUE(chatd.running()) << read_file(log);
   Nginx nginx(dir.path() + "/nginx", socket);
 
   // The first request starts chatd; it waits in the socket's backlog meanwhile.
@@ -157,16 +149,16 @@ TEST_F(Systemd, SocketActivationBehindNginx) {
   auto first = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   ASSERT_TRUE(served && r.status == 200) << r.status << " " << r.error << r.body << "\n"
-                                         << read_text(log);
+                                         << read_file(log);
   EXPECT_EQ(r.body, "[]");
   EXPECT_EQ(r.header("content-type"), "application/json; charset=utf-8");
   RecordProperty("first_request_ms", static_cast<int>(first.count()));
 
   // It says where it listens once every worker is ready; --listen was not used.
   EXPECT_TRUE(
-      wait_until([&] { return read_text(log).find("\"chatd ready\"") != std::string::npos; }, 10s))
-      << read_text(log);
-  std::string text = read_text(log);
+      wait_until([&] { return read_file(log).find("\"chatd ready\"") != std::string::npos; }, 10s))
+      << read_file(log);
+  std::string text = read_file(log);
   EXPECT_NE(text.find("\"listen\":\"systemd fd 3\""), std::string::npos) << text;
   EXPECT_FALSE(fs::exists(ignored));
   // Still serving, and the user's chats really come from this chatd: create one, list it.
@@ -180,8 +172,8 @@ TEST_F(Systemd, SocketActivationBehindNginx) {
 
   chatd.signal(SIGTERM);
   int status = chatd.wait(30s);
-  ASSERT_NE(status, -1) << "chatd did not stop on SIGTERM\n" << read_text(log);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << read_text(log);
+  ASSERT_NE(status, -1) << "chatd did not stop on SIGTERM\n" << read_file(log);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << read_file(log);
 }
 
 }  // namespace
