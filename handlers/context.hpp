@@ -6,6 +6,7 @@
 #include "llm/catalog.hpp"
 #include "llm/reply.hpp"
 #include "llm/transport.hpp"
+#include "sql/listener.hpp"
 #include "sql/store.hpp"
 
 namespace chatd::http {
@@ -29,9 +30,9 @@ struct Context {
   sql::RateLimit rate_limit;  // per user, on every authenticated request
   llm::ToolRunner* tools;     // null: no tool source is configured
   ReplyRegistry& replies;
-  const std::string& database_url;  // for connections of their own (LISTEN)
-  std::string worker;               // "host:pid", recorded with the replies it runs
-  Observer* observer = nullptr;     // the process model's scoreboard and metrics; may be null
+  sql::ListenConnection& listen_connection;  // the worker's one LISTEN connection
+  std::string worker;                        // "host:pid", recorded with the replies it runs
+  Observer* observer = nullptr;  // the process model's scoreboard and metrics; may be null
 };
 
 }  // namespace chatd::http

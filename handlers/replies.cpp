@@ -6,7 +6,6 @@
 #include "handlers/chats.hpp"
 #include "handlers/error.hpp"
 #include "sql/channels.hpp"
-#include "sql/listener.hpp"
 
 namespace chatd::http {
 
@@ -149,8 +148,8 @@ bool follow_reply(Context& context, const std::string& chat_id, size_t after, Re
     }
   } leave{context, chat_id, reply_id};
   // LISTEN, then read again from the start: nothing announced in between is missed. (The
-  // listener has a connection of its own, so it is opened only for a reply to follow.)
-  sql::Listener listener(context.database_url, sql::reply_channel(chat_id));
+  // worker's one LISTEN connection carries it: a follower holds no connection of its own.)
+  sql::Listener listener(context.listen_connection, sql::reply_channel(chat_id));
   read = context.store.replies.read(chat_id, 0);
 
   if (!out.start(200, stream_headers())) return true;

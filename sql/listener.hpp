@@ -1,30 +1,58 @@
-// LISTEN on a PostgreSQL channel, on a connection of its own (a listening connection is held
-// for as long as someone listens, so it never comes from the request pool).
+// LISTEN on PostgreSQL channels. A worker holds one connection for all of its listeners (the
+// interrupt channel, and the chat of every reply some request follows): followers cost no
+// connection, so a worker's connections stay at its pool's size plus one, whatever its readers.
 #pragma once
 
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace chatd::sql {
 
+// The worker's LISTEN connection and the thread that reads it. It connects in the
+// background and reconnects when the connection breaks; after a reconnection every listener
+// wakes with no payload, since a notification may have been missed meanwhile.
+class ListenConnection {
+ public:
+  // `on_error` is told, on the connection's thread, why a connection failed or broke.
+  using ErrorObserver = std::function<void(const std::exception& error)>;
+  ListenConnection(std::string url, ErrorObserver on_error);
+  ~ListenConnection();
+  ListenConnection(const ListenConnection&) = delete;
+  ListenConnection& operator=(const ListenConnection&) = delete;
+
+  struct State;
+
+ private:
+  friend class Listener;
+  std::unique_ptr<State> state_;
+};
+
+// One waiter on one channel of a ListenConnection.
 class Listener {
  public:
-  // Connects and LISTENs before returning, so nothing NOTIFYed afterwards is missed. Throws
-  // DatabaseUnavailable.
-  Listener(const std::string& url, const std::string& channel);
+  // Returns once the channel is LISTENed to, so nothing NOTIFYed afterwards is missed.
+  // Throws DatabaseUnavailable when the connection is not up within a few seconds.
+  Listener(ListenConnection& connection, const std::string& channel);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  // Waits up to `timeout` for notifications; returns their payloads (empty on timeout).
-  // Throws DatabaseUnavailable when the connection breaks.
+  // Waits up to `timeout` for notifications; returns their payloads, oldest first (empty on
+  // timeout or after a reconnection). Keeps at most kMaxPending payloads between two calls.
   std::vector<std::string> wait(std::chrono::milliseconds timeout);
 
+  static constexpr size_t kMaxPending = 1024;
+
+  struct Inbox;
+
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  ListenConnection::State& state_;
+  std::string channel_;
+  std::unique_ptr<Inbox> inbox_;
 };
 
 }  // namespace chatd::sql

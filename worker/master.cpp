@@ -16,6 +16,7 @@
 #include <pqxx/pqxx>
 #include <vector>
 
+#include "sql/error_text.hpp"
 #include "sql/migrate.hpp"
 #include "worker/listen_socket.hpp"
 #include "worker/log.hpp"
@@ -394,6 +395,30 @@ int Master::run() {
   return drain_and_exit();
 }
 
+// Every worker holds up to db-pool-size connections and one LISTEN connection (README
+// "Connections to PostgreSQL"); PostgreSQL keeps superuser_reserved_connections of its
+// max_connections for superusers. Said at start, since a full server shows only as 503s later.
+void check_connection_budget(pqxx::connection& conn, const config::Serve& serve) {
+  uint64_t available;
+  try {
+    pqxx::nontransaction tx(conn);
+    available = tx.exec1(
+                      "SELECT current_setting('max_connections')::int - "
+                      "current_setting('superuser_reserved_connections')::int")[0]
+                    .as<uint64_t>();
+  } catch (const std::exception& e) {
+    log::warn("cannot read max_connections", {{"error", sql::error_text(e)}});
+    return;
+  }
+  const uint64_t needed = uint64_t{serve.workers} * (serve.db_pool_size + 1);
+  if (needed > available)
+    log::warn("chatd may open more PostgreSQL connections than the server admits",
+              {{"connections", needed},
+               {"workers", serve.workers},
+               {"db_pool_size", serve.db_pool_size},
+               {"max_connections_without_reserved", available}});
+}
+
 }  // namespace
 
 int run_master(const ServeSettings& initial, const std::function<ServeSettings()>& reload) {
@@ -405,6 +430,7 @@ int run_master(const ServeSettings& initial, const std::function<ServeSettings()
     if (result.unknown_newer > 0)
       log::warn("the database has migrations this binary does not know (a newer chatd ran?)",
                 {{"count", result.unknown_newer}});
+    check_connection_budget(conn, initial.serve);
   } catch (const std::exception& e) {
     log::error("cannot migrate the database", {{"error", e.what()}});
     return 1;

@@ -25,6 +25,7 @@
 #include "handlers/routes.hpp"
 #include "llm/mcp_tools.hpp"
 #include "sql/channels.hpp"
+#include "sql/error_text.hpp"
 #include "sql/listener.hpp"
 #include "sql/pool.hpp"
 #include "sql/store.hpp"
@@ -148,20 +149,16 @@ class Worker {
         observer_(setup.board, setup.board_slot),
         pool_(setup.general.database_url, setup.serve.db_pool_size, std::chrono::seconds(5)),
         store_(pool_),
+        listen_(setup.general.database_url,
+                [](const std::exception& e) {
+                  log::warn("LISTEN connection reconnects", {{"error", sql::error_text(e)}});
+                }),
         transport_({setup.serve.upstream_connect_timeout, setup.serve.upstream_idle_timeout}),
         models_(load_models(setup, transport_)),
         reply_settings_(reply_settings(setup.serve)),
         tools_(load_tools(setup)),
-        context_{store_,
-                 models_,
-                 transport_,
-                 reply_settings_,
-                 rate_limit(setup.serve),
-                 tools_.get(),
-                 replies_,
-                 setup.general.database_url,
-                 worker_name(),
-                 &observer_},
+        context_{store_,       models_,  transport_, reply_settings_, rate_limit(setup.serve),
+                 tools_.get(), replies_, listen_,    worker_name(),   &observer_},
         stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     pool_.set_wait_observer([this](std::chrono::microseconds waited, bool timed_out) {
       observer_.pool_wait(waited, timed_out);
@@ -187,6 +184,7 @@ class Worker {
   metrics::WorkerObserver observer_;  // the scoreboard and the metrics
   sql::Pool pool_;
   sql::Store store_;
+  sql::ListenConnection listen_;  // the interrupt channel's and every follower's LISTEN
   llm::Transport transport_;
   llm::ModelCatalog models_;
   http::ReplySettings reply_settings_;
@@ -259,17 +257,13 @@ void Worker::serve(unsigned thread) {
 // with the chat id; the reply running here stops within moments. Its checkpoints also read the
 // flag, so an interrupt sent while this connection was down still lands.
 void Worker::listen_for_interrupts() {
-  auto backoff = std::chrono::milliseconds(500);
   while (!stopping_.load()) {
     try {
-      sql::Listener listener(setup_.general.database_url, sql::kCancelChannel);
-      backoff = std::chrono::milliseconds(500);
+      sql::Listener listener(listen_, sql::kCancelChannel);
       while (!stopping_.load())
         for (const auto& chat_id : listener.wait(std::chrono::seconds(1))) replies_.cancel(chat_id);
-    } catch (const std::exception& e) {
-      log::warn("interrupt listener reconnects", {{"error", e.what()}});
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
+    } catch (const sql::DatabaseUnavailable&) {
+      // The database is away; the LISTEN connection keeps trying, and so does this.
     }
   }
 }

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <thread>
+
 #include "fixture.hpp"
 
 namespace chatd::test {
@@ -157,6 +160,73 @@ TEST_F(HostileReply, AReaderThatReadsNothingDoesNotStopTheReply) {
   EXPECT_EQ(stored[0][0], "stop") << "taken for dead while it ran";
   EXPECT_GE(std::stoul(stored[0][1]), 3000u * 1000u) << "not stored whole";
   EXPECT_EQ(chat_status(token, chat), "idle");
+}
+
+// Followers must not take PostgreSQL's connections: they share their worker's one LISTEN
+// connection, so an instance holds at most workers × (db-pool-size + 1) connections however
+// many follow (README "Connections to PostgreSQL"). Here 2 × (2 + 1) = 6, with 24 followers
+// of 3 replies; each used to hold a connection of its own.
+TEST_F(HostileReply, ACrowdOfFollowersHoldsNoConnectionOfItsOwn) {
+  std::string dir = stack_->dir + "/crowd";
+  std::filesystem::create_directories(dir);
+  auto args = stack_->chatd_args;
+  args.insert(args.end(), {"--db-pool-size", "2"});
+  Chatd chatd(dir, stack_->postgres->url() + " application_name=crowd", args);
+  chatd.start();
+  Nginx nginx(dir + "/nginx", chatd.socket_path());
+  auto connections = [&] {
+    return std::stoi(
+        stack_->sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'crowd'")
+            .at(0)
+            .at(0));
+  };
+  std::string user = unique("crowd");
+  auto token = stack_->new_user_token(user);
+  // The user's running replies: how many, and how many follow them.
+  auto replies = [&] {
+    return stack_->sql(
+        "SELECT count(*), coalesce(sum(readers), 0) FROM chat_replies WHERE finished_at IS NULL "
+        "AND chat_id IN (SELECT id FROM chats WHERE user_id = '" +
+        stack_->user_id(user) + "')")[0];
+  };
+  std::vector<std::string> headers = {"Coder-Session-Token: " + token,
+                                      "Content-Type: application/json"};
+  constexpr int kReplies = 3, kFollowers = 8;
+  std::string words;
+  for (int i = 0; i < 60; ++i) words += "w" + std::to_string(i) + " ";
+  json script = {{"steps", {{{"text", words}, {"token_delay_ms", 60}}}}};
+  std::string body = json({{"model", "fake-openai"}, {"message", script_message(script)}}).dump();
+
+  std::vector<std::string> chats;
+  std::vector<StreamedResponse> originals(kReplies), followers(kReplies * kFollowers);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < kReplies; ++r) {
+    chats.push_back(create_chat(token)["id"]);
+    threads.emplace_back([&, r] {
+      originals[r] = http_stream(
+          "POST", nginx.base_url() + "/api/v2/chats/" + chats[r] + "/messages", headers, body);
+    });
+  }
+  ASSERT_TRUE(wait_until([&] { return replies()[0] == std::to_string(kReplies); }, 10s));
+  for (int f = 0; f < kReplies * kFollowers; ++f)
+    threads.emplace_back([&, f] {
+      followers[f] =
+          http_stream("GET", nginx.base_url() + "/api/v2/chats/" + chats[f % kReplies] + "/stream",
+                      headers, "");
+    });
+  bool all_follow =
+      wait_until([&] { return replies()[1] == std::to_string(kReplies * kFollowers); }, 10s);
+  int most = connections();
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(all_follow) << "followers never all joined";
+  EXPECT_LE(most, 2 * (2 + 1)) << "connections of the instance while 24 follow";
+  for (int f = 0; f < kReplies * kFollowers; ++f) {
+    ASSERT_EQ(followers[f].status, 200) << f << followers[f].body;
+    EXPECT_EQ(followers[f].lines(), originals[f % kReplies].lines()) << f;
+  }
+  for (const auto& original : originals)
+    EXPECT_EQ(count_prefix(original.lines(), "d:"), 1u) << original.body;
+  EXPECT_LE(connections(), 2 * (2 + 1));
 }
 
 }  // namespace

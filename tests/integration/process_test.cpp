@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <thread>
@@ -180,6 +181,26 @@ TEST_F(Processes, SigtermDrainsAnInFlightRequest) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   stack_->chatd->start();
   EXPECT_EQ(call("GET", "/api/v2/chats", token).status, 200);
+}
+
+// workers × (db-pool-size + 1) connections that PostgreSQL would not admit are said at start
+// (here 2 × 151 against the test cluster's 200 less its 3 reserved), and nothing is said when
+// they fit.
+TEST_F(Processes, AConnectionBudgetAboveMaxConnectionsIsSaidAtStart) {
+  const std::string warning = "chatd may open more PostgreSQL connections than the server admits";
+  EXPECT_EQ(read_file(stack_->chatd->log_path()).find(warning), std::string::npos);
+  std::string dir = stack_->dir + "/budget";
+  std::filesystem::create_directories(dir);
+  auto args = stack_->chatd_args;
+  args.insert(args.end(), {"--db-pool-size", "150"});
+  Chatd chatd(dir, stack_->postgres->url(), args);
+  chatd.start();
+  std::string log = read_file(chatd.log_path());
+  auto at = log.find(warning);
+  ASSERT_NE(at, std::string::npos) << log;
+  std::string line = log.substr(at, log.find('\n', at) - at);
+  EXPECT_NE(line.find("\"connections\":302"), std::string::npos) << line;
+  EXPECT_NE(line.find("\"max_connections_without_reserved\":197"), std::string::npos) << line;
 }
 
 }  // namespace

@@ -253,8 +253,9 @@ class HandleRequest : public ::testing::Test {
   llm::Transport transport_{{}};
   ReplySettings reply_;
   ReplyRegistry replies_;
-  std::string url_;
-  Context context_{store_, models_, transport_, reply_, {}, nullptr, replies_, url_, "test:1"};
+  sql::ListenConnection listen_{"postgresql:///chatd_unit?host=/nonexistent/chatd-unit-tests",
+                                nullptr};
+  Context context_{store_, models_, transport_, reply_, {}, nullptr, replies_, listen_, "test:1"};
   chatd::testing::FakeResponseWriter out_;
 
   Outcome run(std::string method, std::string path, std::string query = {}) {
