@@ -152,6 +152,21 @@ std::string request_hash(const ChatMessageRequest& decoded) {
       {{"model", decoded.model}, {"message", message}, {"thinking", decoded.thinking}}));
 }
 
+// max-message-size and max-chat-size, in bytes of JSON as stored. A reply may take a chat past
+// its limit (by at most max-message-size); the next message is refused.
+void check_stored_size(const ReplySettings& limits, const sql::ChatRecord& chat, uint64_t size) {
+  if (size > limits.max_message_bytes)
+    throw ApiError(413, "Message too large.",
+                   "The message is " + std::to_string(size) +
+                       " bytes of JSON; a message may have at most " +
+                       std::to_string(limits.max_message_bytes) + ".");
+  if (static_cast<uint64_t>(chat.stored_bytes) + size > limits.max_chat_bytes)
+    throw ApiError(400, "This chat is full.",
+                   "It stores " + std::to_string(chat.stored_bytes) +
+                       " bytes of messages and may store at most " +
+                       std::to_string(limits.max_chat_bytes) + "; start a new chat.");
+}
+
 }  // namespace
 
 void post_chat_message(Context& context, Request& request, ResponseWriter& out) {
@@ -160,6 +175,8 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   std::string key = idempotency_key(request);
   const llm::Model* model = context.models.find(decoded.model);
   if (!model) throw ApiError(400, "Model not found");
+  const std::string stored_message = base::json_text(decoded.message);
+  check_stored_size(context.reply, chat, stored_message.size());
   Observer& observer = context.observer ? *context.observer : no_observer();
   observer.on_model(model->id);
 
@@ -200,7 +217,7 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   sql::RecentMessages before;
   try {
     before = context.store.messages.append(
-        {chat.id, model->id, model->provider_type, base::json_text(decoded.message)},
+        {chat.id, model->id, model->provider_type, stored_message},
         static_cast<int>(keep), context.reply.max_history_bytes);
   } catch (...) {
     // Nothing was stored: the chat is free again, and so is the key, for the client's retry.

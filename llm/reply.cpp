@@ -13,19 +13,22 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Counts what the sink has written, for keep-alives.
+// Notes when the sink last wrote (for keep-alives) and how much (for max_message_bytes).
 class TimedSink : public PartSink {
  public:
   explicit TimedSink(PartSink& inner) : inner_(inner) {}
   bool write_line(std::string_view line) override {
     last_write_ = Clock::now();
+    if (line != "\n") written_ += line.size();
     return inner_.write_line(line);
   }
   Clock::time_point last_write() const { return last_write_; }
+  uint64_t written() const { return written_; }  // bytes of parts, keep-alives left out
 
  private:
   PartSink& inner_;
   Clock::time_point last_write_ = Clock::now();
+  uint64_t written_ = 0;
 };
 
 json wire(FinishReason reason) { return std::string(wire_name(reason)); }
@@ -67,8 +70,12 @@ class Reply {
   void poll_title(bool last, bool announce = true);
   void await_title();
   bool stopping() const {
-    return interrupted_ || failed_ ||
+    return interrupted_ || failed_ || cut_ ||
            (stream_.reader_gone() && in_.options.on_disconnect == OnDisconnect::kStop);
+  }
+  // The finish reason of a reply that stopped before the model ended it.
+  FinishReason stop_reason() const {
+    return cut_ && !interrupted_ ? FinishReason::kLength : FinishReason::kStop;
   }
   std::vector<json> run_tools(const std::vector<ToolCallDone>& calls);
 
@@ -80,6 +87,7 @@ class Reply {
   bool started_ = false;  // the first step began
   bool interrupted_ = false;
   bool failed_ = false;  // on_tick answered kFail
+  bool cut_ = false;     // the parts reached max_message_bytes
 };
 
 bool Reply::emit(char code, const json& value) {
@@ -133,6 +141,8 @@ void Reply::apply(const ModelEvent& event, Step& step) {
 // finished title, and say whether to go on.
 bool Reply::tick() {
   if (Clock::now() - sink_.last_write() >= in_.options.keepalive_interval) stream_.keep_alive();
+  if (in_.options.max_message_bytes != 0 && sink_.written() >= in_.options.max_message_bytes)
+    cut_ = true;
   if (in_.on_tick) {
     TickVerdict verdict = in_.on_tick(builder_);
     if (verdict == TickVerdict::kStop) interrupted_ = true;
@@ -278,10 +288,10 @@ ReplyResult Reply::run() {
     run_step(step);
     if (stopping()) {
       if (step.started && !failed_)  // a failure's error part ends the stream instead
-        emit('e', {{"finishReason", wire(FinishReason::kStop)},
+        emit('e', {{"finishReason", wire(stop_reason())},
                    {"usage", usage_json({})},
                    {"isContinued", false}});
-      finish_reason = FinishReason::kStop;
+      finish_reason = stop_reason();
       break;
     }
     if (step.error) {
@@ -298,12 +308,12 @@ ReplyResult Reply::run() {
     }
     add_usage(result.usage, step.finish->usage);
     // An interrupt during the tools ends the reply here, as "stop".
-    finish_reason = stopping() ? FinishReason::kStop : step.finish->finish_reason;
+    finish_reason = stopping() ? stop_reason() : step.finish->finish_reason;
     emit('e', {{"finishReason", wire(finish_reason)},
                {"usage", usage_json(step.finish->usage)},
                {"isContinued", false}});
     if (stopping()) {
-      finish_reason = FinishReason::kStop;
+      finish_reason = stop_reason();
       break;
     }
     if (finish_reason != FinishReason::kToolCalls || step.calls.empty()) break;

@@ -41,6 +41,9 @@ struct ReplyOptions {
   std::chrono::milliseconds max_retry_wait{20'000};
   std::chrono::milliseconds keepalive_interval{15'000};
   std::chrono::milliseconds title_wait{30'000};  // at the end, for a title still coming
+  // A reply whose parts reach this many bytes ends there, with finish reason "length" (0: no
+  // limit). Parts are not split: the last one may pass it.
+  uint64_t max_message_bytes = 0;
   OnDisconnect on_disconnect = OnDisconnect::kStop;
 };
 

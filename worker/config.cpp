@@ -150,6 +150,12 @@ po::options_description serve_options() {
       "max-history-bytes", po::value<std::string>()->default_value("16MiB"),
       "at most this much of a chat's stored messages (their JSON) is sent to the model; the "
       "oldest beyond it are left out")(
+      "max-message-size", po::value<std::string>()->default_value("4MiB"),
+      "largest message, in bytes of its JSON: a larger user message gets 413, a longer reply "
+      "ends there (finish reason length)")(
+      "max-chat-size", po::value<std::string>()->default_value("64MiB"),
+      "most a chat may store, in bytes of its messages' JSON: a message to a fuller chat gets "
+      "400")(
       "on-disconnect", po::value<std::string>()->default_value("continue"),
       "when the client of a streamed reply goes away: continue (finish and store the reply) or "
       "stop (store what there is)")(
@@ -270,6 +276,9 @@ Serve serve(const po::variables_map& values) {
   out.max_history_messages = static_cast<int>(bounded(values, "max-history-messages", 1, 100000));
   out.max_history_bytes =
       size_of(values, "max-history-bytes", 1024, uint64_t{1} << 30, "1KiB to 1GiB");
+  out.max_message_size =
+      size_of(values, "max-message-size", 1024, uint64_t{1} << 30, "1KiB to 1GiB");
+  out.max_chat_size = size_of(values, "max-chat-size", 1024, uint64_t{1} << 40, "1KiB to 1024GiB");
   out.on_disconnect = value_of(values, "on-disconnect");
   if (out.on_disconnect != "continue" && out.on_disconnect != "stop")
     throw ConfigError("on-disconnect: must be continue or stop, got \"" + out.on_disconnect + "\"");

@@ -66,6 +66,8 @@ struct Serve {
   unsigned rate_burst = 60;
   int max_history_messages = 200;
   uint64_t max_history_bytes = 16 << 20;
+  uint64_t max_message_size = 4 << 20;
+  uint64_t max_chat_size = uint64_t{64} << 20;
   std::string system_prompt;
   std::chrono::milliseconds mcp_refresh{300'000};
   uint64_t tool_result_limit = 64 << 10;

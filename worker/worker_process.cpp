@@ -79,6 +79,9 @@ http::ReplySettings reply_settings(const config::Serve& serve) {
   settings.max_replies_per_user = serve.max_replies_per_user;
   settings.max_history_messages = serve.max_history_messages;
   settings.max_history_bytes = serve.max_history_bytes;
+  settings.max_message_bytes = serve.max_message_size;
+  settings.max_chat_bytes = serve.max_chat_size;
+  settings.options.max_message_bytes = serve.max_message_size;
   settings.options.keepalive_interval = serve.stream_keepalive;
   settings.options.on_disconnect =
       serve.on_disconnect == "stop" ? llm::OnDisconnect::kStop : llm::OnDisconnect::kContinue;

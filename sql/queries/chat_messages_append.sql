@@ -1,4 +1,5 @@
--- A POST's user message, in one round trip: stores it, moves the chat's updated_at to its time,
+-- A POST's user message, in one round trip: stores it, moves the chat's updated_at to its time
+-- and its stored_bytes by the message's size,
 -- and returns the newest messages stored before it (newest first: at most $8 of them, and of
 -- those only as many as fit in $9 bytes of JSON; what the model sees is cut from these, so the
 -- cost does not grow with the chat), how many the $8 limit let through before the byte cut,
@@ -13,9 +14,12 @@ WITH message AS (
     INSERT INTO chat_messages (chat_id, model, provider, content, finish_reason, prompt_tokens,
                                completion_tokens)
     VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
-    RETURNING created_at
+    RETURNING created_at, octet_length(content::text) AS bytes
 ), touched AS (
-    UPDATE chats SET updated_at = (SELECT created_at FROM message) WHERE id = $1
+    UPDATE chats
+       SET updated_at = message.created_at, stored_bytes = stored_bytes + message.bytes
+      FROM message
+     WHERE chats.id = $1
 ), newest AS (
     SELECT created_at, id, content::text AS content
       FROM chat_messages

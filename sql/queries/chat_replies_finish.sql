@@ -1,5 +1,5 @@
 -- The reply ended: the last parts, the stored assistant message (when it has any part) with
--- the chat's updated_at, and the row marked finished, together.
+-- the chat's updated_at and stored_bytes, and the row marked finished, together.
 -- $1 chat id, $2 message id, $3 last parts, $4 part count, $5 message (NULL: the one of the
 -- last checkpoint, when the database refused the final one), $6 finish reason,
 -- $7 and $8 prompt and completion tokens (NULL: unknown), $9 the reply's channel.
@@ -16,8 +16,10 @@ WITH reply AS (
     SELECT chat_id, model, provider, message, $6, $7::integer, $8::integer
       FROM reply
      WHERE jsonb_array_length(message->'parts') > 0
-    RETURNING chat_id, created_at
+    RETURNING chat_id, created_at, octet_length(content::text) AS bytes
 ), touched AS (
-    UPDATE chats SET updated_at = stored.created_at FROM stored WHERE chats.id = stored.chat_id
+    UPDATE chats SET updated_at = stored.created_at, stored_bytes = stored_bytes + stored.bytes
+      FROM stored
+     WHERE chats.id = stored.chat_id
 )
 SELECT pg_notify($9, '') FROM reply

@@ -16,8 +16,10 @@ WITH dead AS (
     SELECT chat_id, model, provider, message, 'error'
       FROM reply
      WHERE message IS NOT NULL AND jsonb_array_length(message->'parts') > 0
-    RETURNING chat_id, created_at
+    RETURNING chat_id, created_at, octet_length(content::text) AS bytes
 ), touched AS (
-    UPDATE chats SET updated_at = stored.created_at FROM stored WHERE chats.id = stored.chat_id
+    UPDATE chats SET updated_at = stored.created_at, stored_bytes = stored_bytes + stored.bytes
+      FROM stored
+     WHERE chats.id = stored.chat_id
 )
 SELECT chat_id, pg_notify($1 || replace(chat_id::text, '-', ''), '') FROM reply

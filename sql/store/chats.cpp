@@ -35,6 +35,7 @@ std::optional<ChatRecord> ChatStore::get(const std::string& id) {
   if (rows.empty()) return std::nullopt;
   auto chat = chat_from_row(rows[0]);
   chat.owner_id = rows[0]["owner_id"].c_str();
+  chat.stored_bytes = rows[0]["stored_bytes"].as<long long>();
   return chat;
 }
 

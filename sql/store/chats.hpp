@@ -16,6 +16,7 @@ struct ChatRecord {
   std::string updated_at;
   std::string title;
   bool running = false;  // a reply is being generated
+  long long stored_bytes = 0;  // its messages' JSON (filled by get only)
 };
 
 class ChatStore : Executor {

@@ -1,5 +1,5 @@
 // sql::ListenConnection against the stack's PostgreSQL: one connection carries every listener
-// of a worker, a listener hears what is NOTIFYed once it is constructed, and a connection that
+// of a worker, a listener hears whatever is NOTIFYed once it is constructed, and a connection that
 // the server kills is replaced, its listeners woken, and notifications flow again.
 #include "sql/listener.hpp"
 
@@ -82,11 +82,15 @@ TEST_F(Listen, AListenerLeftAloneByOthersStillHears) {
   notify(channel, "after");
   EXPECT_EQ(hear(*first, 2), (std::vector<std::string>{"both", "after"}));
   first.reset();
-  // A new listener hears only what comes after it.
-  notify(channel, "nobody");
+  // A new listener hears what comes after it (and maybe something from just before, still on
+  // its way: a listener takes a notification as a reason to look, never as the news itself).
+  notify(channel, "before");
   sql::Listener third(*connection_, channel);
   notify(channel, "third");
-  EXPECT_EQ(hear(third, 1), std::vector<std::string>{"third"});
+  auto heard = hear(third, 1);
+  if (heard == std::vector<std::string>{"before"}) heard = hear(third, 1);
+  ASSERT_FALSE(heard.empty());
+  EXPECT_EQ(heard.back(), "third");
 }
 
 TEST_F(Listen, AKilledConnectionIsReplacedAndItsListenersWoken) {

@@ -373,6 +373,19 @@ TEST_F(ConfigTest, MaxHistoryBytes) {
   }
 }
 
+TEST_F(ConfigTest, StoredSizeLimits) {
+  auto defaults = serve(load_serve({}));
+  EXPECT_EQ(defaults.max_message_size, 4u << 20);
+  EXPECT_EQ(defaults.max_chat_size, 64u << 20);
+  auto set = serve(load_serve({"--max-message-size", "32KiB", "--max-chat-size", "1024GiB"}));
+  EXPECT_EQ(set.max_message_size, 32u << 10);
+  EXPECT_EQ(set.max_chat_size, uint64_t{1} << 40);
+  EXPECT_EQ(serve_error({"--max-message-size", "1000"}),
+            "max-message-size: must be a size from 1KiB to 1GiB, got \"1000\"");
+  EXPECT_EQ(serve_error({"--max-chat-size", "1025GiB"}),
+            "max-chat-size: must be a size from 1KiB to 1024GiB, got \"1025GiB\"");
+}
+
 TEST_F(ConfigTest, GeneralValidation) {
   auto general_error = [&](const std::vector<std::string>& args) -> std::string {
     try {
