@@ -16,7 +16,7 @@ struct ReplySettings {
   int max_replies_per_user = 0;  // 0: no limit
   int max_history_messages = 200;
   uint64_t max_history_bytes = 16 << 20;
-  uint64_t max_message_bytes = 4 << 20;  // a user message's JSON; 413 above
+  uint64_t max_message_bytes = 4 << 20;          // a user message's JSON; 413 above
   uint64_t max_chat_bytes = uint64_t{64} << 20;  // a chat's messages' JSON; 400 when reached
   llm::ReplyOptions options;
 };

@@ -216,9 +216,9 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   size_t keep = static_cast<size_t>(std::max(1, context.reply.max_history_messages));
   sql::RecentMessages before;
   try {
-    before = context.store.messages.append(
-        {chat.id, model->id, model->provider_type, stored_message},
-        static_cast<int>(keep), context.reply.max_history_bytes);
+    before =
+        context.store.messages.append({chat.id, model->id, model->provider_type, stored_message},
+                                      static_cast<int>(keep), context.reply.max_history_bytes);
   } catch (...) {
     // Nothing was stored: the chat is free again, and so is the key, for the client's retry.
     if (!key.empty()) {

@@ -5,7 +5,9 @@
 #include "base/json_text.hpp"
 #include "handlers/chats.hpp"
 #include "handlers/error.hpp"
+#include "handlers/observer.hpp"
 #include "sql/channels.hpp"
+#include "sql/error_text.hpp"
 
 namespace chatd::http {
 
@@ -94,9 +96,10 @@ llm::TickVerdict ReplyRecorder::tick(const llm::MessageBuilder& message) {
     } catch (const sql::DatabaseUnavailable&) {
       // The database is away: keep the parts for the next checkpoint, keep generating.
       pending_ = progress.parts + pending_;
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       // It refused the record itself: going on would only lose more (and, without a
       // heartbeat, let another worker take the reply for dead).
+      if (context_.observer) context_.observer->on_failure(sql::error_text(e));
       return llm::TickVerdict::kFail;
     }
   }
@@ -113,7 +116,8 @@ void ReplyRecorder::finish(const std::string& message, llm::FinishReason finish_
                                   usage.completion_tokens);
   } catch (const sql::DatabaseUnavailable&) {
     throw;  // recovery finishes it from its last checkpoint
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    if (context_.observer) context_.observer->on_failure(sql::error_text(e));
     progress.parts.clear();
     progress.message = std::nullopt;  // the last checkpointed message
     context_.store.replies.finish(chat_id_, message_id_, progress,

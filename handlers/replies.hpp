@@ -66,7 +66,7 @@ class ReplyRecorder : public llm::PartSink {
 };
 
 // Readers one reply may have at once (GET …/stream and idempotent repeats of its POST): each
-// holds a request thread and a PostgreSQL connection of its own (LISTEN) while it follows.
+// holds a request thread while it follows (and waits on its worker's one LISTEN connection).
 inline constexpr int kMaxReadersPerReply = 8;
 
 // Sends the running reply of a chat to `out` as a data stream: every part from the first `f`

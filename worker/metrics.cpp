@@ -254,6 +254,10 @@ void WorkerObserver::on_model(std::string_view model) {
   t_current->notes_.model = model;
 }
 
+void WorkerObserver::on_failure(std::string_view detail) {
+  if (t_current) t_current->notes_.failure = detail;
+}
+
 std::string WorkerObserver::metrics_text() { return board_ ? render(*board_) : std::string(); }
 
 nlohmann::ordered_json WorkerObserver::status_json() {

@@ -33,6 +33,7 @@ class WorkerObserver : public http::Observer, public llm::ReplyObserver {
     std::string model;
     std::optional<llm::FinishReason> finish_reason;  // none: no reply
     std::string reply_error;
+    std::string failure;  // http::Observer::on_failure
     std::optional<long long> prompt_tokens;
     std::optional<long long> completion_tokens;
   };
@@ -70,6 +71,7 @@ class WorkerObserver : public http::Observer, public llm::ReplyObserver {
   void on_user(std::string_view user_id) override;
   void on_chat(std::string_view chat_id) override;
   void on_model(std::string_view model) override;
+  void on_failure(std::string_view detail) override;
   llm::ReplyObserver* replies() override { return board_ ? this : nullptr; }
   std::string metrics_text() override;
   nlohmann::ordered_json status_json() override;

@@ -325,7 +325,11 @@ void Worker::handle(FCGX_Request& raw, unsigned thread) {
   if (notes.finish_reason)
     fields["finish_reason"] = std::string(llm::wire_name(*notes.finish_reason));
   if (!notes.reply_error.empty()) fields["reply_error"] = notes.reply_error;
-  if (!outcome.error.empty()) fields["error"] = outcome.error;
+  if (!outcome.error.empty()) {
+    fields["error"] = outcome.error;
+  } else if (!notes.failure.empty()) {
+    fields["error"] = notes.failure;
+  }
   auto level = out.status() >= 500                                ? log::Level::kError
                : notes.finish_reason == llm::FinishReason::kError ? log::Level::kWarn
                                                                   : log::Level::kInfo;

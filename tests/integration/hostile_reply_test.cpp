@@ -111,7 +111,18 @@ TEST_F(HostileReply, ARefusedCheckpointEndsTheReplyWithAnErrorPart) {
                             "' AND content->>'role' = 'assistant'");
   EXPECT_EQ(reason.at(0).at(0), "error");
   EXPECT_EQ(chat_status(token, chat), "idle");
-  EXPECT_EQ(chatd_log().find("REFUSEME"), std::string::npos) << "refused text in chatd's log";
+  // The request's log line says why, by SQLSTATE (P0001: raised by the trigger), without what
+  // PostgreSQL's message quotes.
+  std::string log = chatd_log();
+  EXPECT_EQ(log.find("REFUSEME"), std::string::npos) << "refused text in chatd's log";
+  EXPECT_NE(log.find("\"chat_id\":\"" + chat + "\""), std::string::npos);
+  bool said = false;
+  for (size_t at = log.find(chat); at != std::string::npos; at = log.find(chat, at + 1)) {
+    auto start = log.rfind('\n', at) + 1;
+    std::string line = log.substr(start, log.find('\n', at) - start);
+    said = said || line.find("\"error\":\"database error P0001\"") != std::string::npos;
+  }
+  EXPECT_TRUE(said) << "no log line of the request says why it failed";
 }
 
 // A client that stops reading (here: one that never reads, with a small receive buffer) must

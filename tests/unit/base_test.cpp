@@ -44,16 +44,28 @@ TEST(CaseInsensitive, AsciiOnly) {
   EXPECT_FALSE(starts_with_nocase("[", "{"));  // '[' is not 'A' + 32 territory: no folding
 }
 
-TEST(PercentDecode, EscapesAndPlus) {
-  EXPECT_EQ(percent_decode("a%20b%2fc"), "a b/c");
-  EXPECT_EQ(percent_decode("%C3%A9"), "\xc3\xa9");
-  EXPECT_EQ(percent_decode("a+b"), "a+b");
+TEST(PercentDecode, Sequences) {
+  EXPECT_EQ(percent_decode("", true), "");
+  EXPECT_EQ(percent_decode("plain", true), "plain");
+  EXPECT_EQ(percent_decode("%41%62", true), "Ab");
+  EXPECT_EQ(percent_decode("%2f%2F", true), "//");
   EXPECT_EQ(percent_decode("a+b", true), "a b");
+  EXPECT_EQ(percent_decode("a+b", false), "a+b");
   EXPECT_EQ(percent_decode("%2B", true), "+");
-  EXPECT_EQ(percent_decode("%"), "%");
-  EXPECT_EQ(percent_decode("%4"), "%4");
-  EXPECT_EQ(percent_decode("%zz"), "%zz");
-  EXPECT_EQ(percent_decode("%2541"), "%41");  // decoded once only
+  EXPECT_EQ(percent_decode("%C3%A9", true), "\xc3\xa9");
+  EXPECT_EQ(percent_decode("%00", true), std::string(1, '\0'));
+  EXPECT_EQ(percent_decode("%25", true), "%");
+  EXPECT_EQ(percent_decode("%2541", true), "%41");  // decoded once only
+}
+
+TEST(PercentDecode, MalformedEscapesStayLiteral) {
+  EXPECT_EQ(percent_decode("%", true), "%");
+  EXPECT_EQ(percent_decode("%4", true), "%4");
+  EXPECT_EQ(percent_decode("a%", true), "a%");
+  EXPECT_EQ(percent_decode("%zz", true), "%zz");
+  EXPECT_EQ(percent_decode("%4g", true), "%4g");
+  EXPECT_EQ(percent_decode("%%41", true), "%A");
+  EXPECT_EQ(percent_decode("100%", true), "100%");
 }
 
 TEST(Utf8Prefix, NeverSplitsACharacter) {

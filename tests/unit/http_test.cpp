@@ -1,4 +1,4 @@
-// The handler-side request and response helpers: cookies, query parameters, percent-decoding,
+// The handler-side request and response helpers: cookies, query parameters,
 // reason phrases, and respond()/respond_json().
 #include "handlers/http.hpp"
 
@@ -100,30 +100,6 @@ TEST(QueryParam, EmptyPiecesAndEmptyQuery) {
   EXPECT_EQ(with_query("").query_param("a"), std::nullopt);
   EXPECT_EQ(with_query("a=b=c").query_param("a"), "b=c");
   EXPECT_EQ(with_query("=v").query_param(""), "v");
-}
-
-TEST(PercentDecode, Sequences) {
-  EXPECT_EQ(base::percent_decode("", true), "");
-  EXPECT_EQ(base::percent_decode("plain", true), "plain");
-  EXPECT_EQ(base::percent_decode("%41%62", true), "Ab");
-  EXPECT_EQ(base::percent_decode("%2f%2F", true), "//");
-  EXPECT_EQ(base::percent_decode("a+b", true), "a b");
-  EXPECT_EQ(base::percent_decode("a+b", false), "a+b");
-  EXPECT_EQ(base::percent_decode("%2B", true), "+");
-  EXPECT_EQ(base::percent_decode("%C3%A9", true), "\xc3\xa9");
-  EXPECT_EQ(base::percent_decode("%00", true), std::string(1, '\0'));
-  EXPECT_EQ(base::percent_decode("%25", true), "%");
-  EXPECT_EQ(base::percent_decode("%2541", true), "%41");  // decoded once only
-}
-
-TEST(PercentDecode, MalformedEscapesStayLiteral) {
-  EXPECT_EQ(base::percent_decode("%", true), "%");
-  EXPECT_EQ(base::percent_decode("%4", true), "%4");
-  EXPECT_EQ(base::percent_decode("a%", true), "a%");
-  EXPECT_EQ(base::percent_decode("%zz", true), "%zz");
-  EXPECT_EQ(base::percent_decode("%4g", true), "%4g");
-  EXPECT_EQ(base::percent_decode("%%41", true), "%A");
-  EXPECT_EQ(base::percent_decode("100%", true), "100%");
 }
 
 TEST(Request, HeaderAndPathParam) {
