@@ -592,6 +592,30 @@ Stack::~Stack() {
   if (!std::getenv("KEEP_TEST_DIR")) fs::remove_all(dir);
 }
 
+std::vector<std::string> with_option(std::vector<std::string> args, const std::string& option,
+                                     const std::string& value) {
+  auto at = std::find(args.begin(), args.end(), option);
+  if (at != args.end() && at + 1 != args.end()) {
+    *(at + 1) = value;
+  } else {
+    args.insert(args.end(), {option, value});
+  }
+  return args;
+}
+
+Instance::Instance(const Stack& stack, const std::string& name,
+                   const std::vector<std::pair<std::string, std::string>>& options,
+                   const std::string& database_url) {
+  std::string dir = stack.dir + "/" + name;
+  fs::create_directories(dir);
+  auto args = stack.chatd_args;
+  for (const auto& [option, value] : options) args = with_option(args, option, value);
+  chatd = std::make_unique<Chatd>(dir, database_url.empty() ? stack.postgres->url() : database_url,
+                                  args);
+  chatd->start();
+  nginx = std::make_unique<Nginx>(dir + "/nginx", chatd->socket_path());
+}
+
 namespace {
 std::unique_ptr<Stack> the_stack;
 }  // namespace

@@ -198,4 +198,21 @@ class Stack {
   std::unique_ptr<Nginx> nginx;
 };
 
+// `args` with `option` set to `value`: the value it had is replaced, or the option added.
+std::vector<std::string> with_option(std::vector<std::string> args, const std::string& option,
+                                     const std::string& value);
+
+// One more chatd master, behind an nginx of its own, on the stack's database: the stack's
+// arguments with `options` set (with_option), in the stack's directory under `name`.
+// `database_url` replaces the stack's (e.g. with an application_name to count connections).
+struct Instance {
+  Instance(const Stack& stack, const std::string& name,
+           const std::vector<std::pair<std::string, std::string>>& options,
+           const std::string& database_url = "");
+  std::string url(const std::string& path) const { return nginx->base_url() + path; }
+
+  std::unique_ptr<Chatd> chatd;
+  std::unique_ptr<Nginx> nginx;
+};
+
 }  // namespace chatd::test

@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <thread>
 
 #include "fixture.hpp"
@@ -178,13 +177,8 @@ TEST_F(HostileReply, AReaderThatReadsNothingDoesNotStopTheReply) {
 // many follow (README "Connections to PostgreSQL"). Here 2 × (2 + 1) = 6, with 24 followers
 // of 3 replies; each used to hold a connection of its own.
 TEST_F(HostileReply, ACrowdOfFollowersHoldsNoConnectionOfItsOwn) {
-  std::string dir = stack_->dir + "/crowd";
-  std::filesystem::create_directories(dir);
-  auto args = stack_->chatd_args;
-  args.insert(args.end(), {"--db-pool-size", "2"});
-  Chatd chatd(dir, stack_->postgres->url() + " application_name=crowd", args);
-  chatd.start();
-  Nginx nginx(dir + "/nginx", chatd.socket_path());
+  Instance crowd(*stack_, "crowd", {{"--db-pool-size", "2"}},
+                 stack_->postgres->url() + " application_name=crowd");
   auto connections = [&] {
     return std::stoi(
         stack_->sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'crowd'")
@@ -214,16 +208,15 @@ TEST_F(HostileReply, ACrowdOfFollowersHoldsNoConnectionOfItsOwn) {
   for (int r = 0; r < kReplies; ++r) {
     chats.push_back(create_chat(token)["id"]);
     threads.emplace_back([&, r] {
-      originals[r] = http_stream(
-          "POST", nginx.base_url() + "/api/v2/chats/" + chats[r] + "/messages", headers, body);
+      originals[r] =
+          http_stream("POST", crowd.url("/api/v2/chats/" + chats[r] + "/messages"), headers, body);
     });
   }
   ASSERT_TRUE(wait_until([&] { return replies()[0] == std::to_string(kReplies); }, 10s));
   for (int f = 0; f < kReplies * kFollowers; ++f)
     threads.emplace_back([&, f] {
-      followers[f] =
-          http_stream("GET", nginx.base_url() + "/api/v2/chats/" + chats[f % kReplies] + "/stream",
-                      headers, "");
+      followers[f] = http_stream(
+          "GET", crowd.url("/api/v2/chats/" + chats[f % kReplies] + "/stream"), headers, "");
     });
   bool all_follow =
       wait_until([&] { return replies()[1] == std::to_string(kReplies * kFollowers); }, 10s);

@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <mutex>
@@ -46,26 +45,18 @@ class Lifecycle : public ReplyTest {
   void SetUp() override {
     ReplyTest::SetUp();
     if (IsSkipped()) return;
-    if (!b_chatd_) {
-      std::string dir = stack_->dir + "/b";
-      std::filesystem::create_directories(dir);
-      auto args = stack_->chatd_args;
-      args.insert(args.end(), {"--on-disconnect", "stop"});
-      // Longer than the shared stack's 3 s: a title may keep B's replies waiting past the 5 s
-      // after which recovery takes a reply without a heartbeat for dead.
-      auto idle = std::find(args.begin(), args.end(), "--upstream-idle-timeout");
-      if (idle != args.end()) *std::next(idle) = "20s";
-      b_chatd_ = std::make_unique<Chatd>(dir, stack_->postgres->url(), args);
-      b_chatd_->start();
-      b_nginx_ = std::make_unique<Nginx>(dir + "/nginx", b_chatd_->socket_path());
-    }
+    if (!b_)
+      // The upstream idle timeout is longer than the shared stack's 3 s: a title may keep B's
+      // replies waiting past the 5 s after which recovery takes a reply without a heartbeat
+      // for dead.
+      b_ = std::make_unique<Instance>(
+          *stack_, "b",
+          std::vector<std::pair<std::string, std::string>>{{"--on-disconnect", "stop"},
+                                                           {"--upstream-idle-timeout", "20s"}});
   }
-  static void TearDownTestSuite() {
-    b_nginx_.reset();
-    b_chatd_.reset();
-  }
+  static void TearDownTestSuite() { b_.reset(); }
 
-  std::string b_url(const std::string& path) const { return b_nginx_->base_url() + path; }
+  std::string b_url(const std::string& path) const { return b_->url(path); }
 
   // A reply of `n` words, one every `delay_ms`.
   static json slow_script(int n, int delay_ms, const std::string& id = "") {
@@ -94,8 +85,7 @@ class Lifecycle : public ReplyTest {
                chat + "'")[0][0] == "1";
   }
 
-  static inline std::unique_ptr<Chatd> b_chatd_;
-  static inline std::unique_ptr<Nginx> b_nginx_;
+  static inline std::unique_ptr<Instance> b_;
 };
 
 TEST_F(Lifecycle, DisconnectWithContinueStoresTheWholeReply) {

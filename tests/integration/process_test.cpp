@@ -4,7 +4,6 @@
 #include <sys/wait.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <thread>
@@ -189,13 +188,8 @@ TEST_F(Processes, SigtermDrainsAnInFlightRequest) {
 TEST_F(Processes, AConnectionBudgetAboveMaxConnectionsIsSaidAtStart) {
   const std::string warning = "chatd may open more PostgreSQL connections than the server admits";
   EXPECT_EQ(read_file(stack_->chatd->log_path()).find(warning), std::string::npos);
-  std::string dir = stack_->dir + "/budget";
-  std::filesystem::create_directories(dir);
-  auto args = stack_->chatd_args;
-  args.insert(args.end(), {"--db-pool-size", "150"});
-  Chatd chatd(dir, stack_->postgres->url(), args);
-  chatd.start();
-  std::string log = read_file(chatd.log_path());
+  Instance budget(*stack_, "budget", {{"--db-pool-size", "150"}});
+  std::string log = read_file(budget.chatd->log_path());
   auto at = log.find(warning);
   ASSERT_NE(at, std::string::npos) << log;
   std::string line = log.substr(at, log.find('\n', at) - at);

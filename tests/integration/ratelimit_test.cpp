@@ -2,7 +2,6 @@
 // (two masters, each behind its own nginx, on the shared database) spend one budget per user.
 // Both run with --rate-limit 6/m --rate-burst 3: three requests at once, then one every 10 s.
 // Time passing is simulated by moving the user's row back, so no test waits for a refill.
-#include <filesystem>
 #include <thread>
 
 #include "fixture.hpp"
@@ -12,44 +11,22 @@ namespace {
 
 constexpr const char* kRefused = "Rate limit exceeded: too many requests. Try again later.";
 
-// `args` with `option` set to `value`, replacing the value it had.
-std::vector<std::string> with_option(std::vector<std::string> args, const std::string& option,
-                                     const std::string& value) {
-  auto at = std::find(args.begin(), args.end(), option);
-  if (at != args.end() && at + 1 != args.end()) {
-    *(at + 1) = value;
-  } else {
-    args.insert(args.end(), {option, value});
-  }
-  return args;
-}
-
 class RateLimit : public StackTest {
  protected:
-  struct Instance {
-    std::unique_ptr<Chatd> chatd;
-    std::unique_ptr<Nginx> nginx;
-  };
-
   void SetUp() override {
     StackTest::SetUp();
     if (IsSkipped()) return;
-    for (const char* name : {"rate-c", "rate-d"}) {
-      auto& instance = instances_[name];
-      if (instance.chatd) continue;
-      std::string dir = stack_->dir + "/" + name;
-      std::filesystem::create_directories(dir);
-      auto args = with_option(stack_->chatd_args, "--rate-limit", "6/m");
-      args = with_option(args, "--rate-burst", "3");
-      instance.chatd = std::make_unique<Chatd>(dir, stack_->postgres->url(), args);
-      instance.chatd->start();
-      instance.nginx = std::make_unique<Nginx>(dir + "/nginx", instance.chatd->socket_path());
-    }
+    for (const char* name : {"rate-c", "rate-d"})
+      if (!instances_.count(name))
+        instances_.emplace(
+            name, std::make_unique<Instance>(*stack_, name,
+                                             std::vector<std::pair<std::string, std::string>>{
+                                                 {"--rate-limit", "6/m"}, {"--rate-burst", "3"}}));
   }
   static void TearDownTestSuite() { instances_.clear(); }
 
   HttpResponse get_chats(const std::string& instance, const std::string& token) {
-    return http("GET", instances_.at(instance).nginx->base_url() + "/api/v2/chats",
+    return http("GET", instances_.at(instance)->url("/api/v2/chats"),
                 {"Coder-Session-Token: " + token});
   }
 
@@ -69,10 +46,10 @@ class RateLimit : public StackTest {
     EXPECT_TRUE(retry == "9" || retry == "10") << "Retry-After: " << retry;
   }
 
-  static std::map<std::string, Instance> instances_;
+  static std::map<std::string, std::unique_ptr<Instance>> instances_;
 };
 
-std::map<std::string, RateLimit::Instance> RateLimit::instances_;
+std::map<std::string, std::unique_ptr<Instance>> RateLimit::instances_;
 
 TEST_F(RateLimit, BurstThenRefusedWithRetryAfter) {
   std::string token = stack_->new_user_token(unique("rate"));
@@ -107,7 +84,7 @@ TEST_F(RateLimit, RefusedRequestsChangeNothing) {
   std::string user = unique("rate");
   std::string token = stack_->new_user_token(user);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(get_chats("rate-c", token).status, 200) << i;
-  auto r = http("POST", instances_.at("rate-c").nginx->base_url() + "/api/v2/chats",
+  auto r = http("POST", instances_.at("rate-c")->url("/api/v2/chats"),
                 {"Coder-Session-Token: " + token});
   expect_refused(r);
   EXPECT_EQ(stack_->sql("SELECT count(*) FROM chats WHERE owner_id = '" + stack_->user_id(user) +

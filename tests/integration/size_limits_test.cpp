@@ -2,8 +2,6 @@
 // ones (32 KiB and 200 KiB): a larger user message is a 413, a longer reply ends at the limit
 // with finish reason "length" on every provider (stored as streamed), and a full chat refuses
 // the next message with a 400 while it stays readable and the user's other chats go on.
-#include <filesystem>
-
 #include "fixture.hpp"
 
 namespace chatd::test {
@@ -18,23 +16,17 @@ class SizeLimits : public ReplyTest {
  protected:
   void SetUp() override {
     ReplyTest::SetUp();
-    if (IsSkipped() || chatd_) return;
-    std::string dir = stack_->dir + "/sizes";
-    std::filesystem::create_directories(dir);
-    auto args = stack_->chatd_args;
-    args.insert(args.end(), {"--max-message-size", "32KiB", "--max-chat-size", "200KiB"});
-    chatd_ = std::make_unique<Chatd>(dir, stack_->postgres->url(), args);
-    chatd_->start();
-    nginx_ = std::make_unique<Nginx>(dir + "/nginx", chatd_->socket_path());
+    if (IsSkipped() || instance_) return;
+    instance_ = std::make_unique<Instance>(
+        *stack_, "sizes",
+        std::vector<std::pair<std::string, std::string>>{{"--max-message-size", "32KiB"},
+                                                         {"--max-chat-size", "200KiB"}});
   }
-  static void TearDownTestSuite() {
-    nginx_.reset();
-    chatd_.reset();
-  }
+  static void TearDownTestSuite() { instance_.reset(); }
 
   StreamedResponse post_here(const std::string& token, const std::string& chat,
                              const std::string& model, const json& message) {
-    return http_stream("POST", nginx_->base_url() + "/api/v2/chats/" + chat + "/messages",
+    return http_stream("POST", instance_->url("/api/v2/chats/" + chat + "/messages"),
                        {"Coder-Session-Token: " + token, "Content-Type: application/json"},
                        json({{"model", model}, {"message", message}}).dump());
   }
@@ -52,12 +44,8 @@ class SizeLimits : public ReplyTest {
     return {row.at(0).at(0), row.at(0).at(1)};
   }
 
-  static std::unique_ptr<Chatd> chatd_;
-  static std::unique_ptr<Nginx> nginx_;
+  static inline std::unique_ptr<Instance> instance_;
 };
-
-std::unique_ptr<Chatd> SizeLimits::chatd_;
-std::unique_ptr<Nginx> SizeLimits::nginx_;
 
 TEST_F(SizeLimits, AUserMessageAboveTheLimitIs413AndNothingIsStored) {
   auto token = stack_->new_user_token(unique("bigmsg"));
