@@ -45,6 +45,14 @@ void ReplyRegistry::cancel(const std::string& chat_id) {
   if (auto it = running_.find(chat_id); it != running_.end()) it->second->store(true);
 }
 
+std::vector<std::string> ReplyRegistry::chat_ids() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> ids;
+  ids.reserve(running_.size());
+  for (const auto& [chat_id, cancelled] : running_) ids.push_back(chat_id);
+  return ids;
+}
+
 const Headers& stream_headers() {
   static const Headers headers = {{"Content-Type", "text/plain; charset=utf-8"},
                                   {"X-Vercel-AI-Data-Stream", "v1"},

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "handlers/context.hpp"
 #include "handlers/http.hpp"
@@ -23,9 +24,10 @@ class ReplyRegistry {
   std::shared_ptr<std::atomic<bool>> add(const std::string& chat_id);
   void remove(const std::string& chat_id);
   void cancel(const std::string& chat_id);
+  std::vector<std::string> chat_ids() const;  // of the replies running now
 
  private:
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;
 };
 

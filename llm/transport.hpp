@@ -28,16 +28,19 @@ struct HttpResult {
   bool stalled = false;     // idle_timeout passed without a byte
 };
 
+// Virtual for the unit tests' scripted transport (tests/unit/reply_test.cpp).
 class Transport {
  public:
   explicit Transport(TransportLimits limits) : limits_(limits) {}
+  virtual ~Transport() = default;
 
   // Sends `call`; a 200 body is handed to on_data as it arrives. on_tick runs about once a
   // second while waiting (for keep-alives and cancellation). Either returning false aborts.
-  HttpResult stream(const HttpCall& call, const std::function<bool(std::string_view)>& on_data,
-                    const std::function<bool()>& on_tick) const;
+  virtual HttpResult stream(const HttpCall& call,
+                            const std::function<bool(std::string_view)>& on_data,
+                            const std::function<bool()>& on_tick) const;
   // A whole response (model lists).
-  HttpResult fetch(const HttpCall& call) const;
+  virtual HttpResult fetch(const HttpCall& call) const;
 
  private:
   TransportLimits limits_;

@@ -178,6 +178,7 @@ class Worker {
  private:
   void listen_for_interrupts();
   void recover_dead_replies();
+  void keep_replies_alive();
   void serve(unsigned thread);
   void handle(FCGX_Request& raw, unsigned thread);
   void request_stop();
@@ -290,6 +291,19 @@ void Worker::recover_dead_replies() {
   }
 }
 
+// The heartbeat of every reply running here, once a second (see chat_replies_heartbeat.sql),
+// also while the worker drains: its replies run on.
+void Worker::keep_replies_alive() {
+  while (true) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    try {
+      if (auto ids = replies_.chat_ids(); !ids.empty()) store_.replies.heartbeat(ids);
+    } catch (const std::exception& e) {
+      log::debug("reply heartbeat skipped", {{"error", sql::error_text(e)}});
+    }
+  }
+}
+
 // One request, and its line in the log: what was asked (the route pattern, never the path or
 // the query, which may carry a token), by whom, how it ended. No bodies, no headers.
 void Worker::handle(FCGX_Request& raw, unsigned thread) {
@@ -356,6 +370,7 @@ int Worker::run() {
   // Housekeeping threads; they end with the process.
   std::thread([this] { listen_for_interrupts(); }).detach();
   std::thread([this] { recover_dead_replies(); }).detach();
+  std::thread([this] { keep_replies_alive(); }).detach();
   char ready = 'R';
   if (::write(setup_.ready_fd, &ready, 1) != 1) log::warn("cannot report readiness");
   ::close(setup_.ready_fd);

@@ -15,7 +15,7 @@ struct ChatRecord {
   std::string created_at;
   std::string updated_at;
   std::string title;
-  bool running = false;  // a reply is being generated
+  bool running = false;        // a reply is being generated
   long long stored_bytes = 0;  // its messages' JSON (filled by get only)
 };
 

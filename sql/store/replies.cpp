@@ -44,6 +44,12 @@ void ReplyStore::finish(const std::string& chat_id, const std::string& message_i
        finish_reason, prompt_tokens, completion_tokens, reply_channel(chat_id));
 }
 
+void ReplyStore::heartbeat(const std::vector<std::string>& chat_ids) {
+  std::string ids = "{";
+  for (const auto& id : chat_ids) ids += (ids.size() > 1 ? "," : "") + id;
+  exec(query::chat_replies_heartbeat, ids + "}");
+}
+
 size_t ReplyStore::recover() {
   return exec(query::chat_replies_recover, kReplyChannelPrefix).size();
 }

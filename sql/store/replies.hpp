@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sql/statement.hpp"
 
@@ -63,6 +64,8 @@ class ReplyStore : Executor {
   void finish(const std::string& chat_id, const std::string& message_id,
               const ReplyProgress& progress, const std::string& finish_reason,
               std::optional<long long> prompt_tokens, std::optional<long long> completion_tokens);
+  // Keeps these replies (of chats by id) alive for recovery: see chat_replies_heartbeat.sql.
+  void heartbeat(const std::vector<std::string>& chat_ids);
   // Finishes the replies of dead workers; returns how many.
   size_t recover();
   // Drops finished replies.

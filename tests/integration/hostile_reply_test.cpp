@@ -24,6 +24,48 @@ class HostileReply : public ReplyTest {
     return json::parse(call("GET", "/api/v2/chats/" + chat, token).body)["status"];
   }
   std::string chatd_log() const { return read_file(stack_->chatd->log_path()); }
+
+  // Sends a scripted POST …/messages on a socket of its own with a small receive buffer, so
+  // that the test decides how fast the reply is read; returns the socket (-1 on failure).
+  int post_raw(const std::string& token, const std::string& chat, const json& script) {
+    std::string body = json({{"model", "fake-openai"}, {"message", script_message(script)}}).dump();
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(stack_->nginx->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string request =
+        "POST /api/v2/chats/" + chat +
+        "/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nCoder-Session-Token: " + token +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(request.size())) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+  bool finished_reply(const std::string& chat) {
+    return stack_->sql(
+               "SELECT count(*) FROM chat_replies WHERE finished_at IS NOT NULL AND "
+               "chat_id = '" +
+               chat + "'")[0][0] == "1";
+  }
+  // The reply is stored as the model ended it (not taken for dead), with all of its text.
+  void expect_stored_whole(const std::string& token, const std::string& chat, size_t length) {
+    auto stored = stack_->sql(
+        "SELECT finish_reason, length(content->>'content') FROM chat_messages WHERE chat_id = '" +
+        chat + "' AND content->>'role' = 'assistant'");
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0][0], "stop") << "taken for dead while it ran";
+    EXPECT_GE(std::stoul(stored[0][1]), length) << "not stored whole";
+    EXPECT_EQ(chat_status(token, chat), "idle");
+  }
 };
 
 // PostgreSQL's jsonb refuses U+0000: it used to fail every checkpoint and the finish, so the
@@ -132,44 +174,54 @@ TEST_F(HostileReply, AReaderThatReadsNothingDoesNotStopTheReply) {
   auto token = stack_->new_user_token(unique("deaf"));
   std::string chat = create_chat(token)["id"];
   // About 3 MB in 3,000 parts, as fast as the fake can send them.
-  json script = {
-      {"steps",
-       {{{"text", std::string(1000, 'x') + " "}, {"repeat", 3000}, {"token_delay_ms", 0}}}}};
-  std::string body = json({{"model", "fake-openai"}, {"message", script_message(script)}}).dump();
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = post_raw(
+      token, chat,
+      {{"steps",
+        {{{"text", std::string(1000, 'x') + " "}, {"repeat", 3000}, {"token_delay_ms", 0}}}}});
   ASSERT_GE(fd, 0);
-  int small = 4096;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(stack_->nginx->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  std::string request =
-      "POST /api/v2/chats/" + chat +
-      "/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nCoder-Session-Token: " + token +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-      "\r\n\r\n" + body;
-  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(request.size()));
   // Never read. The reply ends all the same, and as the model ended it.
-  bool finished = wait_until(
-      [&] {
-        return stack_->sql(
-                   "SELECT count(*) FROM chat_replies WHERE finished_at IS NOT NULL AND "
-                   "chat_id = '" +
-                   chat + "'")[0][0] == "1";
-      },
-      60s, 100ms);
-  auto stored = stack_->sql(
-      "SELECT finish_reason, length(content->>'content') FROM chat_messages WHERE chat_id = '" +
-      chat + "' AND content->>'role' = 'assistant'");
+  bool finished = wait_until([&] { return finished_reply(chat); }, 60s, 100ms);
   ::close(fd);
   ASSERT_TRUE(finished) << "the reply never ended";
-  ASSERT_EQ(stored.size(), 1u);
-  EXPECT_EQ(stored[0][0], "stop") << "taken for dead while it ran";
-  EXPECT_GE(std::stoul(stored[0][1]), 3000u * 1000u) << "not stored whole";
-  EXPECT_EQ(chat_status(token, chat), "idle");
+  expect_stored_whole(token, chat, 3000u * 1000u);
+}
+
+// A reply's own checkpoints are not its heartbeat: its request thread may be held for long
+// stretches by a client that reads slowly but steadily (no write ever times out while a large
+// part trickles out), and a live reply must not be taken for dead meanwhile. Its worker's
+// heartbeat (chat_replies_heartbeat.sql) keeps every reply it runs alive, whatever their
+// threads do. Here a trigger keeps the checkpoints of an 8 s reply from moving the heartbeat,
+// as if its thread were stuck: recovery (5 s, checked every 2 s) used to take it for dead.
+TEST_F(HostileReply, AReplyIsKeptAliveByItsWorkerWhateverItsThreadDoes) {
+  auto token = stack_->new_user_token(unique("alive"));
+  std::string chat = create_chat(token)["id"];
+  stack_->sql(R"(
+    CREATE OR REPLACE FUNCTION freeze_checkpoint_heartbeat() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.chat_id = ')" +
+              chat + R"('
+         AND NEW.parts IS DISTINCT FROM OLD.parts AND NEW.finished_at IS NULL THEN
+        NEW.heartbeat_at := OLD.heartbeat_at;
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER freeze_checkpoint_heartbeat BEFORE UPDATE ON chat_replies
+      FOR EACH ROW EXECUTE FUNCTION freeze_checkpoint_heartbeat();)");
+  std::string words;
+  for (int i = 0; i < 80; ++i) words += "w" + std::to_string(i) + " ";
+  auto r = send(token, chat, "fake-openai",
+                script_message({{"steps", {{{"text", words}, {"token_delay_ms", 100}}}}}));
+  stack_->sql(
+      "DROP TRIGGER freeze_checkpoint_heartbeat ON chat_replies; "
+      "DROP FUNCTION freeze_checkpoint_heartbeat();");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(count_prefix(r.lines(), "d:"), 1u) << r.body;
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 2u);
+  expect_stored_as_rebuilt(r, stored[1]);
+  auto reason = stack_->sql("SELECT finish_reason FROM chat_messages WHERE chat_id = '" + chat +
+                            "' AND content->>'role' = 'assistant'");
+  EXPECT_EQ(reason.at(0).at(0), "stop") << "taken for dead while it ran";
 }
 
 // Followers must not take PostgreSQL's connections: they share their worker's one LISTEN
