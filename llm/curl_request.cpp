@@ -1,5 +1,7 @@
 #include "llm/curl_request.hpp"
 
+#include "base/text.hpp"
+
 namespace chatd::llm::detail {
 
 CurlHeaders set_request(CURL* curl, const std::string& method, const std::string& url,
@@ -34,6 +36,23 @@ void set_callbacks(CURL* curl, curl_write_callback on_header, curl_write_callbac
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, exchange);
+}
+
+std::optional<std::string> retry_after(std::string_view line) {
+  constexpr std::string_view kRetryAfter = "retry-after:";
+  if (line.size() <= kRetryAfter.size() || !base::starts_with_nocase(line, kRetryAfter))
+    return std::nullopt;
+  return std::string(base::trim(line.substr(kRetryAfter.size())).substr(0, 64));
+}
+
+std::string failure_text(CURLcode code, bool stalled, std::chrono::milliseconds idle_timeout) {
+  if (stalled)
+    return "no data for " +
+           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(idle_timeout).count()) +
+           " s";
+  if (code == CURLE_OPERATION_TIMEDOUT) return "timed out";
+  if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST) return "cannot connect";
+  return curl_easy_strerror(code);
 }
 
 }  // namespace chatd::llm::detail

@@ -349,11 +349,7 @@ Outcome outcome_of(const std::string& method, const McpExchange& x,
   }
   if (x.was_cancelled) return reason("cancelled");
   if (x.timed_out()) return reason("timed out after " + std::to_string(timeout.count()) + " ms");
-  if (x.failed()) {
-    if (x.rc == CURLE_COULDNT_CONNECT || x.rc == CURLE_COULDNT_RESOLVE_HOST)
-      return reason("cannot connect");
-    return reason(curl_easy_strerror(x.rc));
-  }
+  if (x.failed()) return reason(detail::failure_text(x.rc, false, timeout));
   if (x.status != 200) {
     std::string text = http_status_text(x.status);
     if (x.status != 401 && x.status != 403) {

@@ -4,7 +4,6 @@
 
 #include <memory>
 
-#include "base/text.hpp"
 #include "llm/curl_request.hpp"
 
 namespace chatd::llm {
@@ -34,12 +33,8 @@ struct Exchange {
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* x = static_cast<Exchange*>(user);
-  std::string_view line(data, size * count);
-  constexpr std::string_view kRetryAfter = "retry-after:";
-  if (line.size() > kRetryAfter.size() && base::starts_with_nocase(line, kRetryAfter)) {
-    auto value = base::trim(line.substr(kRetryAfter.size()));
-    x->result.retry_after = std::string(value.substr(0, 64));
-  }
+  if (auto value = detail::retry_after(std::string_view(data, size * count)))
+    x->result.retry_after = std::move(*value);
   x->last_activity = Clock::now();
   return size * count;
 }
@@ -89,20 +84,8 @@ HttpResult perform(const TransportLimits& limits, const HttpCall& call,
   detail::set_callbacks(curl, on_header, on_body, on_progress, &x);
   CURLcode rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &x.result.status);
-  if (rc != CURLE_OK && !x.result.aborted) {
-    if (x.result.stalled)
-      x.result.error =
-          "no data for " +
-          std::to_string(
-              std::chrono::duration_cast<std::chrono::seconds>(limits.idle_timeout).count()) +
-          " s";
-    else if (rc == CURLE_OPERATION_TIMEDOUT)
-      x.result.error = "timed out";
-    else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
-      x.result.error = "cannot connect";
-    else
-      x.result.error = curl_easy_strerror(rc);
-  }
+  if (rc != CURLE_OK && !x.result.aborted)
+    x.result.error = detail::failure_text(rc, x.result.stalled, limits.idle_timeout);
   // The handle outlives the call: it must not keep pointers into this frame.
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
   return x.result;

@@ -51,6 +51,9 @@ std::vector<std::string> new_sanitizer_reports();
 // The whole contents of a file ("" when it cannot be read).
 std::string read_file(const std::string& path);
 
+// A loopback TCP port nothing listens on (at the moment of asking).
+int free_port();
+
 // Runs a command to completion; returns its exit code and what it printed on stdout.
 struct CommandResult {
   int exit_code;

@@ -1,0 +1,71 @@
+// HTTP for the reply loop: libcurl's multi interface on a base::EventLoop, its sockets and its
+// timer in the loop's epoll set (curl_multi_socket_action). Any number of transfers run on the
+// loop's one thread; nothing here blocks, and every callback runs on that thread.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "base/event_loop.hpp"
+#include "llm/model.hpp"
+#include "llm/transport.hpp"
+
+namespace chatd::llm {
+
+class HttpClient {
+ public:
+  // What on_data answers for the bytes it was given.
+  enum class Take {
+    kTaken,
+    // Not taken (the reader is behind): the transfer pauses, without counting as idle, and
+    // the same bytes come again after resume(). This is the loop's back-pressure.
+    kFull,
+    kAbort,  // the transfer ends with HttpResult::aborted
+  };
+  struct Handlers {
+    // A 200's body as it arrives. Null: the body is kept in HttpResult::body (up to max_body),
+    // as it always is for another status.
+    std::function<Take(std::string_view)> on_data;
+    // Exactly once per transfer that was not abort()ed, on the loop, never from inside start().
+    std::function<void(HttpResult)> on_done;
+  };
+  using Id = uint64_t;
+
+  HttpClient(base::EventLoop& loop, TransportLimits limits);
+  ~HttpClient();  // drops what still runs; their on_done is not called
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Not from inside on_data (answer kAbort there instead of calling abort()).
+  Id start(const HttpCall& call, Handlers handlers);
+  void resume(Id id);  // after on_data answered kFull; an unknown id is ignored
+  void abort(Id id);   // its on_done is not called; an unknown id is ignored
+  size_t running() const { return transfers_.size(); }
+  const TransportLimits& limits() const { return limits_; }
+
+  struct Transfer;  // one request, its easy handle and its state
+
+ private:
+  static int on_socket(CURL* easy, curl_socket_t socket, int what, void* self, void*);
+  static int on_timer(CURLM* multi, long timeout_ms, void* self);
+  void act(curl_socket_t socket, int flags);
+  void finish(Transfer& transfer, CURLcode code);
+  void arm_idle(Transfer& transfer);
+  void drop(Id id);
+
+  base::EventLoop& loop_;
+  const TransportLimits limits_;
+  CURLM* multi_;
+  base::EventLoop::TimerId timer_ = 0;  // curl's timer, when it asked for one
+  std::unordered_map<Id, std::unique_ptr<Transfer>> transfers_;
+  std::unordered_set<curl_socket_t> sockets_;  // watched in the loop for curl
+  Id next_id_ = 1;
+};
+
+}  // namespace chatd::llm
