@@ -1,24 +1,22 @@
 #include "worker/fcgi_io.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <cctype>
+#include <cerrno>
 #include <string_view>
 
 #include "base/http_status.hpp"
 #include "worker/duration.hpp"
+#include "worker/fcgi_framer.hpp"
 
 namespace chatd {
 
-void set_write_timeout(FCGX_Request& raw, std::chrono::milliseconds timeout) {
-  timeval limit{};
-  limit.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  limit.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  ::setsockopt(raw.ipcFd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-}
-
 namespace {
+
+// Above this much unsent, write() sends at once: a large response is never held whole.
+constexpr size_t kSendAbove = 64 * 1024;
 
 // HTTP_CODER_SESSION_TOKEN -> coder-session-token
 std::string header_name(std::string_view cgi_name) {
@@ -87,19 +85,48 @@ bool FcgiResponseWriter::write_head(int status, const http::Headers& headers) {
 }
 
 bool FcgiResponseWriter::write(std::string_view data) {
-  if (gone_) return false;
-  if (data.empty()) return true;
-  if (FCGX_PutStr(data.data(), static_cast<int>(data.size()), out_) < 0) {
-    gone_ = true;
-    return false;
-  }
+  if (gone_ || finished_) return false;
+  fcgi::append_stdout(pending_, static_cast<uint16_t>(raw_.requestId), data);
   bytes_ += data.size();
-  return true;
+  return pending_.size() < kSendAbove || send_pending();
 }
 
-bool FcgiResponseWriter::flush() {
-  if (gone_) return false;
-  if (FCGX_FFlush(out_) < 0) gone_ = true;
+bool FcgiResponseWriter::flush() { return !gone_ && !finished_ && send_pending(); }
+
+void FcgiResponseWriter::finish() {
+  if (finished_) return;
+  if (!gone_) {
+    fcgi::append_end(pending_, static_cast<uint16_t>(raw_.requestId));
+    send_pending();
+  }
+  finished_ = true;
+  // libfcgi frees the request's streams and closes the connection, writing nothing.
+  FCGX_Free(&raw_, /*close=*/1);
+}
+
+bool FcgiResponseWriter::send_pending() {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + kStalledWriteTimeout +
+                        std::chrono::milliseconds(pending_.size() * 1000 / kSlowestReader);
+  size_t sent = 0;
+  while (sent < pending_.size()) {
+    ssize_t n = ::send(raw_.ipcFd, pending_.data() + sent, pending_.size() - sent,
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && left.count() > 0) {
+      pollfd ready{raw_.ipcFd, POLLOUT, 0};
+      ::poll(&ready, 1, static_cast<int>(left.count()));
+      continue;
+    }
+    gone_ = true;  // closed, failed, or too slow: what was half sent is of no use
+    break;
+  }
+  pending_.clear();
   return !gone_;
 }
 

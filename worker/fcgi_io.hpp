@@ -17,30 +17,37 @@ enum class BodyStatus { kOk, kTooLarge };
 BodyStatus read_request(FCGX_Request& raw, uint64_t max_body, http::Request& out);
 
 // Once a client stops reading, nginx stops reading from chatd (its buffer for that client is
-// full) and a write to nginx would wait for as long as the client does: the request thread, and
-// with it a reply's heartbeat, would stop. A write that cannot go on for this long fails
-// instead; the response writer then reports the client gone and a reply goes on by its
-// on-disconnect rule. Well under the 5 s without a heartbeat after which a reply is taken for
-// dead (chat_replies_recover.sql).
+// full) and a write to nginx would wait for as long as the client does, or for ever longer when
+// the client's TCP window opens a crack now and then. A write must be done within this time
+// plus one second for every kSlowestReader bytes; past that the client counts as gone, and a
+// reply goes on by its on-disconnect rule.
 inline constexpr std::chrono::milliseconds kStalledWriteTimeout{2000};
+inline constexpr size_t kSlowestReader = 16 * 1024;  // bytes per second
 
-// Makes writes to the connection of `raw` fail after `timeout` without progress.
-void set_write_timeout(FCGX_Request& raw, std::chrono::milliseconds timeout);
-
+// The response, written by chatd itself: FastCGI records (worker/fcgi_framer.hpp) sent on the
+// request's connection with a deadline, not through libfcgi's stream, whose writes block for as
+// long as nginx does not read. finish() ends it and gives the connection back to libfcgi,
+// closed.
 class FcgiResponseWriter : public http::ResponseWriter {
  public:
-  explicit FcgiResponseWriter(FCGX_Request& raw) : out_(raw.out) {}
+  explicit FcgiResponseWriter(FCGX_Request& raw) : raw_(raw) {}
   bool write(std::string_view data) override;
   bool flush() override;
+  // The end records (unless the connection is gone), then the connection closed. Once.
+  void finish();
   uint64_t bytes_written() const { return bytes_; }
 
  protected:
   bool write_head(int status, const http::Headers& headers) override;
 
  private:
-  FCGX_Stream* out_;
-  bool gone_ = false;  // the client (nginx) closed the connection
-  uint64_t bytes_ = 0;
+  bool send_pending();
+
+  FCGX_Request& raw_;
+  std::string pending_;  // records not yet sent
+  bool gone_ = false;    // nginx closed the connection, or did not take a write in time
+  bool finished_ = false;
+  uint64_t bytes_ = 0;  // of the response, records not counted
 };
 
 }  // namespace chatd

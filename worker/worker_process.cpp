@@ -241,7 +241,6 @@ void Worker::serve(unsigned thread) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // e.g. EMFILE: don't spin
       continue;
     }
-    set_write_timeout(raw, kStalledWriteTimeout);
     handle(raw, thread);
     FCGX_Finish_r(&raw);
     uint64_t served = served_.fetch_add(1) + 1;
@@ -348,6 +347,7 @@ void Worker::handle(FCGX_Request& raw, unsigned thread) {
                : notes.finish_reason == llm::FinishReason::kError ? log::Level::kWarn
                                                                   : log::Level::kInfo;
   log::write(level, "request", fields);
+  fcgi.finish();
 }
 
 // Stops accepting at once; requests in progress finish. Returns false when the shutdown
