@@ -8,36 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "fcgi_records.hpp"
+
 namespace chatd::fcgi {
 namespace {
 
-struct Record {
-  uint8_t type;
-  uint16_t request_id;
-  std::string content;
-  size_t padding;
-};
-
-// Every record of `bytes`; fails the test on anything the specification does not allow.
-std::vector<Record> decode(std::string_view bytes) {
-  std::vector<Record> records;
-  while (!bytes.empty()) {
-    EXPECT_GE(bytes.size(), kHeaderSize);
-    if (bytes.size() < kHeaderSize) break;
-    auto byte = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
-    EXPECT_EQ(byte(0), 1) << "version";
-    EXPECT_EQ(byte(7), 0) << "reserved";
-    Record record{byte(1), static_cast<uint16_t>(byte(2) << 8 | byte(3)), {}, byte(6)};
-    size_t length = static_cast<size_t>(byte(4) << 8 | byte(5));
-    EXPECT_GE(bytes.size(), kHeaderSize + length + record.padding);
-    if (bytes.size() < kHeaderSize + length + record.padding) break;
-    record.content = std::string(bytes.substr(kHeaderSize, length));
-    for (size_t i = 0; i < record.padding; ++i) EXPECT_EQ(byte(kHeaderSize + length + i), 0);
-    bytes.remove_prefix(kHeaderSize + length + record.padding);
-    records.push_back(std::move(record));
-  }
-  return records;
-}
+using testing::decode;
+using testing::Record;
 
 TEST(FcgiFramer, ASmallPieceIsOneRecordPaddedToEightBytes) {
   std::string out;

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "fcgi_records.hpp"
 #include "worker/fcgi_framer.hpp"
 #include "worker/fcgi_io.hpp"
 
@@ -49,20 +50,15 @@ class FcgiResponse : public ::testing::Test {
   static std::pair<std::string, bool> decode(std::string_view bytes) {
     std::string content;
     bool closed = false, ended = false;
-    while (bytes.size() >= fcgi::kHeaderSize) {
-      auto byte = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
-      size_t length = static_cast<size_t>(byte(4) << 8 | byte(5));
-      size_t total = fcgi::kHeaderSize + length + byte(6);
-      EXPECT_EQ(byte(0), fcgi::kVersion);
-      EXPECT_EQ(byte(2) << 8 | byte(3), 5);
-      if (byte(1) == fcgi::kStdout) {
-        if (length == 0) closed = true;
-        EXPECT_FALSE(closed && length > 0) << "content after the closing record";
-        content += bytes.substr(fcgi::kHeaderSize, length);
-      } else if (byte(1) == fcgi::kEndRequest) {
+    for (const auto& record : fcgi::testing::decode(bytes)) {
+      EXPECT_EQ(record.request_id, 5);
+      if (record.type == fcgi::kStdout) {
+        EXPECT_FALSE(closed) << "a record after the closing one";
+        closed = record.content.empty();
+        content += record.content;
+      } else if (record.type == fcgi::kEndRequest) {
         ended = closed;
       }
-      bytes.remove_prefix(std::min(total, bytes.size()));
     }
     return {content, ended};
   }
