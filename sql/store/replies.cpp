@@ -1,6 +1,9 @@
 #include "sql/store/replies.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "sql/channels.hpp"
+#include "sql/error_text.hpp"
 #include "sql/store/idempotency.hpp"
 #include "sql_queries.hpp"
 
@@ -27,13 +30,57 @@ ReplyClaim ReplyStore::begin(const NewReply& r) {
   });
 }
 
+namespace {
+
+// The statement's $1: the message is spliced in as the JSON text it already is.
+std::string progress_json(const std::vector<ReplyCheckpoint>& batch) {
+  std::string out = "[";
+  for (const auto& c : batch) {
+    if (out.size() > 1) out += ',';
+    out += "{\"chat_id\":" + nlohmann::json(c.chat_id).dump();
+    out += ",\"message_id\":" + nlohmann::json(c.message_id).dump();
+    out += ",\"parts\":" + nlohmann::json(c.progress.parts)
+                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += ",\"part_count\":" + std::to_string(c.progress.part_count);
+    out += ",\"message\":" + c.progress.message.value_or("null") + "}";
+  }
+  return out + "]";
+}
+
+}  // namespace
+
 std::optional<CheckpointAnswer> ReplyStore::checkpoint(const std::string& chat_id,
                                                        const std::string& message_id,
                                                        const ReplyProgress& p) {
-  auto rows = exec(kNoRetry, query::chat_replies_checkpoint, chat_id, message_id, p.parts,
-                   p.part_count, p.message, reply_channel(chat_id));
+  auto rows = exec(kNoRetry, query::chat_replies_checkpoint,
+                   progress_json({{chat_id, message_id, p}}), std::string(kReplyChannelPrefix));
   if (rows.empty()) return std::nullopt;
   return CheckpointAnswer{rows[0]["cancel_requested"].as<bool>(), rows[0]["readers"].as<int>()};
+}
+
+ReplyStore::BatchAnswer ReplyStore::checkpoint(const std::vector<ReplyCheckpoint>& batch) {
+  BatchAnswer answer;
+  if (batch.empty()) return answer;
+  try {
+    for (const auto& row : exec(kNoRetry, query::chat_replies_checkpoint, progress_json(batch),
+                                std::string(kReplyChannelPrefix)))
+      answer.running[row["chat_id"].c_str()] = {row["cancel_requested"].as<bool>(),
+                                                row["readers"].as<int>()};
+  } catch (const DatabaseUnavailable&) {
+    throw;
+  } catch (const std::exception&) {
+    for (const auto& c : batch) {
+      try {
+        if (auto one = checkpoint(c.chat_id, c.message_id, c.progress))
+          answer.running[c.chat_id] = *one;
+      } catch (const DatabaseUnavailable&) {
+        throw;
+      } catch (const std::exception& e) {
+        answer.refused[c.chat_id] = error_text(e);
+      }
+    }
+  }
+  return answer;
 }
 
 void ReplyStore::finish(const std::string& chat_id, const std::string& message_id,

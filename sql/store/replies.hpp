@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,13 @@ struct CheckpointAnswer {
   int readers = 0;
 };
 
+// One reply's progress in a batch of checkpoints.
+struct ReplyCheckpoint {
+  std::string chat_id;
+  std::string message_id;
+  ReplyProgress progress;
+};
+
 struct ReplyRead {
   std::string message_id;
   std::string parts;  // from the requested byte offset on
@@ -60,6 +68,15 @@ class ReplyStore : Executor {
   std::optional<CheckpointAnswer> checkpoint(const std::string& chat_id,
                                              const std::string& message_id,
                                              const ReplyProgress& progress);
+  // Many replies in one statement: the answers by chat id of those that still run here. When
+  // the database refuses the batch (not for a lost connection: DatabaseUnavailable), each
+  // reply is tried alone, so that one refused record fails only its own reply: it is then
+  // in `refused`, with the error.
+  struct BatchAnswer {
+    std::map<std::string, CheckpointAnswer> running;
+    std::map<std::string, std::string> refused;  // chat id -> sql::error_text
+  };
+  BatchAnswer checkpoint(const std::vector<ReplyCheckpoint>& batch);
   // Stores the assistant message (when it has parts) and marks the reply finished.
   void finish(const std::string& chat_id, const std::string& message_id,
               const ReplyProgress& progress, const std::string& finish_reason,
