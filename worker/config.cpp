@@ -105,8 +105,10 @@ std::optional<std::string> read_secret_file(const std::string& path) {
 
 po::options_description serve_options() {
   std::string types;
-  for (const auto& row : llm::kProviderTypes)
-    types += (types.empty() ? "" : "|") + std::string(row.type);
+  for (const auto& row : llm::kProviderTypes) {
+    if (!types.empty()) types += '|';
+    types += row.type;
+  }
   const std::string provider_help =
       "an LLM provider, repeatable: 'type=" + types +
       ";api-key=K|api-key-file=F|api-key-env=VAR|api-key-credential=NAME;base-url=URL;models=a,b' "
