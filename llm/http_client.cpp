@@ -38,7 +38,9 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   t->last_activity = Clock::now();
   if (t->status < 0) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
   if (t->status == 200 && t->handlers.on_data) {
-    switch (t->handlers.on_data(std::string_view(data, n))) {
+    auto take = t->handlers.on_data(std::string_view(data, n));
+    t->last_activity = Clock::now();  // the time on_data took is not the provider's silence
+    switch (take) {
       case HttpClient::Take::kTaken:
         return n;
       case HttpClient::Take::kFull:

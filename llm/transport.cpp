@@ -45,7 +45,11 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   x->last_activity = Clock::now();
   if (x->status < 0) curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
   if (x->status == 200 && x->on_data) {
-    if (!(*x->on_data)(std::string_view(data, n))) {
+    bool go_on = (*x->on_data)(std::string_view(data, n));
+    // The provider's silence starts when chatd is ready for more: time spent on what came (a
+    // slow checkpoint, a slow client) is not the provider's.
+    x->last_activity = Clock::now();
+    if (!go_on) {
       x->result.aborted = true;
       return CURL_WRITEFUNC_ERROR;
     }
