@@ -3,7 +3,9 @@
 
 #include <string>
 
+#include "base/event_loop.hpp"
 #include "llm/catalog.hpp"
+#include "llm/http_client.hpp"
 #include "llm/reply.hpp"
 #include "llm/transport.hpp"
 #include "sql/listener.hpp"
@@ -22,7 +24,15 @@ struct ReplySettings {
 };
 
 class ReplyRegistry;
+class ReplyStoreThread;
 class Observer;
+
+// The worker's reply loop (DESIGN.md "reply loop"): where replies run once their headers are out.
+struct ReplyLoop {
+  base::EventLoop& loop;
+  llm::Upstream& upstream;  // provider and title transfers
+  ReplyStoreThread& store;  // the loop's database thread
+};
 
 struct Context {
   sql::Store& store;
@@ -34,7 +44,8 @@ struct Context {
   ReplyRegistry& replies;
   sql::ListenConnection& listen_connection;  // the worker's one LISTEN connection
   std::string worker;                        // "host:pid", recorded with the replies it runs
-  Observer* observer = nullptr;  // the process model's scoreboard and metrics; may be null
+  Observer* observer = nullptr;     // the process model's scoreboard and metrics; may be null
+  ReplyLoop* reply_loop = nullptr;  // null: no reply can run (the unit tests' context)
 };
 
 }  // namespace chatd::http

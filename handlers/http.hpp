@@ -3,13 +3,20 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace chatd::base {
+class EventLoop;
+}
 
 namespace chatd::http {
 
@@ -44,6 +51,34 @@ struct Request {
   std::optional<std::string> cookie(std::string_view name) const;
 };
 
+// How a response that went live ended, for its line in the request log.
+struct ResponseEnd {
+  std::string finish_reason;  // of the reply, as the data stream spells it; empty: none
+  std::string reply_error;    // the `3:` text of a failed reply
+  std::string failure;        // what went wrong inside (sql::error_text), never data
+  std::optional<long long> prompt_tokens;
+  std::optional<long long> completion_tokens;
+};
+
+// The rest of a response after its headers, handed by a request thread to the worker's reply
+// loop, which writes it without blocking (worker/ implements it over the FastCGI connection).
+// Every call but the destructor is made on the loop's thread.
+class LiveResponse {
+ public:
+  // Without finish(): the connection is dropped, and the client sees a cut response.
+  virtual ~LiveResponse() = default;
+  // First, once: `on_ready` is called (on the loop) when the client took what it was behind
+  // on, or went away.
+  virtual void attach(base::EventLoop& loop, std::function<void()> on_ready) = 0;
+  // Queues `data` and sends what the connection takes now. False once the client is gone
+  // (closed, or not reading for too long).
+  virtual bool write(std::string_view data) = 0;
+  // The client has yet to take much of what was written: the writer should wait for on_ready.
+  virtual bool behind() const = 0;
+  // Ends the response once what is queued is sent (or the client is gone). Once.
+  virtual void finish(const ResponseEnd& end) = 0;
+};
+
 // Writes one response. Every write reports whether the client is still there: a vanished
 // client is a value (false), never an exception or a signal.
 class ResponseWriter {
@@ -57,6 +92,9 @@ class ResponseWriter {
   virtual bool write(std::string_view data) = 0;
   // Pushes what was written so far to the client now.
   virtual bool flush() = 0;
+  // After start(): the rest of the response goes to the reply loop, and this writer is done.
+  // Null only from a writer that cannot (the unit tests' fake).
+  virtual std::unique_ptr<LiveResponse> go_live() { return nullptr; }
   bool started() const { return status_ != 0; }
   int status() const { return status_; }
 

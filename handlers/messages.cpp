@@ -7,6 +7,7 @@
 #include "base/token.hpp"
 #include "handlers/chats.hpp"
 #include "handlers/error.hpp"
+#include "handlers/live_reply.hpp"
 #include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
 #include "llm/conversation.hpp"
@@ -32,16 +33,6 @@ std::string message_text(const json& message) {
       text += part["text"].get<std::string>();
   return text.empty() ? message["content"].get<std::string>() : text;
 }
-
-// The part sink of a reply: every line is flushed to nginx as it is produced.
-class ResponseSink : public llm::PartSink {
- public:
-  explicit ResponseSink(ResponseWriter& out) : out_(out) {}
-  bool write_line(std::string_view line) override { return out_.write(line) && out_.flush(); }
-
- private:
-  ResponseWriter& out_;
-};
 
 }  // namespace
 
@@ -207,10 +198,6 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
     return;
   }
 
-  ResponseSink client(out);
-  ReplyRecorder recorder(context, chat.id, message_id, client);
-  // Interrupted while this request was on its way: the reply stops before its first step.
-  if (claim.cancelled) context.replies.cancel(chat.id);
   // Storing the message also reads the newest of the chat before it, in the same round trip:
   // only those, so the cost does not grow with the chat.
   size_t keep = static_cast<size_t>(std::max(1, context.reply.max_history_messages));
@@ -221,48 +208,30 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
                                       static_cast<int>(keep), context.reply.max_history_bytes);
   } catch (...) {
     // Nothing was stored: the chat is free again, and so is the key, for the client's retry.
-    if (!key.empty()) {
-      try {
-        context.store.idempotency.forget(reply);
-      } catch (...) {
-        // The database is failing: the error below says so; the key stays taken (24 h).
-      }
+    try {
+      if (!key.empty()) context.store.idempotency.forget(reply);
+      context.store.replies.finish(chat.id, message_id, {"", 0, "{\"parts\":[]}"},
+                                   std::string(llm::wire_name(llm::FinishReason::kError)),
+                                   std::nullopt, std::nullopt);
+    } catch (...) {
+      // The database is failing: the error below says so; recovery frees the chat, and the key
+      // stays taken (24 h).
     }
-    recorder.finish("{\"parts\":[]}", llm::FinishReason::kError, {});
     throw;
   }
   json history = history_window(before.newest_first, keep, before.whole);
-  bool first_user_message = !before.has_user_message;
   history.push_back(decoded.message);
   out.start(200, stream_headers());
-  out.flush();
-
-  llm::ReplyInputs inputs{*model->provider,     context.transport, {},           message_id,
-                          base::now_rfc3339(),  context.tools,     std::nullopt, nullptr,
-                          context.reply.options};
-  inputs.request.model = model->id;
-  inputs.request.system_prompt = context.reply.system_prompt;
-  inputs.request.messages = std::move(history);
-  inputs.request.thinking = decoded.thinking;
-  inputs.observer = observer.replies();
-  inputs.on_tick = [&recorder](const llm::MessageBuilder& message) {
-    return recorder.tick(message);
-  };
-  if (first_user_message) {
-    inputs.title = llm::TitleJob{llm::start_title(*model->provider, context.transport, model->id,
-                                                  decoded.message, observer.replies()),
-                                 llm::fallback_title(message_text(decoded.message)),
-                                 [&](const std::string& title) {
-                                   try {
-                                     context.store.chats.set_title(chat.id, title);
-                                   } catch (...) {
-                                     // A title that cannot be stored never fails the reply.
-                                   }
-                                 }};
+  auto live = out.go_live();
+  if (!live) throw std::logic_error("this response cannot go live");
+  LiveReplyStart start{
+      std::move(live),  chat.id,         *model,       message_id, std::move(history),
+      decoded.thinking, claim.cancelled, std::nullopt, {}};
+  if (!before.has_user_message) {  // the chat's first message names it
+    start.title_from = decoded.message;
+    start.fallback_title = llm::fallback_title(message_text(decoded.message));
   }
-  auto result = llm::run_reply(std::move(inputs), recorder);
-  // Model text may hold invalid UTF-8: it is stored with U+FFFD, as it was streamed.
-  recorder.finish(base::json_text(result.message), result.finish_reason, result.usage);
+  start_live_reply(context, std::move(start));
 }
 
 }  // namespace chatd::http

@@ -81,8 +81,8 @@ bool ReplyRecorder::write_line(std::string_view line) {
   return !client_gone_;
 }
 
-sql::ReplyProgress ReplyRecorder::take(const std::string& message) {
-  sql::ReplyProgress progress{std::move(pending_), part_count_, message};
+sql::ReplyProgress ReplyRecorder::take(std::string message) {
+  sql::ReplyProgress progress{std::move(pending_), part_count_, std::move(message)};
   pending_.clear();
   return progress;
 }
@@ -92,46 +92,80 @@ llm::TickVerdict ReplyRecorder::tick(const llm::MessageBuilder& message) {
   auto interval = readers_ > 0 && !pending_.empty()
                       ? std::chrono::duration_cast<Clock::duration>(kFollowedInterval)
                       : std::chrono::duration_cast<Clock::duration>(kCheckpointInterval);
-  if (now - last_checkpoint_ >= interval) {
+  if (!in_flight_ && !gone_ && !refused_ && now - last_checkpoint_ >= interval) {
     last_checkpoint_ = now;
+    in_flight_ = true;
     auto progress = take(base::json_text(message.message()));
-    try {
-      auto answer = context_.store.replies.checkpoint(chat_id_, message_id_, progress);
-      // Recovered as dead meanwhile: nobody wants this reply.
-      if (!answer) return llm::TickVerdict::kStop;
-      readers_ = answer->readers;
-      if (answer->cancel_requested) cancelled_->store(true);
-    } catch (const sql::DatabaseUnavailable&) {
-      // The database is away: keep the parts for the next checkpoint, keep generating.
-      pending_ = progress.parts + pending_;
-    } catch (const std::exception& e) {
-      // It refused the record itself: going on would only lose more (and, without a
-      // heartbeat, let another worker take the reply for dead).
-      if (context_.observer) context_.observer->on_failure(sql::error_text(e));
-      return llm::TickVerdict::kFail;
-    }
+    context_.reply_loop->store.checkpoint(
+        {chat_id_, message_id_, progress},
+        [this, progress](ReplyStoreThread::Checkpointed answer) mutable {
+          checkpointed(std::move(progress), std::move(answer));
+        });
   }
-  return cancelled_->load() ? llm::TickVerdict::kStop : llm::TickVerdict::kGoOn;
+  if (refused_) return llm::TickVerdict::kFail;
+  // Recovered as dead meanwhile: nobody wants this reply.
+  return gone_ || cancelled_->load() ? llm::TickVerdict::kStop : llm::TickVerdict::kGoOn;
 }
 
-void ReplyRecorder::finish(const std::string& message, llm::FinishReason finish_reason,
-                           const llm::Usage& usage) {
+void ReplyRecorder::checkpointed(sql::ReplyProgress progress,
+                                 ReplyStoreThread::Checkpointed answer) {
+  in_flight_ = false;
+  switch (answer.outcome) {
+    case ReplyStoreThread::Checkpointed::kRunning:
+      readers_ = answer.answer.readers;
+      if (answer.answer.cancel_requested) cancelled_->store(true);
+      break;
+    case ReplyStoreThread::Checkpointed::kGone:
+      gone_ = true;
+      break;
+    case ReplyStoreThread::Checkpointed::kUnavailable:
+      // The database is away: keep the parts for the next checkpoint, keep generating.
+      pending_ = progress.parts + pending_;
+      break;
+    case ReplyStoreThread::Checkpointed::kRefused:
+      // It refused the record itself: going on would only lose more (and, without a
+      // heartbeat, let another worker take the reply for dead).
+      refused_ = true;
+      failure_ = answer.error;
+      break;
+  }
+  if (auto finish = std::move(finish_pending_)) finish();
+}
+
+void ReplyRecorder::finish(std::string message, llm::FinishReason finish_reason,
+                           const llm::Usage& usage, std::function<void()> done) {
+  if (in_flight_) {
+    finish_pending_ = [this, message = std::move(message), finish_reason, usage,
+                       done = std::move(done)]() mutable {
+      finish(std::move(message), finish_reason, usage, std::move(done));
+    };
+    return;
+  }
   // The store keeps the reason as the data stream spells it.
-  auto progress = take(message);
-  try {
-    context_.store.replies.finish(chat_id_, message_id_, progress,
-                                  std::string(llm::wire_name(finish_reason)), usage.prompt_tokens,
-                                  usage.completion_tokens);
-  } catch (const sql::DatabaseUnavailable&) {
-    throw;  // recovery finishes it from its last checkpoint
-  } catch (const std::exception& e) {
-    if (context_.observer) context_.observer->on_failure(sql::error_text(e));
+  auto job = [this, progress = take(std::move(message)), reason = llm::wire_name(finish_reason),
+              usage]() mutable {
+    auto& store = context_.store.replies;
+    try {
+      store.finish(chat_id_, message_id_, progress, std::string(reason), usage.prompt_tokens,
+                   usage.completion_tokens);
+      return;
+    } catch (const sql::DatabaseUnavailable& e) {
+      failure_ = sql::error_text(e);  // recovery finishes it from its last checkpoint
+      return;
+    } catch (const std::exception& e) {
+      failure_ = sql::error_text(e);
+    }
     progress.parts.clear();
     progress.message = std::nullopt;  // the last checkpointed message
-    context_.store.replies.finish(chat_id_, message_id_, progress,
-                                  std::string(llm::wire_name(llm::FinishReason::kError)),
-                                  usage.prompt_tokens, usage.completion_tokens);
-  }
+    try {
+      store.finish(chat_id_, message_id_, progress,
+                   std::string(llm::wire_name(llm::FinishReason::kError)), usage.prompt_tokens,
+                   usage.completion_tokens);
+    } catch (const std::exception&) {
+      // Recovery finishes it from its last checkpoint.
+    }
+  };
+  context_.reply_loop->store.run(std::move(job), std::move(done));
 }
 
 bool follow_reply(Context& context, const std::string& chat_id, size_t after, ResponseWriter& out,

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 
 #include "handlers/context.hpp"
 #include "handlers/http.hpp"
+#include "handlers/reply_store_thread.hpp"
 #include "llm/data_stream.hpp"
 #include "llm/finish_reason.hpp"
 
@@ -31,8 +33,9 @@ class ReplyRegistry {
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;
 };
 
-// Records a running reply's parts and writes them to its row: about once a second (also the
-// heartbeat), more often while someone follows it. Tells the reply to stop on an interrupt.
+// Records a running reply's parts and writes them to its row, from the reply loop through its
+// database thread: about once a second (also the heartbeat), more often while someone follows
+// it. Tells the reply to stop on an interrupt. Lives on the loop, like its reply.
 class ReplyRecorder : public llm::PartSink {
  public:
   ReplyRecorder(Context& context, std::string chat_id, std::string message_id,
@@ -43,17 +46,23 @@ class ReplyRecorder : public llm::PartSink {
 
   // Every part goes to the client (while it is there) and into the record.
   bool write_line(std::string_view line) override;
-  // For ReplyInputs::on_tick: checkpoints when due. kStop once the reply is interrupted or
-  // was recovered as dead; kFail when the database refuses its checkpoint (not for a lost
-  // connection: the parts wait for the next one).
+  bool behind() const override { return !client_gone_ && client_.behind(); }
+  // For ReplyInputs::on_tick: queues a checkpoint when one is due (and none is on its way).
+  // kStop once the reply is interrupted or was recovered as dead; kFail once the database
+  // refused a checkpoint (not for a lost connection: the parts wait for the next one).
   llm::TickVerdict tick(const llm::MessageBuilder& message);
-  // Stores the final message and marks the reply finished (see chat_replies_finish.sql). When
-  // the database refuses the message, the reply is finished as failed with its last
-  // checkpointed message: what can be stored is.
-  void finish(const std::string& message, llm::FinishReason finish_reason, const llm::Usage& usage);
+  // Stores the final message and marks the reply finished (see chat_replies_finish.sql), after
+  // the checkpoint on its way if any; then `done`, on the loop. When the database refuses the
+  // message, the reply is finished as failed with its last checkpointed message: what can be
+  // stored is. Once.
+  void finish(std::string message, llm::FinishReason finish_reason, const llm::Usage& usage,
+              std::function<void()> done);
+  // What went wrong inside, for the request's log line (sql::error_text; never data).
+  const std::string& failure() const { return failure_; }
 
  private:
-  sql::ReplyProgress take(const std::string& message);
+  sql::ReplyProgress take(std::string message);
+  void checkpointed(sql::ReplyProgress progress, ReplyStoreThread::Checkpointed answer);
 
   Context& context_;
   std::string chat_id_;
@@ -65,6 +74,11 @@ class ReplyRecorder : public llm::PartSink {
   int part_count_ = 0;
   int readers_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_;
+  bool in_flight_ = false;  // a checkpoint is on its way
+  bool refused_ = false;
+  bool gone_ = false;                     // recovered as dead by another worker
+  std::function<void()> finish_pending_;  // a finish waiting for the checkpoint on its way
+  std::string failure_;
 };
 
 // Readers one reply may have at once (GET …/stream and idempotent repeats of its POST): each

@@ -17,6 +17,9 @@ class PartSink {
  public:
   virtual ~PartSink() = default;
   virtual bool write_line(std::string_view line) = 0;
+  // The reader has yet to take much of what was written: a reply waits (its provider transfer
+  // pauses) until the owner of the sink calls Reply::writable().
+  virtual bool behind() const { return false; }
 };
 
 // `code:json\n`. Invalid UTF-8 in strings is replaced with U+FFFD, so every line is valid.

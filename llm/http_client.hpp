@@ -18,7 +18,9 @@
 
 namespace chatd::llm {
 
-class HttpClient {
+// Streamed HTTP calls on the loop, as a reply makes them (HttpClient; a scripted one in the unit
+// tests).
+class Upstream {
  public:
   // What on_data answers for the bytes it was given.
   enum class Take {
@@ -37,15 +39,23 @@ class HttpClient {
   };
   using Id = uint64_t;
 
+  virtual ~Upstream() = default;
+  // Not from inside on_data (answer kAbort there instead of calling abort()).
+  virtual Id start(const HttpCall& call, Handlers handlers) = 0;
+  virtual void resume(Id id) = 0;  // after on_data answered kFull; an unknown id is ignored
+  virtual void abort(Id id) = 0;   // its on_done is not called; an unknown id is ignored
+};
+
+class HttpClient : public Upstream {
+ public:
   HttpClient(base::EventLoop& loop, TransportLimits limits);
   ~HttpClient();  // drops what still runs; their on_done is not called
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // Not from inside on_data (answer kAbort there instead of calling abort()).
-  Id start(const HttpCall& call, Handlers handlers);
-  void resume(Id id);  // after on_data answered kFull; an unknown id is ignored
-  void abort(Id id);   // its on_done is not called; an unknown id is ignored
+  Id start(const HttpCall& call, Handlers handlers) override;
+  void resume(Id id) override;
+  void abort(Id id) override;
   size_t running() const { return transfers_.size(); }
   const TransportLimits& limits() const { return limits_; }
 

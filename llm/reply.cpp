@@ -1,5 +1,6 @@
 #include "llm/reply.hpp"
 
+#include <mutex>
 #include <system_error>
 #include <thread>
 
@@ -22,6 +23,7 @@ class TimedSink : public PartSink {
     if (line != "\n") written_ += line.size();
     return inner_.write_line(line);
   }
+  bool behind() const override { return inner_.behind(); }
   Clock::time_point last_write() const { return last_write_; }
   uint64_t written() const { return written_; }  // bytes of parts, keep-alives left out
 
@@ -45,16 +47,85 @@ void add_usage(Usage& total, const Usage& step) {
     total.completion_tokens = total.completion_tokens.value_or(0) + *step.completion_tokens;
 }
 
-class Reply {
+// The calls of one step on a thread of their own; their results come back to the loop, unless
+// the reply abandoned them meanwhile (an interrupt does not wait for tools).
+class ToolCalls : public std::enable_shared_from_this<ToolCalls> {
  public:
-  Reply(ReplyInputs& in, PartSink& sink)
-      : in_(in), sink_(sink), builder_(in.message_id, in.created_at), stream_(sink_, builder_) {}
-
-  ReplyResult run();
-  // After an exception escaped run(): the error part, and the message as far as it got.
-  ReplyResult fail();
+  static std::shared_ptr<ToolCalls> start(base::EventLoop& loop, ToolRunner& tools,
+                                          std::vector<ToolCallDone> calls,
+                                          std::function<void(std::vector<json>)> done) {
+    auto self = std::make_shared<ToolCalls>();
+    self->loop_ = &loop;
+    self->done_ = std::move(done);
+    auto failed = [n = calls.size()](const std::string& why) {
+      return std::vector<json>(n, json{{"error", "tools failed: " + why}});
+    };
+    try {
+      std::thread([self, &tools, calls = std::move(calls), failed] {
+        std::vector<json> outputs;
+        try {
+          outputs = tools.run(calls);
+        } catch (const std::exception& e) {
+          outputs = failed(e.what());
+        }
+        self->deliver(std::move(outputs));
+      }).detach();
+    } catch (
+        const std::system_error& e) {  // no thread to be had: the calls fail, the reply goes on
+      self->deliver(failed(e.what()));
+    }
+    return self;
+  }
+  // On the loop: the results, should they come, are dropped.
+  void abandon() {
+    std::lock_guard lock(mutex_);
+    loop_ = nullptr;
+  }
 
  private:
+  void deliver(std::vector<json> outputs) {
+    std::lock_guard lock(mutex_);
+    if (!loop_) return;
+    loop_->post([self = shared_from_this(), outputs = std::move(outputs)]() mutable {
+      std::function<void(std::vector<json>)> done;
+      {
+        std::lock_guard lock(self->mutex_);
+        if (!self->loop_) return;
+        self->loop_ = nullptr;
+        done = std::move(self->done_);
+      }
+      done(std::move(outputs));
+    });
+  }
+  std::mutex mutex_;
+  base::EventLoop* loop_ = nullptr;  // null once abandoned or delivered
+  std::function<void(std::vector<json>)> done_;
+};
+
+}  // namespace
+
+class Reply::Machine {
+ public:
+  Machine(ReplyInputs inputs, PartSink& sink)
+      : in_(std::move(inputs)),
+        sink_(sink),
+        builder_(in_.message_id, in_.created_at),
+        stream_(sink_, builder_),
+        history_(in_.request.messages) {}
+  ~Machine();
+  void start();  // on the next round of the loop: on_end never comes from inside start()
+  void writable();
+
+ private:
+  // Where the reply is: each state waits for one thing.
+  enum class State {
+    kStarting,
+    kStreaming,  // a provider transfer (transfer_)
+    kRetryWait,  // the back-off before the next attempt (wait_timer_)
+    kTools,      // the step's tool calls (tools_)
+    kTitleWait,  // the title, at the end (wait_timer_ bounds it)
+    kDone,
+  };
   struct Step {
     bool started = false;  // something of this step reached the stream
     std::vector<ToolCallDone> calls;
@@ -62,13 +133,28 @@ class Reply {
     std::optional<std::string> error;
   };
 
+  // Runs one of the loop's calls into the reply: an exception ends the reply with its error part.
+  template <class F>
+  void guarded(F&& f);
   bool emit(char code, const json& value);
   void start_step(Step& step);
   void apply(const ModelEvent& event, Step& step);
+  void deliver();
   bool tick();
-  void run_step(Step& step);
+  void on_timer();
+  void begin();
+  void begin_step();
+  void attempt();
+  Upstream::Take on_data(std::string_view bytes);
+  void on_done(HttpResult result);
+  void report(long status, UpstreamFailure failure);
+  void step_done();
+  void run_tools();
+  void tools_done(std::vector<json> outputs);
+  void end_reply();
+  void conclude();
+  void fail();
   void poll_title(bool last, bool announce = true);
-  void await_title();
   bool stopping() const {
     return interrupted_ || failed_ || cut_ ||
            (stream_.reader_gone() && in_.options.on_disconnect == OnDisconnect::kStop);
@@ -77,32 +163,74 @@ class Reply {
   FinishReason stop_reason() const {
     return cut_ && !interrupted_ ? FinishReason::kLength : FinishReason::kStop;
   }
-  std::vector<json> run_tools(const std::vector<ToolCallDone>& calls);
 
-  ReplyInputs& in_;
+  ReplyInputs in_;
   TimedSink sink_;
   MessageBuilder builder_;
   DataStream stream_;
+  const json history_;
+  State state_ = State::kStarting;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
+  base::EventLoop::TimerId tick_timer_ = 0;
+  base::EventLoop::TimerId wait_timer_ = 0;
+  int index_ = 0;  // of the step
+  Step step_;
+  HttpCall call_;
+  int attempt_ = 0;
+  SseParser parser_;
+  std::unique_ptr<StreamMapper> mapper_;
+  std::vector<SseEvent> sse_;
+  std::vector<ModelEvent> events_;
+  Upstream::Id transfer_ = 0;
+  bool paused_ = false;          // the transfer waits for the reader (Take::kFull)
+  long status_seen_ = 0;         // of the transfer, once its body began
+  bool internal_error_ = false;  // an exception inside on_data: the reply fails at on_done
+  std::shared_ptr<ToolCalls> tools_;
+  std::function<void()> abandon_title_;
+  std::optional<std::string> title_generated_;  // came ("" : none)
   bool title_done_ = false;
   bool started_ = false;  // the first step began
   bool interrupted_ = false;
   bool failed_ = false;  // on_tick answered kFail
   bool cut_ = false;     // the parts reached max_message_bytes
+  FinishReason finish_reason_ = FinishReason::kStop;
+  ReplyResult result_;
 };
 
-bool Reply::emit(char code, const json& value) {
+template <class F>
+void Reply::Machine::guarded(F&& f) {
+  if (state_ == State::kDone) return;
+  try {
+    f();
+  } catch (const std::exception&) {
+    // Out of memory or threads, say: after the 200 only the stream can say so (its last
+    // part), and the reply is stored as far as it got, as failed.
+    fail();
+  }
+}
+
+Reply::Machine::~Machine() {
+  *alive_ = false;
+  if (transfer_) in_.upstream.abort(transfer_);
+  if (tick_timer_) in_.loop.cancel(tick_timer_);
+  if (wait_timer_) in_.loop.cancel(wait_timer_);
+  if (tools_) tools_->abandon();
+  if (abandon_title_) abandon_title_();
+}
+
+bool Reply::Machine::emit(char code, const json& value) {
   if (in_.observer) in_.observer->part(code);
   return stream_.emit(code, value);
 }
 
-void Reply::start_step(Step& step) {
+void Reply::Machine::start_step(Step& step) {
   if (step.started) return;
   step.started = true;
   started_ = true;
   emit('f', {{"messageId", in_.message_id}});
 }
 
-void Reply::apply(const ModelEvent& event, Step& step) {
+void Reply::Machine::apply(const ModelEvent& event, Step& step) {
   if (step.error || step.finish) return;
   std::visit(
       [&](const auto& e) {
@@ -137,9 +265,16 @@ void Reply::apply(const ModelEvent& event, Step& step) {
       event);
 }
 
-// About once a second while a model or tool call runs: keep the connection alive, announce a
+void Reply::Machine::deliver() {
+  for (const auto& e : sse_) mapper_->on_event(e, events_);
+  sse_.clear();
+  for (const auto& e : events_) apply(e, step_);
+  events_.clear();
+}
+
+// With every provider chunk and every tick_interval: keep the connection alive, announce a
 // finished title, and say whether to go on.
-bool Reply::tick() {
+bool Reply::Machine::tick() {
   if (Clock::now() - sink_.last_write() >= in_.options.keepalive_interval) stream_.keep_alive();
   if (in_.options.max_message_bytes != 0 && sink_.written() >= in_.options.max_message_bytes)
     cut_ = true;
@@ -152,258 +287,337 @@ bool Reply::tick() {
   return !stopping();
 }
 
+// The reply's clock: what has no news of its own (a silent provider, a back-off, tools, the
+// title) learns here that the reply must stop.
+void Reply::Machine::on_timer() {
+  tick_timer_ = in_.loop.after(in_.options.tick_interval, [this] {
+    tick_timer_ = 0;
+    on_timer();
+  });
+  guarded([&] {
+    if (tick()) return;
+    switch (state_) {
+      case State::kStreaming:
+        in_.upstream.abort(transfer_);
+        transfer_ = 0;
+        report(status_seen_, UpstreamFailure::kNone);
+        step_done();
+        break;
+      case State::kRetryWait:
+        in_.loop.cancel(wait_timer_);
+        wait_timer_ = 0;
+        step_done();
+        break;
+      case State::kTools:
+        tools_->abandon();
+        tools_done({});
+        break;
+      case State::kTitleWait:
+        conclude();
+        break;
+      case State::kStarting:
+      case State::kDone:
+        break;
+    }
+  });
+}
+
 // Stores a finished title and announces it — after the first `f`, so that every stream starts
 // with its step. `last` (the reply is over) takes what there is: the title, or the fallback.
-void Reply::poll_title(bool last, bool announce) {
+void Reply::Machine::poll_title(bool last, bool announce) {
   if (!in_.title || title_done_) return;
-  auto& job = *in_.title;
-  bool ready = job.title.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready;
+  bool ready = title_generated_.has_value();
   if (!last && (!ready || !started_)) return;
-  std::string title = job.fallback;
-  if (ready) {
-    try {
-      if (auto generated = job.title.get(); !generated.empty()) title = generated;
-    } catch (const std::exception&) {
-      // A failed title never fails the reply: the fallback stands.
-    }
-  }
+  std::string title = ready && !title_generated_->empty() ? *title_generated_ : in_.title->fallback;
   title_done_ = true;
-  job.store(title);
+  if (abandon_title_ && !ready) abandon_title_();
+  abandon_title_ = nullptr;
+  in_.title->store(title);
   if (announce && started_ && !stream_.reader_gone())
     emit('2', json::array({{{"type", "chat-title"}, {"title", title}}}));
 }
 
-// At the end of a reply a title still coming gets up to `title_wait`, with the reply ticking
-// meanwhile: its heartbeat is what tells the other workers' recovery that it is alive.
-void Reply::await_title() {
-  auto until = Clock::now() + in_.options.title_wait;
-  while (in_.title && !title_done_ && !stopping() && Clock::now() < until) {
-    auto slice = std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(200));
-    if (in_.title->title.wait_for(slice) == std::future_status::ready) break;
-    tick();
-  }
+void Reply::Machine::start() {
+  in_.loop.post([this, alive = alive_] {
+    if (*alive) begin();
+  });
 }
 
-void Reply::run_step(Step& step) {
+void Reply::Machine::begin() {
+  if (in_.observer) in_.observer->reply_started();
+  tick_timer_ = in_.loop.after(in_.options.tick_interval, [this] {
+    tick_timer_ = 0;
+    on_timer();
+  });
+  guarded([&] {
+    if (in_.tools) in_.request.tools = in_.tools->tools();
+    if (in_.title) {
+      abandon_title_ = in_.title->start([this, alive = alive_](std::string title) {
+        if (!*alive) return;
+        abandon_title_ = nullptr;
+        title_generated_ = std::move(title);
+        guarded([&] {
+          if (state_ == State::kTitleWait) {
+            conclude();
+          } else {
+            poll_title(false);
+          }
+        });
+      });
+    }
+    begin_step();
+  });
+}
+
+void Reply::Machine::begin_step() {
+  if (index_ >= in_.options.max_steps) return end_reply();
+  in_.request.messages = history_;
+  if (!builder_.empty()) in_.request.messages.push_back(builder_.message());
+  step_ = Step{};
+  attempt_ = 0;
   // Interrupted (or unstorable) before the step begins: no model call is made for it.
-  if (!tick()) return;
-  const auto& options = in_.options;
-  HttpCall call = in_.provider.stream_call(in_.request);
-  std::string name(display_name(in_.provider.type()));
-  auto report = [&](long status, UpstreamFailure failure) {
-    if (in_.observer) in_.observer->upstream_call(in_.provider.type(), status, failure);
-  };
-  for (int attempt = 1;; ++attempt) {
-    SseParser parser;
-    auto mapper = in_.provider.new_stream_mapper();
-    std::vector<SseEvent> sse;
-    std::vector<ModelEvent> events;
-    auto deliver = [&] {
-      for (const auto& e : sse) mapper->on_event(e, events);
-      sse.clear();
-      for (const auto& e : events) apply(e, step);
-      events.clear();
-    };
-    auto on_data = [&](std::string_view bytes) {
-      parser.feed(bytes, sse);
-      deliver();
-      return tick() && !step.error;
-    };
-    auto on_tick = [&] { return tick(); };
-    HttpResult result = in_.transport.stream(call, on_data, on_tick);
-    if (stopping()) {
-      report(result.status, UpstreamFailure::kNone);
-      return;
-    }
-    if (result.status == 200) {
-      if (!result.error.empty() && !step.error) {
-        // Cut or stalled mid-stream: what arrived counts, then the failure.
-        step.error = name + (result.stalled ? " sent nothing for too long"
-                                            : " connection lost: " + result.error);
-        report(200, result.stalled ? UpstreamFailure::kStalled : UpstreamFailure::kDropped);
-        return;
-      }
-      if (step.error) {
-        report(200, UpstreamFailure::kStream);
-        return;
-      }
-      parser.finish(sse);
-      deliver();
-      bool provider_error = step.error.has_value();
-      mapper->on_end(events);  // a StreamError here means the stream was cut short
-      for (const auto& e : events) apply(e, step);
-      if (!step.finish && !step.error) step.error = name + " stream ended unexpectedly";
-      report(200, provider_error ? UpstreamFailure::kStream
-                  : step.error   ? UpstreamFailure::kDropped
-                                 : UpstreamFailure::kNone);
-      return;
-    }
-    report(result.status, result.status == 0 ? (result.stalled ? UpstreamFailure::kStalled
-                                                               : UpstreamFailure::kConnect)
-                                             : UpstreamFailure::kStatus);
-    ProviderError error;
-    if (result.status == 0) {
-      error.message =
-          name + " request failed: " + (result.error.empty() ? "no response" : result.error);
-      error.retryable = !result.stalled;
-    } else {
-      error = in_.provider.parse_error(result.status, result.body, result.retry_after);
-    }
-    if (!error.retryable || step.started || attempt >= options.max_attempts) {
-      step.error = error.message;
-      return;
-    }
-    // Back off (or as the provider asked), watching the client meanwhile.
-    auto wait = std::chrono::milliseconds(500 * (1 << (attempt - 1)));
-    if (error.retry_after_seconds) {
-      // Compared before the conversion, which a huge Retry-After would overflow.
-      double asked = *error.retry_after_seconds * 1000;
-      wait = asked > static_cast<double>(options.max_retry_wait.count())
-                 ? options.max_retry_wait + std::chrono::milliseconds(1)
-                 : std::chrono::milliseconds(static_cast<long long>(asked));
-    }
-    if (wait > options.max_retry_wait) {
-      step.error = error.message;
-      return;
-    }
-    if (in_.observer) in_.observer->upstream_retry(in_.provider.type());
-    auto until = Clock::now() + wait;
-    while (Clock::now() < until) {
-      if (!tick()) return;
-      std::this_thread::sleep_for(
-          std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(100)));
-    }
+  if (!tick()) return step_done();
+  call_ = in_.provider.stream_call(in_.request);
+  attempt();
+}
+
+void Reply::Machine::attempt() {
+  ++attempt_;
+  parser_ = SseParser();
+  mapper_ = in_.provider.new_stream_mapper();
+  sse_.clear();
+  events_.clear();
+  status_seen_ = 0;
+  paused_ = false;
+  state_ = State::kStreaming;
+  Upstream::Handlers handlers;
+  handlers.on_data = [this](std::string_view bytes) { return on_data(bytes); };
+  handlers.on_done = [this](HttpResult result) { guarded([&] { on_done(std::move(result)); }); };
+  transfer_ = in_.upstream.start(call_, std::move(handlers));
+}
+
+Upstream::Take Reply::Machine::on_data(std::string_view bytes) {
+  // The reader is behind: the provider waits (back-pressure), the bytes come again later.
+  if (sink_.behind()) {
+    paused_ = true;
+    return Upstream::Take::kFull;
+  }
+  status_seen_ = 200;
+  try {
+    parser_.feed(bytes, sse_);
+    deliver();
+    return tick() && !step_.error ? Upstream::Take::kTaken : Upstream::Take::kAbort;
+  } catch (const std::exception&) {
+    internal_error_ = true;  // failed at on_done: the transfer cannot be dropped from in here
+    return Upstream::Take::kAbort;
   }
 }
 
-ReplyResult Reply::run() {
-  ReplyResult result;
-  const json history = in_.request.messages;
-  FinishReason finish_reason = FinishReason::kStop;
-  if (in_.tools) in_.request.tools = in_.tools->tools();
-  for (int index = 0; index < in_.options.max_steps; ++index) {
-    in_.request.messages = history;
-    if (!builder_.empty()) in_.request.messages.push_back(builder_.message());
-    Step step;
-    run_step(step);
-    if (stopping()) {
-      if (step.started && !failed_)  // a failure's error part ends the stream instead
-        emit('e', {{"finishReason", wire(stop_reason())},
-                   {"usage", usage_json({})},
-                   {"isContinued", false}});
-      finish_reason = stop_reason();
-      break;
-    }
-    if (step.error) {
-      result.error = *step.error;
-      finish_reason = FinishReason::kError;
-      emit('3', result.error);
-      break;
-    }
-    start_step(step);  // a response with no output is still a step
-    if (!step.calls.empty()) {
-      auto outputs = run_tools(step.calls);
-      for (size_t i = 0; i < outputs.size(); ++i)
-        emit('a', {{"toolCallId", step.calls[i].id}, {"result", outputs.at(i)}});
-    }
-    add_usage(result.usage, step.finish->usage);
-    // An interrupt during the tools ends the reply here, as "stop".
-    finish_reason = stopping() ? stop_reason() : step.finish->finish_reason;
-    emit('e', {{"finishReason", wire(finish_reason)},
-               {"usage", usage_json(step.finish->usage)},
-               {"isContinued", false}});
-    if (stopping()) {
-      finish_reason = stop_reason();
-      break;
-    }
-    if (finish_reason != FinishReason::kToolCalls || step.calls.empty()) break;
+void Reply::Machine::writable() {
+  if (state_ != State::kStreaming || !paused_ || !transfer_) return;
+  paused_ = false;
+  in_.upstream.resume(transfer_);  // may hand the held bytes to on_data at once
+}
+
+void Reply::Machine::report(long status, UpstreamFailure failure) {
+  if (in_.observer) in_.observer->upstream_call(in_.provider.type(), status, failure);
+}
+
+void Reply::Machine::on_done(HttpResult result) {
+  transfer_ = 0;
+  paused_ = false;
+  if (internal_error_) return fail();
+  std::string name(display_name(in_.provider.type()));
+  if (stopping()) {
+    report(result.status, UpstreamFailure::kNone);
+    return step_done();
   }
-  if (failed_ && result.error.empty()) {
-    result.error = kUnstorable;
-    finish_reason = FinishReason::kError;
-    emit('3', result.error);
+  if (result.status == 200) {
+    if (!result.error.empty() && !step_.error) {
+      // Cut or stalled mid-stream: what arrived counts, then the failure.
+      step_.error = name + (result.stalled ? " sent nothing for too long"
+                                           : " connection lost: " + result.error);
+      report(200, result.stalled ? UpstreamFailure::kStalled : UpstreamFailure::kDropped);
+      return step_done();
+    }
+    if (step_.error) {
+      report(200, UpstreamFailure::kStream);
+      return step_done();
+    }
+    parser_.finish(sse_);
+    deliver();
+    bool provider_error = step_.error.has_value();
+    mapper_->on_end(events_);  // a StreamError here means the stream was cut short
+    for (const auto& e : events_) apply(e, step_);
+    events_.clear();
+    if (!step_.finish && !step_.error) step_.error = name + " stream ended unexpectedly";
+    report(200, provider_error ? UpstreamFailure::kStream
+                : step_.error  ? UpstreamFailure::kDropped
+                               : UpstreamFailure::kNone);
+    return step_done();
   }
-  if (result.error.empty()) {
-    await_title();
+  report(result.status, result.status == 0 ? (result.stalled ? UpstreamFailure::kStalled
+                                                             : UpstreamFailure::kConnect)
+                                           : UpstreamFailure::kStatus);
+  ProviderError error;
+  if (result.status == 0) {
+    error.message =
+        name + " request failed: " + (result.error.empty() ? "no response" : result.error);
+    error.retryable = !result.stalled;
+  } else {
+    error = in_.provider.parse_error(result.status, result.body, result.retry_after);
+  }
+  const auto& options = in_.options;
+  if (!error.retryable || step_.started || attempt_ >= options.max_attempts) {
+    step_.error = error.message;
+    return step_done();
+  }
+  // Back off (or as the provider asked); the reply's clock watches the client meanwhile.
+  auto wait = std::chrono::milliseconds(500 * (1 << (attempt_ - 1)));
+  if (error.retry_after_seconds) {
+    // Compared before the conversion, which a huge Retry-After would overflow.
+    double asked = *error.retry_after_seconds * 1000;
+    wait = asked > static_cast<double>(options.max_retry_wait.count())
+               ? options.max_retry_wait + std::chrono::milliseconds(1)
+               : std::chrono::milliseconds(static_cast<long long>(asked));
+  }
+  if (wait > options.max_retry_wait) {
+    step_.error = error.message;
+    return step_done();
+  }
+  if (in_.observer) in_.observer->upstream_retry(in_.provider.type());
+  state_ = State::kRetryWait;
+  wait_timer_ = in_.loop.after(wait, [this] {
+    wait_timer_ = 0;
+    guarded([&] { attempt(); });
+  });
+}
+
+// The step's model call is over (answered, failed, or stopped).
+void Reply::Machine::step_done() {
+  if (stopping()) {
+    if (step_.started && !failed_)  // a failure's error part ends the stream instead
+      emit('e', {{"finishReason", wire(stop_reason())},
+                 {"usage", usage_json({})},
+                 {"isContinued", false}});
+    finish_reason_ = stop_reason();
+    return end_reply();
+  }
+  if (step_.error) {
+    result_.error = *step_.error;
+    finish_reason_ = FinishReason::kError;
+    emit('3', result_.error);
+    return end_reply();
+  }
+  start_step(step_);  // a response with no output is still a step
+  if (step_.calls.empty()) return tools_done({});
+  run_tools();
+}
+
+void Reply::Machine::run_tools() {
+  if (!in_.tools) {
+    std::vector<json> outputs;
+    for (const auto& call : step_.calls)
+      outputs.push_back({{"error", "unknown tool \"" + call.name + "\""}});
+    return tools_done(std::move(outputs));
+  }
+  state_ = State::kTools;
+  tools_ = ToolCalls::start(in_.loop, *in_.tools, step_.calls, [this](std::vector<json> outputs) {
+    guarded([&] { tools_done(std::move(outputs)); });
+  });
+}
+
+// The step's tool results (none when the calls were abandoned).
+void Reply::Machine::tools_done(std::vector<json> outputs) {
+  tools_.reset();
+  state_ = State::kStarting;
+  for (size_t i = 0; i < outputs.size() && i < step_.calls.size(); ++i)
+    emit('a', {{"toolCallId", step_.calls[i].id}, {"result", outputs[i]}});
+  add_usage(result_.usage, step_.finish->usage);
+  // An interrupt during the tools ends the reply here, as "stop".
+  finish_reason_ = stopping() ? stop_reason() : step_.finish->finish_reason;
+  emit('e', {{"finishReason", wire(finish_reason_)},
+             {"usage", usage_json(step_.finish->usage)},
+             {"isContinued", false}});
+  if (stopping()) {
+    finish_reason_ = stop_reason();
+    return end_reply();
+  }
+  if (finish_reason_ != FinishReason::kToolCalls || step_.calls.empty()) return end_reply();
+  ++index_;
+  begin_step();
+}
+
+void Reply::Machine::end_reply() {
+  if (failed_ && result_.error.empty()) {
+    result_.error = kUnstorable;
+    finish_reason_ = FinishReason::kError;
+    emit('3', result_.error);
+  }
+  // A title still coming gets up to title_wait, the reply ticking meanwhile: its heartbeat is
+  // what tells the other workers' recovery that it is alive.
+  if (result_.error.empty() && in_.title && !title_done_ && !title_generated_ && !stopping()) {
+    state_ = State::kTitleWait;
+    wait_timer_ = in_.loop.after(in_.options.title_wait, [this] {
+      wait_timer_ = 0;
+      guarded([&] { conclude(); });
+    });
+    return;
+  }
+  conclude();
+}
+
+void Reply::Machine::conclude() {
+  if (wait_timer_) in_.loop.cancel(wait_timer_);
+  wait_timer_ = 0;
+  if (result_.error.empty()) {
     poll_title(/*last=*/true);
-    emit('d', {{"finishReason", wire(finish_reason)}, {"usage", usage_json(result.usage)}});
+    emit('d', {{"finishReason", wire(finish_reason_)}, {"usage", usage_json(result_.usage)}});
   } else {
     // Stored all the same (the generated title if it is there, else the fallback) but not
     // announced: the error part ends the stream.
     poll_title(/*last=*/true, /*announce=*/false);
   }
-  result.message = builder_.message();
-  result.finish_reason = finish_reason;
-  result.reader_gone = stream_.reader_gone();
-  result.interrupted = interrupted_;
-  return result;
+  state_ = State::kDone;
+  if (tick_timer_) in_.loop.cancel(tick_timer_);
+  tick_timer_ = 0;
+  result_.message = builder_.message();
+  result_.finish_reason = finish_reason_;
+  result_.reader_gone = stream_.reader_gone();
+  result_.interrupted = interrupted_;
+  if (in_.observer) in_.observer->reply_finished(&result_);
+  if (auto on_end = std::move(in_.on_end)) on_end(std::move(result_));
 }
 
-// The calls of one step, on a thread of their own while the stream keeps ticking (keep-alives,
-// the title, interrupts). An interrupt abandons them: their results are not waited for.
-std::vector<json> Reply::run_tools(const std::vector<ToolCallDone>& calls) {
-  if (!in_.tools) {
-    std::vector<json> outputs;
-    for (const auto& call : calls)
-      outputs.push_back({{"error", "unknown tool \"" + call.name + "\""}});
-    return outputs;
-  }
-  auto promise = std::make_shared<std::promise<std::vector<json>>>();
-  auto future = promise->get_future();
+void Reply::Machine::fail() {
+  if (state_ == State::kDone) return;
+  if (transfer_) in_.upstream.abort(transfer_);
+  transfer_ = 0;
+  if (tools_) tools_->abandon();
+  tools_.reset();
   try {
-    std::thread([tools = in_.tools, calls, promise] {
-      try {
-        promise->set_value(tools->run(calls));
-      } catch (...) {
-        promise->set_exception(std::current_exception());
-      }
-    }).detach();
-  } catch (const std::system_error&) {  // no thread to be had: the calls fail, the reply goes on
-    promise->set_exception(std::current_exception());
-  }
-  while (future.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready)
-    if (!tick()) return {};
-  try {
-    return future.get();
-  } catch (const std::exception& e) {
-    return std::vector<json>(calls.size(),
-                             json{{"error", std::string("tools failed: ") + e.what()}});
+    result_.error = "The reply failed: internal server error.";
+    finish_reason_ = FinishReason::kError;
+    emit('3', result_.error);
+    conclude();
+  } catch (const std::exception&) {
+    // Not even that: the reply ends with what it has.
+    state_ = State::kDone;
+    if (tick_timer_) in_.loop.cancel(tick_timer_);
+    tick_timer_ = 0;
+    if (in_.observer) in_.observer->reply_finished(nullptr);
+    result_.finish_reason = FinishReason::kError;
+    if (auto on_end = std::move(in_.on_end)) on_end(std::move(result_));
   }
 }
 
-ReplyResult Reply::fail() {
-  ReplyResult result;
-  result.error = "The reply failed: internal server error.";
-  result.finish_reason = FinishReason::kError;
-  emit('3', result.error);
-  poll_title(/*last=*/true, /*announce=*/false);
-  result.message = builder_.message();
-  result.reader_gone = stream_.reader_gone();
-  result.interrupted = interrupted_;
-  return result;
-}
+Reply::Reply(ReplyInputs inputs, PartSink& sink)
+    : machine_(std::make_unique<Machine>(std::move(inputs), sink)) {}
 
-}  // namespace
+Reply::~Reply() = default;
 
-ReplyResult run_reply(ReplyInputs inputs, PartSink& sink) {
-  ReplyObserver* observer = inputs.observer;
-  if (observer) observer->reply_started();
-  try {
-    Reply reply(inputs, sink);
-    ReplyResult result;
-    try {
-      result = reply.run();
-    } catch (const std::exception&) {
-      // Out of memory or threads, say: after the 200 only the stream can say so (its last
-      // part), and the reply is stored as far as it got, as failed.
-      result = reply.fail();
-    }
-    if (observer) observer->reply_finished(&result);
-    return result;
-  } catch (...) {
-    if (observer) observer->reply_finished(nullptr);
-    throw;
-  }
-}
+void Reply::start() { machine_->start(); }
+
+void Reply::writable() { machine_->writable(); }
 
 }  // namespace chatd::llm

@@ -1,24 +1,25 @@
-// One assistant reply: the step loop of API.md §4 POST steps 5-11. Each step is one streamed
-// model call relayed part by part; tool calls run between steps; the reply ends with exactly
-// one `d` (or one `3` on failure). Knows nothing of HTTP servers or SQL: parts go to a sink,
-// tools to a ToolRunner, the title to a callback.
+// One assistant reply: the step loop of API.md §4 POST steps 5-11, as a state machine on the
+// worker's reply loop (DESIGN.md "reply loop"). Each step is one streamed model call relayed
+// part by part; tool calls run between steps, off the loop; the reply ends with exactly one
+// `d` (or one `3` on failure). Knows nothing of HTTP servers or SQL: parts go to a sink, tools
+// to a ToolRunner, the title to a callback.
 #pragma once
 
 #include <chrono>
 #include <functional>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/event_loop.hpp"
 #include "llm/data_stream.hpp"
+#include "llm/http_client.hpp"
 #include "llm/model.hpp"
 #include "llm/provider.hpp"
 #include "llm/reply_observer.hpp"
 #include "llm/title.hpp"
-#include "llm/transport.hpp"
 
 namespace chatd::llm {
 
@@ -28,7 +29,7 @@ class ToolRunner {
   virtual ~ToolRunner() = default;
   virtual std::vector<ToolSpec> tools() const = 0;
   // One result per call, in order; a failure is {"error":"..."}. Calls of one step may run
-  // concurrently.
+  // concurrently. Runs on a thread of its own, never on the loop.
   virtual std::vector<nlohmann::json> run(const std::vector<ToolCallDone>& calls) = 0;
 };
 
@@ -41,6 +42,9 @@ struct ReplyOptions {
   std::chrono::milliseconds max_retry_wait{20'000};
   std::chrono::milliseconds keepalive_interval{15'000};
   std::chrono::milliseconds title_wait{30'000};  // at the end, for a title still coming
+  // How often a reply looks at its surroundings without news from the provider: keep-alives,
+  // interrupts (ReplyInputs::on_tick), the title.
+  std::chrono::milliseconds tick_interval{250};
   // A reply whose parts reach this many bytes ends there, with finish reason "length" (0: no
   // limit). Parts are not split: the last one may pass it.
   uint64_t max_message_bytes = 0;
@@ -70,19 +74,40 @@ struct ReplyResult {
 
 struct ReplyInputs {
   const Provider& provider;
-  const Transport& transport;
+  Upstream& upstream;
+  base::EventLoop& loop;
   ModelRequest request;  // messages: history + the new user message
   std::string message_id;
   std::string created_at;
   ToolRunner* tools = nullptr;
   std::optional<TitleJob> title;
-  // Called often while the reply runs (every few hundred ms, and with each provider chunk)
-  // with the message so far; what it answers decides whether the reply goes on.
+  // Called often while the reply runs (every tick, and with each provider chunk) with the
+  // message so far; what it answers decides whether the reply goes on. On the loop: it must not
+  // block.
   std::function<TickVerdict(const MessageBuilder&)> on_tick;
   ReplyOptions options;
   ReplyObserver* observer = nullptr;  // null: nothing counts
+  // Once, after the last part: the result to store.
+  std::function<void(ReplyResult)> on_end;
 };
 
-ReplyResult run_reply(ReplyInputs inputs, PartSink& sink);
+// A reply running on `inputs.loop`; everything about it happens on that loop's thread.
+class Reply {
+ public:
+  Reply(ReplyInputs inputs, PartSink& sink);
+  ~Reply();  // abandons what still runs: its transfer, its timers, its tools' results
+  Reply(const Reply&) = delete;
+  Reply& operator=(const Reply&) = delete;
+
+  // Begins the first step. on_end comes later (never from inside start()).
+  void start();
+  // The sink caught up after behind(), or its reader went away: the reply goes on.
+  void writable();
+
+  class Machine;
+
+ private:
+  std::unique_ptr<Machine> machine_;
+};
 
 }  // namespace chatd::llm

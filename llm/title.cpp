@@ -1,8 +1,5 @@
 #include "llm/title.hpp"
 
-#include <system_error>
-#include <thread>
-
 #include "llm/sse_parser.hpp"
 
 namespace chatd::llm {
@@ -55,61 +52,55 @@ std::string fallback_title(std::string_view user_text) {
   return title.empty() ? "New Chat" : title;
 }
 
-std::shared_future<std::string> start_title(const Provider& provider, const Transport& transport,
-                                            std::string model, json user_message,
-                                            ReplyObserver* observer) {
-  auto promise = std::make_shared<std::promise<std::string>>();
-  std::shared_future<std::string> future = promise->get_future().share();
-  try {
-    std::thread([&provider, &transport, observer, promise, model = std::move(model),
-                 user_message = std::move(user_message)] {
-      try {
-        ModelRequest request;
-        request.model = model;
-        request.system_prompt = kTitlePrompt;
-        request.messages = json::array({user_message});
-        request.max_tokens = 64;
-        SseParser parser;
-        auto mapper = provider.new_stream_mapper();
-        std::vector<SseEvent> sse;
-        std::vector<ModelEvent> events;
-        std::string text;
-        std::string failure;
-        auto take = [&] {
-          for (const auto& e : sse) mapper->on_event(e, events);
-          sse.clear();
-          for (const auto& e : events) {
-            if (auto* t = std::get_if<TextDelta>(&e)) text += t->text;
-            if (auto* f = std::get_if<StreamError>(&e)) failure = f->message;
-          }
-          events.clear();
-        };
-        auto result = transport.stream(
-            provider.stream_call(request),
-            [&](std::string_view bytes) {
-              parser.feed(bytes, sse);
-              take();
-              return text.size() < 4096;
-            },
-            [] { return true; });
-        if (observer)
-          observer->upstream_call(provider.type(), result.status,
-                                  result.status == 200 ? UpstreamFailure::kNone
-                                  : result.status == 0 ? UpstreamFailure::kConnect
-                                                       : UpstreamFailure::kStatus);
-        if (result.status != 200) throw std::runtime_error("title request failed");
-        parser.finish(sse);
-        take();
-        if (!failure.empty()) throw std::runtime_error(failure);
-        promise->set_value(clean_title(text));
-      } catch (...) {
-        promise->set_exception(std::current_exception());
+TitleJob::Start title_request(const Provider& provider, Upstream& upstream, std::string model,
+                              json user_message, ReplyObserver* observer) {
+  return [&provider, &upstream, observer, model = std::move(model),
+          user_message = std::move(user_message)](std::function<void(std::string)> done) {
+    ModelRequest request;
+    request.model = model;
+    request.system_prompt = kTitlePrompt;
+    request.messages = json::array({user_message});
+    request.max_tokens = 64;
+    struct Reading {
+      SseParser parser;
+      std::unique_ptr<StreamMapper> mapper;
+      std::vector<SseEvent> sse;
+      std::vector<ModelEvent> events;
+      std::string text;
+      std::string failure;
+      void take() {
+        for (const auto& e : sse) mapper->on_event(e, events);
+        sse.clear();
+        for (const auto& e : events) {
+          if (auto* t = std::get_if<TextDelta>(&e)) text += t->text;
+          if (auto* f = std::get_if<StreamError>(&e)) failure = f->message;
+        }
+        events.clear();
       }
-    }).detach();
-  } catch (const std::system_error&) {  // no thread to be had: the fallback title stands
-    promise->set_exception(std::current_exception());
-  }
-  return future;
+    };
+    auto reading = std::make_shared<Reading>();
+    reading->mapper = provider.new_stream_mapper();
+    Upstream::Handlers handlers;
+    handlers.on_data = [reading](std::string_view bytes) {
+      reading->parser.feed(bytes, reading->sse);
+      reading->take();
+      // A title is a few words: a model that goes on and on has said enough.
+      return reading->text.size() < 4096 ? Upstream::Take::kTaken : Upstream::Take::kAbort;
+    };
+    handlers.on_done = [reading, &provider, observer, done = std::move(done)](HttpResult result) {
+      if (observer)
+        observer->upstream_call(provider.type(), result.status,
+                                result.status == 200 ? UpstreamFailure::kNone
+                                : result.status == 0 ? UpstreamFailure::kConnect
+                                                     : UpstreamFailure::kStatus);
+      if (result.status != 200) return done("");
+      reading->parser.finish(reading->sse);
+      reading->take();
+      done(reading->failure.empty() ? clean_title(reading->text) : "");
+    };
+    Upstream::Id id = upstream.start(provider.stream_call(request), std::move(handlers));
+    return std::function<void()>([&upstream, id] { upstream.abort(id); });
+  };
 }
 
 }  // namespace chatd::llm

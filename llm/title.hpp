@@ -1,32 +1,32 @@
-// A chat's title (API.md §4): generated from the first user message by the chat's model on a
-// thread of its own while the reply streams, cleaned to the title rules, with a fallback taken
-// from the user's text when the model gives none in time.
+// A chat's title (API.md §4): generated from the first user message by the chat's model on the
+// reply's loop while the reply streams, cleaned to the title rules, with a fallback taken from
+// the user's text when the model gives none in time.
 #pragma once
 
 #include <functional>
-#include <future>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
+#include "llm/http_client.hpp"
 #include "llm/provider.hpp"
 #include "llm/reply_observer.hpp"
-#include "llm/transport.hpp"
 
 namespace chatd::llm {
 
-// A title being generated alongside the reply.
+// A title being generated alongside the reply. Everything runs on the reply's loop.
 struct TitleJob {
-  std::shared_future<std::string> title;
+  // Starts generating; `done` is called once, later, with the cleaned title ("" when none
+  // came). Answers what abandons it (`done` is then never called).
+  using Start = std::function<std::function<void()>(std::function<void(std::string)> done)>;
+  Start start;
   std::string fallback;                           // used when the job fails or takes too long
   std::function<void(const std::string&)> store;  // called once, before the reply ends
 };
 
-// Starts generating a chat title from the first user message with the same model, on its own
-// thread; the future yields the cleaned title or throws.
-std::shared_future<std::string> start_title(const Provider& provider, const Transport& transport,
-                                            std::string model, nlohmann::json user_message,
-                                            ReplyObserver* observer = nullptr);
+// The title of a chat's first reply: one request to the same model through `upstream`.
+TitleJob::Start title_request(const Provider& provider, Upstream& upstream, std::string model,
+                              nlohmann::json user_message, ReplyObserver* observer = nullptr);
 
 // The title rules of API.md §4: at most 40 characters, no quotes, colons or emoji, one line.
 std::string clean_title(std::string_view raw);

@@ -104,6 +104,18 @@ void FcgiResponseWriter::finish() {
   FCGX_Free(&raw_, /*close=*/1);
 }
 
+std::unique_ptr<http::LiveResponse> FcgiResponseWriter::go_live() {
+  if (finished_) return nullptr;
+  finished_ = true;
+  request_end_ = std::make_shared<RequestEnd>();
+  auto live = std::make_unique<LiveConnection>(raw_.ipcFd, static_cast<uint16_t>(raw_.requestId),
+                                               std::move(pending_), gone_, request_end_, live_);
+  // libfcgi frees the request's streams and forgets the connection, writing nothing.
+  FCGX_Free(&raw_, /*close=*/0);
+  raw_.ipcFd = -1;
+  return live;
+}
+
 bool FcgiResponseWriter::send_pending() {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + kStalledWriteTimeout +

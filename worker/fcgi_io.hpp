@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "handlers/http.hpp"
+#include "worker/live_connection.hpp"
 
 namespace chatd {
 
@@ -27,12 +28,18 @@ inline constexpr size_t kSlowestReader = 16 * 1024;  // bytes per second
 // The response, written by chatd itself: FastCGI records (worker/fcgi_framer.hpp) sent on the
 // request's connection with a deadline, not through libfcgi's stream, whose writes block for as
 // long as nginx does not read. finish() ends it and gives the connection back to libfcgi,
-// closed.
+// closed; or go_live() hands it to the reply loop.
 class FcgiResponseWriter : public http::ResponseWriter {
  public:
-  explicit FcgiResponseWriter(FCGX_Request& raw) : raw_(raw) {}
+  // `live` counts the worker's live connections (go_live).
+  FcgiResponseWriter(FCGX_Request& raw, std::atomic<int>& live) : raw_(raw), live_(live) {}
   bool write(std::string_view data) override;
   bool flush() override;
+  // The connection goes to a LiveConnection, what is unsent with it; libfcgi keeps nothing of
+  // it (its next accept takes a new connection).
+  std::unique_ptr<http::LiveResponse> go_live() override;
+  // After go_live(): where the request's log line waits for the response's end.
+  const std::shared_ptr<RequestEnd>& request_end() const { return request_end_; }
   // The end records (unless the connection is gone), then the connection closed. Once.
   void finish();
   uint64_t bytes_written() const { return bytes_; }
@@ -44,6 +51,8 @@ class FcgiResponseWriter : public http::ResponseWriter {
   bool send_pending();
 
   FCGX_Request& raw_;
+  std::atomic<int>& live_;
+  std::shared_ptr<RequestEnd> request_end_;
   std::string pending_;  // records not yet sent
   bool gone_ = false;    // nginx closed the connection, or did not take a write in time
   bool finished_ = false;

@@ -68,10 +68,11 @@ std::string render(const scoreboard::Scoreboard& board) {
   }
 
   auto workers = board.workers();
-  uint64_t busy = 0, idle = 0;
+  uint64_t in_flight = 0, busy = 0, idle = 0;
   int64_t replies_running = 0;
   std::array<int64_t, 4> by_state{};
   for (const auto& w : workers) {
+    in_flight += w.current.size();  // on a thread, or on the reply loop
     busy += w.busy;
     idle += w.threads - w.busy;
     replies_running += w.replies_running;
@@ -79,7 +80,7 @@ std::string render(const scoreboard::Scoreboard& board) {
   }
 
   out.family("chatd_http_requests_in_flight", "gauge", "Requests being handled now.");
-  out.sample("chatd_http_requests_in_flight", {}, busy);
+  out.sample("chatd_http_requests_in_flight", {}, in_flight);
 
   out.family("chatd_replies_running", "gauge", "Replies being generated now.");
   out.sample("chatd_replies_running", {}, replies_running);
@@ -206,7 +207,25 @@ void WorkerObserver::request_done(std::string_view method, std::string_view rout
   if (auto* w = record()) add(w->requests);
 }
 
+std::shared_ptr<void> WorkerObserver::keep_shown(const Scope& scope) {
+  if (slot_ < 0 || !scope.writer_.busy()) return nullptr;
+  auto slot = static_cast<unsigned>(slot_);
+  std::lock_guard lock(shown_mutex_);
+  for (unsigned t = threads_; t < board_->thread_capacity(); ++t) {
+    auto* record = board_->thread(slot, t);
+    if (!record || record->started_mono_ns.load(std::memory_order_relaxed) != 0) continue;
+    auto writer = std::make_shared<scoreboard::ThreadWriter>(record);
+    writer->begin_as(*scope.writer_.record());
+    return std::shared_ptr<void>(writer.get(), [this, writer](void*) {
+      std::lock_guard lock(shown_mutex_);
+      writer->end();
+    });
+  }
+  return nullptr;
+}
+
 void WorkerObserver::worker_started(unsigned threads) {
+  threads_ = threads;
   auto* w = record();
   if (!w) return;
   w->pid.store(::getpid(), kRelaxed);

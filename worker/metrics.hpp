@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +58,10 @@ class WorkerObserver : public http::Observer, public llm::ReplyObserver {
     Scope* previous_;
   };
 
+  // Keeps the request of `scope` shown after its thread moves on (a response that went live),
+  // until the answer is destroyed. Shows nothing when no record is free.
+  std::shared_ptr<void> keep_shown(const Scope& scope);
+
   // A request ended: counted under its route (none: unmatched) and status, with its duration.
   void request_done(std::string_view method, std::string_view route, int status,
                     std::chrono::microseconds duration);
@@ -88,6 +94,8 @@ class WorkerObserver : public http::Observer, public llm::ReplyObserver {
 
   scoreboard::Scoreboard* board_;
   int slot_;
+  unsigned threads_ = 0;
+  std::mutex shown_mutex_;  // claims records past the threads'
 };
 
 }  // namespace chatd::metrics

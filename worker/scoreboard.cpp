@@ -164,6 +164,26 @@ void ThreadWriter::begin(std::string_view request_id, std::string_view method) {
   });
 }
 
+void ThreadWriter::begin_as(const ThreadRecord& from) {
+  auto view = read_request(from, monotonic_ns());
+  if (!view) return;
+  update([&](ThreadRecord& r) {
+    r.request_id.store(view->request_id);
+    r.method.store(view->method);
+    r.route.store(view->route);
+    r.user_id.store(view->user_id);
+    r.chat_id.store(view->chat_id);
+    r.model.store(view->model);
+    r.started_unix_ms.store(view->started_unix_ms, std::memory_order_relaxed);
+    r.started_mono_ns.store(from.started_mono_ns.load(std::memory_order_relaxed),
+                            std::memory_order_relaxed);
+  });
+}
+
+bool ThreadWriter::busy() const {
+  return record_ && record_->started_mono_ns.load(std::memory_order_relaxed) != 0;
+}
+
 void ThreadWriter::set_route(std::string_view method, std::string_view route) {
   update([&](ThreadRecord& r) {
     r.method.store(method);
@@ -226,13 +246,14 @@ std::vector<WorkerView> Scoreboard::workers() const {
     view.requests = w.requests.load(std::memory_order_relaxed);
     view.replies_running = w.replies_running.load(std::memory_order_relaxed);
     view.threads = std::min(w.threads.load(std::memory_order_relaxed), thread_capacity_);
-    for (unsigned t = 0; t < view.threads; ++t) {
+    // Records past the threads' show responses on the reply loop (WorkerObserver::keep_shown).
+    for (unsigned t = 0; t < thread_capacity_; ++t) {
       if (auto request = read_request(*thread(s, t), now)) {
         request->thread = t;
+        view.busy += t < view.threads;
         view.current.push_back(std::move(*request));
       }
     }
-    view.busy = static_cast<unsigned>(view.current.size());
     out.push_back(std::move(view));
   }
   return out;

@@ -22,7 +22,9 @@
 
 #include "handlers/error.hpp"
 #include "handlers/replies.hpp"
+#include "handlers/reply_store_thread.hpp"
 #include "handlers/routes.hpp"
+#include "llm/http_client.hpp"
 #include "llm/mcp_tools.hpp"
 #include "sql/channels.hpp"
 #include "sql/error_text.hpp"
@@ -126,6 +128,7 @@ class RequestIdWriter : public http::ResponseWriter {
   RequestIdWriter(FcgiResponseWriter& inner, const std::string& id) : inner_(inner), id_(id) {}
   bool write(std::string_view data) override { return inner_.write(data); }
   bool flush() override { return inner_.flush(); }
+  std::unique_ptr<http::LiveResponse> go_live() override { return inner_.go_live(); }
 
  protected:
   bool write_head(int status, const http::Headers& headers) override {
@@ -160,8 +163,12 @@ class Worker {
         models_(load_models(setup, transport_)),
         reply_settings_(reply_settings(setup.serve)),
         tools_(load_tools(setup)),
+        upstream_(loop_, {setup.serve.upstream_connect_timeout, setup.serve.upstream_idle_timeout}),
+        reply_store_(store_, loop_),
+        reply_loop_{loop_, upstream_, reply_store_},
         context_{store_,       models_,  transport_, reply_settings_, rate_limit(setup.serve),
-                 tools_.get(), replies_, listen_,    worker_name(),   &observer_},
+                 tools_.get(), replies_, listen_,    worker_name(),   &observer_,
+                 &reply_loop_},
         stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     pool_.set_wait_observer([this](std::chrono::microseconds waited, bool timed_out) {
       observer_.pool_wait(waited, timed_out);
@@ -194,6 +201,13 @@ class Worker {
   http::ReplySettings reply_settings_;
   std::unique_ptr<llm::McpToolRunner> tools_;
   http::ReplyRegistry replies_;
+  // The reply loop: its thread runs loop_, which drives upstream_'s transfers and the live
+  // responses; reply_store_ is its database thread.
+  base::EventLoop loop_;
+  llm::HttpClient upstream_;
+  http::ReplyStoreThread reply_store_;
+  http::ReplyLoop reply_loop_;
+  std::atomic<int> live_{0};  // live responses not yet ended
   http::Context context_;
   // Readable once the worker stops accepting; every request thread waits on it.
   const int stop_fd_;
@@ -304,11 +318,12 @@ void Worker::keep_replies_alive() {
 }
 
 // One request, and its line in the log: what was asked (the route pattern, never the path or
-// the query, which may carry a token), by whom, how it ended. No bodies, no headers.
+// the query, which may carry a token), by whom, how it ended. No bodies, no headers. A
+// response that went live is logged when it ends, on the reply loop.
 void Worker::handle(FCGX_Request& raw, unsigned thread) {
   auto started = Clock::now();
   http::Request request;
-  FcgiResponseWriter fcgi(raw);
+  FcgiResponseWriter fcgi(raw, live_);
   BodyStatus body = read_request(raw, setup_.serve.max_body_size, request);
   const std::string id = request_id(request);
   log::RequestScope log_scope(id);
@@ -320,33 +335,53 @@ void Worker::handle(FCGX_Request& raw, unsigned thread) {
   } else {
     outcome = http::handle_request(context_, request, out);
   }
-  auto duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-  observer_.request_done(request.method, outcome.route, out.status(), duration);
 
   const auto& notes = scope.notes();
   nlohmann::ordered_json fields = {{"request_id", id},
                                    {"method", request.method},
                                    {"route", outcome.route},
-                                   {"status", out.status()},
-                                   {"duration_ms", static_cast<double>(duration.count()) / 1000},
-                                   {"bytes", fcgi.bytes_written()}};
+                                   {"status", out.status()}};
   if (!outcome.user_id.empty()) fields["user_id"] = outcome.user_id;
   if (!notes.chat_id.empty()) fields["chat_id"] = notes.chat_id;
   if (!notes.model.empty()) fields["model"] = notes.model;
-  if (notes.prompt_tokens) fields["prompt_tokens"] = *notes.prompt_tokens;
-  if (notes.completion_tokens) fields["completion_tokens"] = *notes.completion_tokens;
-  if (notes.finish_reason)
-    fields["finish_reason"] = std::string(llm::wire_name(*notes.finish_reason));
-  if (!notes.reply_error.empty()) fields["reply_error"] = notes.reply_error;
-  if (!outcome.error.empty()) {
-    fields["error"] = outcome.error;
-  } else if (!notes.failure.empty()) {
-    fields["error"] = notes.failure;
+  http::ResponseEnd end;
+  if (notes.finish_reason) end.finish_reason = llm::wire_name(*notes.finish_reason);
+  end.reply_error = notes.reply_error;
+  end.failure = notes.failure;
+  end.prompt_tokens = notes.prompt_tokens;
+  end.completion_tokens = notes.completion_tokens;
+  auto log_line = [this, started, fields = std::move(fields), method = request.method,
+                   route = outcome.route, status = out.status(), error = outcome.error,
+                   head_bytes = fcgi.bytes_written()](const http::ResponseEnd& end,
+                                                      uint64_t bytes) mutable {
+    auto duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+    observer_.request_done(method, route, status, duration);
+    fields["duration_ms"] = static_cast<double>(duration.count()) / 1000;
+    fields["bytes"] = head_bytes + bytes;
+    if (end.prompt_tokens) fields["prompt_tokens"] = *end.prompt_tokens;
+    if (end.completion_tokens) fields["completion_tokens"] = *end.completion_tokens;
+    if (!end.finish_reason.empty()) fields["finish_reason"] = end.finish_reason;
+    if (!end.reply_error.empty()) fields["reply_error"] = end.reply_error;
+    if (!error.empty()) {
+      fields["error"] = error;
+    } else if (!end.failure.empty()) {
+      fields["error"] = end.failure;
+    }
+    auto level = status >= 500                  ? log::Level::kError
+                 : end.finish_reason == "error" ? log::Level::kWarn
+                                                : log::Level::kInfo;
+    log::write(level, "request", fields);
+  };
+  if (const auto& live = fcgi.request_end()) {
+    // Shown in GET /status until it ends, like a request on a thread.
+    live->log_with([log_line = std::move(log_line), shown = observer_.keep_shown(scope)](
+                       const http::ResponseEnd& end, uint64_t bytes) mutable {
+      log_line(end, bytes);
+      shown.reset();
+    });
+    return;
   }
-  auto level = out.status() >= 500                                ? log::Level::kError
-               : notes.finish_reason == llm::FinishReason::kError ? log::Level::kWarn
-                                                                  : log::Level::kInfo;
-  log::write(level, "request", fields);
+  log_line(end, 0);
   fcgi.finish();
 }
 
@@ -354,8 +389,18 @@ void Worker::handle(FCGX_Request& raw, unsigned thread) {
 // timeout passed first.
 bool Worker::drain() {
   request_stop();
-  std::unique_lock lock(done_mutex_);
-  return done_.wait_for(lock, setup_.serve.shutdown_timeout, [&] { return running_ == 0; });
+  auto deadline = Clock::now() + setup_.serve.shutdown_timeout;
+  {
+    std::unique_lock lock(done_mutex_);
+    if (!done_.wait_until(lock, deadline, [&] { return running_ == 0; })) return false;
+  }
+  // The replies on the loop run on to their end: they are checked on a short period, as they
+  // end on the loop's thread.
+  while (live_.load() > 0) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 int Worker::run() {
@@ -367,7 +412,8 @@ int Worker::run() {
   observer_.worker_started(setup_.serve.threads);
   for (unsigned i = 0; i < setup_.serve.threads; ++i)
     threads_.emplace_back([this, i] { serve(i); });
-  // Housekeeping threads; they end with the process.
+  // The reply loop and the housekeeping threads; they end with the process.
+  std::thread([this] { loop_.run(); }).detach();
   std::thread([this] { listen_for_interrupts(); }).detach();
   std::thread([this] { recover_dead_replies(); }).detach();
   std::thread([this] { keep_replies_alive(); }).detach();

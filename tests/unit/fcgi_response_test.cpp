@@ -65,10 +65,11 @@ class FcgiResponse : public ::testing::Test {
 
   int fds_[2] = {-1, -1};
   FCGX_Request raw_{};
+  std::atomic<int> live_{0};
 };
 
 TEST_F(FcgiResponse, TheResponseIsStdoutRecordsThenTheEnd) {
-  FcgiResponseWriter out(raw_);
+  FcgiResponseWriter out(raw_, live_);
   ASSERT_TRUE(out.start(200, {{"Content-Type", "text/plain"}}));
   ASSERT_TRUE(out.write("0:\"Hello\"\n"));
   ASSERT_TRUE(out.flush());
@@ -89,7 +90,7 @@ TEST_F(FcgiResponse, TheResponseIsStdoutRecordsThenTheEnd) {
 TEST_F(FcgiResponse, AReaderThatTakesNothingFailsTheWriteWithinItsDeadline) {
   int small = 4096;
   ::setsockopt(fds_[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-  FcgiResponseWriter out(raw_);
+  FcgiResponseWriter out(raw_, live_);
   ASSERT_TRUE(out.start(200, {}));
   auto started = Clock::now();
   bool ok = true;
@@ -108,7 +109,7 @@ TEST_F(FcgiResponse, AReaderThatTakesNothingFailsTheWriteWithinItsDeadline) {
 TEST_F(FcgiResponse, AClosedConnectionFailsAtOnce) {
   ::close(fds_[1]);
   fds_[1] = -1;
-  FcgiResponseWriter out(raw_);
+  FcgiResponseWriter out(raw_, live_);
   auto started = Clock::now();
   bool ok = out.start(200, {}) && out.flush();
   EXPECT_FALSE(ok);

@@ -1,28 +1,29 @@
-// The reply loop's rules, through a scripted transport (no network): retries only before the
-// first byte and within the Retry-After cap, max-steps, the title wait, an interrupt during
-// tools, and exactly one `d` or `3:` at the end. Also the endings no provider causes: an
-// exception from anywhere inside (no thread to be had, out of memory, a tool source that
-// throws) and a record the database refuses still end the stream with its error part, and the
-// caller gets a result to store, never an exception after the 200. Whatever runs replies (a
-// thread each today, the reply loop of issue 15 next) must keep every one of these.
+// The reply loop's rules, through a scripted upstream on a real event loop (no network):
+// retries only before the first byte and within the Retry-After cap, max-steps, the title
+// wait, an interrupt during tools, back-pressure, and exactly one `d` or `3:` at the end. Also
+// the endings no provider causes: an exception from anywhere inside (no thread to be had, out
+// of memory, a tool source that throws) and a record the database refuses still end the stream
+// with its error part, and the caller gets a result to store, never an exception after the 200.
 #include "llm/reply.hpp"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "base/event_loop.hpp"
 #include "llm/data_stream.hpp"
 #include "llm/provider_registry.hpp"
-#include "llm/transport.hpp"
 
 namespace chatd::llm {
 namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
 
 class Lines : public PartSink {
  public:
@@ -30,7 +31,9 @@ class Lines : public PartSink {
     lines.emplace_back(line);
     return true;
   }
+  bool behind() const override { return behind_after != 0 && lines.size() >= behind_after; }
   std::vector<std::string> lines;
+  size_t behind_after = 0;  // lines after which the reader is behind (0: never)
 };
 
 class BrokenTools : public ToolRunner {
@@ -49,60 +52,6 @@ class Finishes : public ReplyObserver {
   int with_result = 0;
 };
 
-TEST(Reply, AnExceptionInsideEndsTheStreamWithItsErrorPart) {
-  auto provider = make_provider({"openai", "sk-test", "http://127.0.0.1:9/v1", {"m"}});
-  Transport transport({});
-  BrokenTools tools;
-  Finishes observer;
-  Lines sink;
-  ReplyInputs inputs{*provider, transport,    {}, "msg-1", "2026-01-01T00:00:00Z",
-                     &tools,    std::nullopt, {}, {}};
-  inputs.request.model = "m";
-  inputs.request.messages = nlohmann::json::array({{{"role", "user"}, {"content", "hi"}}});
-  inputs.observer = &observer;
-
-  ReplyResult result = run_reply(std::move(inputs), sink);
-
-  EXPECT_EQ(result.finish_reason, FinishReason::kError);
-  EXPECT_EQ(result.error, "The reply failed: internal server error.");
-  ASSERT_FALSE(sink.lines.empty());
-  EXPECT_EQ(sink.lines.back(), "3:\"The reply failed: internal server error.\"\n");
-  EXPECT_EQ(observer.finished, 1);
-  EXPECT_EQ(observer.with_result, 1);
-  EXPECT_TRUE(result.message.is_object());
-}
-
-// A record the database refuses (on_tick answers kFail) ends the reply at once with its error
-// part, never with `d`: the client must not think it was kept.
-TEST(Reply, ARefusedRecordEndsTheStreamWithItsErrorPart) {
-  // Nothing listens on port 9: the reply waits between retries, ticking.
-  auto provider = make_provider({"openai", "sk-test", "http://127.0.0.1:9/v1", {"m"}});
-  Transport transport({});
-  Lines sink;
-  ReplyInputs inputs{*provider, transport,    {}, "msg-1", "2026-01-01T00:00:00Z",
-                     nullptr,   std::nullopt, {}, {}};
-  inputs.request.model = "m";
-  inputs.request.messages = nlohmann::json::array({{{"role", "user"}, {"content", "hi"}}});
-  int ticks = 0;
-  inputs.on_tick = [&](const MessageBuilder&) {
-    ++ticks;
-    return TickVerdict::kFail;
-  };
-
-  ReplyResult result = run_reply(std::move(inputs), sink);
-
-  EXPECT_EQ(ticks, 1);
-  EXPECT_EQ(result.finish_reason, FinishReason::kError);
-  EXPECT_EQ(result.error, kUnstorable);
-  ASSERT_FALSE(sink.lines.empty());
-  EXPECT_EQ(sink.lines.back(), "3:\"" + std::string(kUnstorable) + "\"\n");
-  for (const auto& line : sink.lines) EXPECT_NE(line.rfind("d:", 0), 0u) << line;
-  EXPECT_FALSE(result.interrupted);
-}
-
-using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
 // One scripted answer of the provider.
 struct Answer {
   long status = 200;
@@ -112,43 +61,78 @@ struct Answer {
   std::string body;                 // of a non-200
 };
 
-// Answers the calls in order (the last one again once the script runs out).
-class ScriptedTransport : public Transport {
+// Answers the calls in order (the last one again once the script runs out), one chunk per round
+// of the loop, as a provider's bytes come.
+class ScriptedUpstream : public Upstream {
  public:
-  explicit ScriptedTransport(std::vector<Answer> answers)
-      : Transport({}), answers_(std::move(answers)) {}
-  HttpResult stream(const HttpCall& call, const std::function<bool(std::string_view)>& on_data,
-                    const std::function<bool()>& on_tick) const override {
-    const Answer& answer = answers_.at(std::min(calls_, answers_.size() - 1));
-    ++calls_;
+  ScriptedUpstream(base::EventLoop& loop, std::vector<Answer> answers)
+      : loop_(loop), answers_(std::move(answers)) {}
+  Id start(const HttpCall& call, Handlers handlers) override {
+    Id id = next_++;
+    transfers_[id] = {answers_.at(std::min(bodies_.size(), answers_.size() - 1)),
+                      std::move(handlers)};
     bodies_.push_back(json::parse(call.body));
-    HttpResult result;
-    if (!on_tick()) {
-      result.aborted = true;
-      return result;
-    }
-    result.status = answer.status;
-    if (answer.status != 200) {
-      result.body = answer.body;
-      result.retry_after = answer.retry_after;
-      return result;
-    }
-    for (const auto& chunk : answer.chunks) {
-      if (!on_data(chunk)) {
-        result.aborted = true;
-        return result;
-      }
-    }
-    result.error = answer.error;
-    return result;
+    loop_.post([this, id] { pump(id); });
+    return id;
   }
-  size_t calls() const { return calls_; }
+  void resume(Id id) override {
+    auto found = transfers_.find(id);
+    if (found == transfers_.end() || !found->second.paused) return;
+    found->second.paused = false;
+    ++resumes_;
+    loop_.post([this, id] { pump(id); });
+  }
+  void abort(Id id) override { transfers_.erase(id); }
+  size_t calls() const { return bodies_.size(); }
   const std::vector<json>& bodies() const { return bodies_; }
+  int pauses() const { return pauses_; }
+  int resumes() const { return resumes_; }
 
  private:
+  struct Transfer {
+    Answer answer;
+    Handlers handlers;
+    size_t next_chunk = 0;
+    bool paused = false;
+  };
+  void pump(Id id) {
+    auto found = transfers_.find(id);
+    if (found == transfers_.end()) return;
+    Transfer& t = found->second;
+    HttpResult result;
+    result.status = t.answer.status;
+    if (t.answer.status == 200 && t.next_chunk < t.answer.chunks.size()) {
+      switch (t.handlers.on_data(t.answer.chunks[t.next_chunk])) {
+        case Take::kTaken:
+          ++t.next_chunk;
+          loop_.post([this, id] { pump(id); });
+          return;
+        case Take::kFull:
+          t.paused = true;
+          ++pauses_;
+          return;
+        case Take::kAbort:
+          result.aborted = true;
+          break;
+      }
+    } else if (t.answer.status == 200) {
+      result.error = t.answer.error;
+    } else {
+      result.body = t.answer.body;
+      result.retry_after = t.answer.retry_after;
+    }
+    auto done = std::move(t.handlers.on_done);
+    transfers_.erase(found);
+    done(std::move(result));
+  }
+
+  base::EventLoop& loop_;
   std::vector<Answer> answers_;
-  mutable size_t calls_ = 0;
-  mutable std::vector<json> bodies_;
+  std::map<Id, Transfer> transfers_;
+  std::vector<json> bodies_;
+  Id next_ = 1;
+  int pauses_ = 0;
+  int resumes_ = 0;
 };
 
 // OpenAI's chat-completion chunks.
@@ -223,14 +207,32 @@ class Tools : public ToolRunner {
 
 class ReplyRules : public ::testing::Test {
  protected:
-  ReplyResult run(const ScriptedTransport& transport, ToolRunner* tools = nullptr,
+  ReplyInputs inputs(Upstream& upstream, ToolRunner* tools, std::optional<TitleJob> title,
+                     std::function<TickVerdict(const MessageBuilder&)> on_tick) {
+    ReplyInputs in{*provider_, upstream, loop_,   {},       "msg-1", "2026-01-01T00:00:00Z",
+                   tools,      title,    on_tick, options_, nullptr, nullptr};
+    in.request.model = "m";
+    in.request.messages = json::array({{{"role", "user"}, {"content", "hi"}}});
+    in.observer = observer_;
+    in.on_end = [this](ReplyResult result) { result_ = std::move(result); };
+    return in;
+  }
+  // Runs the loop until the reply ends (10 s at most).
+  ReplyResult finish(Reply& reply, const std::function<void()>& each_round = nullptr) {
+    reply.start();
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (!result_ && Clock::now() < deadline) {
+      loop_.run_once(std::chrono::milliseconds(20));
+      if (each_round) each_round();
+    }
+    EXPECT_TRUE(result_.has_value()) << "the reply did not end";
+    return result_.value_or(ReplyResult{});
+  }
+  ReplyResult run(Upstream& upstream, ToolRunner* tools = nullptr,
                   std::optional<TitleJob> title = std::nullopt,
                   std::function<TickVerdict(const MessageBuilder&)> on_tick = nullptr) {
-    ReplyInputs inputs{*provider_, transport, {},      "msg-1", "2026-01-01T00:00:00Z",
-                       tools,      title,     on_tick, options_};
-    inputs.request.model = "m";
-    inputs.request.messages = json::array({{{"role", "user"}, {"content", "hi"}}});
-    return run_reply(std::move(inputs), sink_);
+    Reply reply(inputs(upstream, tools, std::move(title), std::move(on_tick)), sink_);
+    return finish(reply);
   }
   size_t count(char code) const {
     return static_cast<size_t>(std::count_if(sink_.lines.begin(), sink_.lines.end(),
@@ -250,14 +252,55 @@ class ReplyRules : public ::testing::Test {
     return all;
   }
 
+  base::EventLoop loop_;
   std::unique_ptr<Provider> provider_ =
       make_provider({"openai", "sk-test", "http://127.0.0.1:9/v1", {"m"}});
   ReplyOptions options_;
+  ReplyObserver* observer_ = nullptr;
   Lines sink_;
+  std::optional<ReplyResult> result_;
 };
 
+TEST_F(ReplyRules, AnExceptionInsideEndsTheStreamWithItsErrorPart) {
+  BrokenTools tools;
+  Finishes observer;
+  observer_ = &observer;
+  ScriptedUpstream upstream(loop_, {text("never")});
+
+  ReplyResult result = run(upstream, &tools);
+
+  EXPECT_EQ(result.finish_reason, FinishReason::kError);
+  EXPECT_EQ(result.error, "The reply failed: internal server error.");
+  ASSERT_FALSE(sink_.lines.empty());
+  EXPECT_EQ(sink_.lines.back(), "3:\"The reply failed: internal server error.\"\n");
+  EXPECT_EQ(observer.finished, 1);
+  EXPECT_EQ(observer.with_result, 1);
+  EXPECT_TRUE(result.message.is_object());
+  EXPECT_EQ(upstream.calls(), 0u);
+}
+
+// A record the database refuses (on_tick answers kFail) ends the reply at once with its error
+// part, never with `d`: the client must not think it was kept.
+TEST_F(ReplyRules, ARefusedRecordEndsTheStreamWithItsErrorPart) {
+  ScriptedUpstream upstream(loop_, {text("never")});
+  int ticks = 0;
+  ReplyResult result = run(upstream, nullptr, std::nullopt, [&](const MessageBuilder&) {
+    ++ticks;
+    return TickVerdict::kFail;
+  });
+
+  EXPECT_EQ(ticks, 1);
+  EXPECT_EQ(upstream.calls(), 0u);
+  EXPECT_EQ(result.finish_reason, FinishReason::kError);
+  EXPECT_EQ(result.error, kUnstorable);
+  ASSERT_FALSE(sink_.lines.empty());
+  EXPECT_EQ(sink_.lines.back(), "3:\"" + std::string(kUnstorable) + "\"\n");
+  for (const auto& line : sink_.lines) EXPECT_NE(line.rfind("d:", 0), 0u) << line;
+  EXPECT_FALSE(result.interrupted);
+}
+
 TEST_F(ReplyRules, AFailureBeforeTheFirstByteIsRetried) {
-  ScriptedTransport transport({refused(429, "0"), refused(503, "0"), text("Hello")});
+  ScriptedUpstream transport(loop_, {refused(429, "0"), refused(503, "0"), text("Hello")});
   auto result = run(transport);
   EXPECT_EQ(transport.calls(), 3u);
   EXPECT_EQ(result.finish_reason, FinishReason::kStop);
@@ -269,7 +312,7 @@ TEST_F(ReplyRules, AFailureBeforeTheFirstByteIsRetried) {
 
 TEST_F(ReplyRules, RetriesStopAtMaxAttempts) {
   options_.max_attempts = 3;
-  ScriptedTransport transport({refused(503, "0")});
+  ScriptedUpstream transport(loop_, {refused(503, "0")});
   auto result = run(transport);
   EXPECT_EQ(transport.calls(), 3u);
   EXPECT_EQ(result.finish_reason, FinishReason::kError);
@@ -281,7 +324,7 @@ TEST_F(ReplyRules, RetriesStopAtMaxAttempts) {
 
 TEST_F(ReplyRules, ARetryAfterAboveTheCapIsNotWaitedFor) {
   options_.max_retry_wait = std::chrono::milliseconds(20'000);
-  ScriptedTransport transport({refused(429, "3600"), text("never")});
+  ScriptedUpstream transport(loop_, {refused(429, "3600"), text("never")});
   auto started = Clock::now();
   auto result = run(transport);
   EXPECT_LT(Clock::now() - started, std::chrono::seconds(2));
@@ -295,7 +338,7 @@ TEST_F(ReplyRules, AStepThatSentSomethingIsNeverRetried) {
   Answer cut = text("Hel");
   cut.chunks.resize(1);  // the text, then the connection is lost
   cut.error = "connection reset";
-  ScriptedTransport transport({cut, text("Hello")});
+  ScriptedUpstream transport(loop_, {cut, text("Hello")});
   auto result = run(transport);
   EXPECT_EQ(transport.calls(), 1u);
   EXPECT_EQ(result.finish_reason, FinishReason::kError);
@@ -307,7 +350,8 @@ TEST_F(ReplyRules, AStepThatSentSomethingIsNeverRetried) {
 TEST_F(ReplyRules, ToolCallsLoopUntilMaxSteps) {
   options_.max_steps = 3;
   Tools tools;
-  ScriptedTransport transport({tool_call("call_1"), tool_call("call_2"), tool_call("call_3")});
+  ScriptedUpstream transport(loop_,
+                             {tool_call("call_1"), tool_call("call_2"), tool_call("call_3")});
   auto result = run(transport, &tools);
   EXPECT_EQ(transport.calls(), 3u);
   EXPECT_EQ(count('f'), 3u) << stream();
@@ -325,7 +369,7 @@ TEST_F(ReplyRules, ToolCallsLoopUntilMaxSteps) {
 
 TEST_F(ReplyRules, AToolLoopEndsWhenTheModelAnswers) {
   Tools tools;
-  ScriptedTransport transport({tool_call("call_1"), text("Done")});
+  ScriptedUpstream transport(loop_, {tool_call("call_1"), text("Done")});
   auto result = run(transport, &tools);
   EXPECT_EQ(transport.calls(), 2u);
   EXPECT_EQ(result.finish_reason, FinishReason::kStop);
@@ -333,19 +377,19 @@ TEST_F(ReplyRules, AToolLoopEndsWhenTheModelAnswers) {
   expect_one_ending();
 }
 
+// The title arrives on the loop 200 ms after it was asked for, when the reply's text is long
+// done: the reply waits for it and announces it before its `d`.
 TEST_F(ReplyRules, TheTitleIsWaitedForAndAnnouncedBeforeTheEnd) {
   options_.title_wait = std::chrono::seconds(5);
-  std::promise<std::string> title;
   std::vector<std::string> stored;
-  TitleJob job{title.get_future().share(), "Fallback",
-               [&](const std::string& t) { stored.push_back(t); }};
-  std::thread later([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    title.set_value("Generated title");
-  });
-  ScriptedTransport transport({text("Hello")});
+  TitleJob job{[&](std::function<void(std::string)> done) {
+                 loop_.after(std::chrono::milliseconds(200),
+                             [done = std::move(done)] { done("Generated title"); });
+                 return std::function<void()>([] {});
+               },
+               "Fallback", [&](const std::string& t) { stored.push_back(t); }};
+  ScriptedUpstream transport(loop_, {text("Hello")});
   run(transport, nullptr, job);
-  later.join();
   EXPECT_EQ(stored, std::vector<std::string>{"Generated title"});
   ASSERT_GE(sink_.lines.size(), 2u);
   EXPECT_NE(sink_.lines[sink_.lines.size() - 2].find("Generated title"), std::string::npos)
@@ -355,15 +399,18 @@ TEST_F(ReplyRules, TheTitleIsWaitedForAndAnnouncedBeforeTheEnd) {
 
 TEST_F(ReplyRules, ATitleLateBeyondTheWaitGivesWayToTheFallback) {
   options_.title_wait = std::chrono::milliseconds(200);
-  std::promise<std::string> never;
   std::vector<std::string> stored;
-  TitleJob job{never.get_future().share(), "Fallback",
-               [&](const std::string& t) { stored.push_back(t); }};
-  ScriptedTransport transport({text("Hello")});
+  bool abandoned = false;
+  TitleJob job{[&](std::function<void(std::string)>) {
+                 return std::function<void()>([&] { abandoned = true; });
+               },
+               "Fallback", [&](const std::string& t) { stored.push_back(t); }};
+  ScriptedUpstream transport(loop_, {text("Hello")});
   auto started = Clock::now();
   run(transport, nullptr, job);
   EXPECT_LT(Clock::now() - started, std::chrono::seconds(3));
   EXPECT_EQ(stored, std::vector<std::string>{"Fallback"});
+  EXPECT_TRUE(abandoned);  // its request does not outlive the reply
   EXPECT_NE(stream().find("\"title\":\"Fallback\""), std::string::npos) << stream();
   expect_one_ending();
 }
@@ -371,16 +418,10 @@ TEST_F(ReplyRules, ATitleLateBeyondTheWaitGivesWayToTheFallback) {
 TEST_F(ReplyRules, AnInterruptDuringToolsEndsTheReplyWithoutWaitingForThem) {
   static Tools tools;  // outlives the call's detached thread
   tools.hold();
-  std::atomic<bool> interrupt{false};
-  ScriptedTransport transport({tool_call("call_1"), text("never")});
-  std::thread interrupter([&] {
-    while (!tools.running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    interrupt = true;
-  });
+  ScriptedUpstream transport(loop_, {tool_call("call_1"), text("never")});
   auto result = run(transport, &tools, std::nullopt, [&](const MessageBuilder&) {
-    return interrupt.load() ? TickVerdict::kStop : TickVerdict::kGoOn;
+    return tools.running() ? TickVerdict::kStop : TickVerdict::kGoOn;
   });
-  interrupter.join();
   tools.release();
   EXPECT_TRUE(tools.wait_done(1));
   EXPECT_TRUE(result.interrupted);
@@ -388,6 +429,48 @@ TEST_F(ReplyRules, AnInterruptDuringToolsEndsTheReplyWithoutWaitingForThem) {
   EXPECT_EQ(transport.calls(), 1u);
   EXPECT_EQ(count('a'), 0u) << stream();
   EXPECT_EQ(count('3'), 0u) << stream();
+  expect_one_ending();
+  EXPECT_EQ(sink_.lines.back().rfind("d:{\"finishReason\":\"stop\"", 0), 0u);
+}
+
+// A reader that is behind pauses the provider's transfer (nothing piles up in chatd); once it
+// caught up, writable() resumes the transfer and the reply ends whole.
+TEST_F(ReplyRules, AReaderBehindPausesTheTransferUntilItCatchesUp) {
+  Answer answer = text("one");
+  answer.chunks.insert(answer.chunks.begin() + 1, sse({{"content", " two"}}));
+  ScriptedUpstream transport(loop_, {answer});
+  sink_.behind_after = 2;  // f and the first text part
+  Reply reply(inputs(transport, nullptr, std::nullopt, nullptr), sink_);
+  size_t lines_when_paused = 0;
+  auto result = finish(reply, [&] {
+    if (transport.pauses() == 0 || sink_.behind_after == 0) return;
+    lines_when_paused = sink_.lines.size();
+    sink_.behind_after = 0;  // the reader caught up
+    reply.writable();
+  });
+  EXPECT_EQ(transport.pauses(), 1);
+  EXPECT_EQ(transport.resumes(), 1);
+  EXPECT_EQ(lines_when_paused, 2u) << stream();
+  EXPECT_EQ(result.finish_reason, FinishReason::kStop);
+  EXPECT_NE(stream().find("0:\" two\""), std::string::npos) << stream();
+  expect_one_ending();
+}
+
+// An interrupt reaches a reply whose provider is silent (and whose reader is behind): the
+// reply's clock ends it, its transfer is dropped, the stream ends with `e` and `d`.
+TEST_F(ReplyRules, AnInterruptReachesAPausedReply) {
+  options_.tick_interval = std::chrono::milliseconds(20);
+  ScriptedUpstream transport(loop_, {text("Hello")});
+  sink_.behind_after = 2;
+  bool stop = false;
+  Reply reply(
+      inputs(transport, nullptr, std::nullopt,
+             [&](const MessageBuilder&) { return stop ? TickVerdict::kStop : TickVerdict::kGoOn; }),
+      sink_);
+  auto result = finish(reply, [&] { stop = transport.pauses() > 0; });
+  EXPECT_TRUE(result.interrupted);
+  EXPECT_EQ(transport.resumes(), 0);
+  EXPECT_EQ(count('e'), 1u) << stream();
   expect_one_ending();
   EXPECT_EQ(sink_.lines.back().rfind("d:{\"finishReason\":\"stop\"", 0), 0u);
 }

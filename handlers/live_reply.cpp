@@ -1,0 +1,127 @@
+#include "handlers/live_reply.hpp"
+
+#include "base/clock.hpp"
+#include "base/json_text.hpp"
+#include "handlers/observer.hpp"
+#include "handlers/replies.hpp"
+#include "handlers/reply_store_thread.hpp"
+
+namespace chatd::http {
+
+namespace {
+
+// The reply's parts, written to its response.
+class ResponseSink : public llm::PartSink {
+ public:
+  explicit ResponseSink(LiveResponse& out) : out_(out) {}
+  bool write_line(std::string_view line) override { return out_.write(line); }
+  bool behind() const override { return out_.behind(); }
+
+ private:
+  LiveResponse& out_;
+};
+
+class LiveReply {
+ public:
+  LiveReply(Context& context, LiveReplyStart start)
+      : context_(context),
+        start_(std::move(start)),
+        client_(*start_.out),
+        recorder_(context, start_.chat_id, start_.message_id, client_) {
+    if (start_.cancelled) context.replies.cancel(start_.chat_id);
+  }
+
+  // On the loop.
+  void run() {
+    auto& loop = context_.reply_loop->loop;
+    start_.out->attach(loop, [this] {
+      if (reply_) reply_->writable();
+    });
+    const llm::Model& model = start_.model;
+    Observer& observer = context_.observer ? *context_.observer : no_observer();
+    llm::ReplyInputs inputs{*model.provider,
+                            context_.reply_loop->upstream,
+                            loop,
+                            {},
+                            start_.message_id,
+                            base::now_rfc3339(),
+                            context_.tools,
+                            std::nullopt,
+                            nullptr,
+                            context_.reply.options,
+                            observer.replies(),
+                            nullptr};
+    inputs.request.model = model.id;
+    inputs.request.system_prompt = context_.reply.system_prompt;
+    inputs.request.messages = std::move(start_.history);
+    inputs.request.thinking = start_.thinking;
+    inputs.on_tick = [this](const llm::MessageBuilder& message) { return recorder_.tick(message); };
+    if (start_.title_from) {
+      inputs.title =
+          llm::TitleJob{llm::title_request(*model.provider, context_.reply_loop->upstream, model.id,
+                                           std::move(*start_.title_from), observer.replies()),
+                        start_.fallback_title, [this](const std::string& title) {
+                          context_.reply_loop->store.run(
+                              [&chats = context_.store.chats, chat_id = start_.chat_id, title] {
+                                try {
+                                  chats.set_title(chat_id, title);
+                                } catch (...) {
+                                  // A title that cannot be stored never fails the reply.
+                                }
+                              },
+                              nullptr);
+                        }};
+    }
+    inputs.on_end = [this](llm::ReplyResult result) { stored(std::move(result)); };
+    reply_.emplace(std::move(inputs), recorder_);
+    reply_->start();
+  }
+
+  // run() threw (out of memory, say): the stream ends with its error part, the reply as failed.
+  void fail_to_start() {
+    llm::ReplyResult result;
+    result.error = "The reply failed: internal server error.";
+    result.finish_reason = llm::FinishReason::kError;
+    result.message = {{"parts", nlohmann::json::array()}};
+    recorder_.write_line(llm::encode_part('3', result.error));
+    stored(std::move(result));
+  }
+
+ private:
+  // The reply is over: store it, then end the response, then this.
+  void stored(llm::ReplyResult result) {
+    ResponseEnd end{std::string(llm::wire_name(result.finish_reason)),
+                    result.error,
+                    {},
+                    result.usage.prompt_tokens,
+                    result.usage.completion_tokens};
+    // Model text may hold invalid UTF-8: it is stored with U+FFFD, as it was streamed.
+    recorder_.finish(base::json_text(result.message), result.finish_reason, result.usage,
+                     [this, end = std::move(end)]() mutable {
+                       end.failure = recorder_.failure();
+                       start_.out->finish(end);
+                       context_.reply_loop->loop.post([this] { delete this; });
+                     });
+  }
+
+  Context& context_;
+  LiveReplyStart start_;
+  ResponseSink client_;
+  ReplyRecorder recorder_;
+  std::optional<llm::Reply> reply_;
+};
+
+}  // namespace
+
+void start_live_reply(Context& context, LiveReplyStart start) {
+  auto* reply = new LiveReply(context, std::move(start));
+  context.reply_loop->loop.post([reply] {
+    try {
+      reply->run();
+    } catch (const std::exception&) {
+      reply->fail_to_start();
+    }
+  });
+}
+
+}  // namespace chatd::http
