@@ -16,6 +16,7 @@ namespace chatd::http {
 struct ReplySettings {
   std::string system_prompt;
   int max_replies_per_user = 0;  // 0: no limit
+  int max_readers_per_reply = 256;
   int max_history_messages = 200;
   uint64_t max_history_bytes = 16 << 20;
   uint64_t max_message_bytes = 4 << 20;          // a user message's JSON; 413 above

@@ -168,6 +168,151 @@ void ReplyRecorder::finish(std::string message, llm::FinishReason finish_reason,
   context_.reply_loop->store.run(std::move(job), std::move(done));
 }
 
+namespace {
+
+// A reader of a running reply on the reply loop: it reads the reply's new parts (on the loop's
+// database thread) whenever the reply's channel says there are some, sends them, and ends with
+// the reply. It owns itself, and ends itself.
+class LiveFollower : public std::enable_shared_from_this<LiveFollower> {
+ public:
+  LiveFollower(Context& context, std::string chat_id, std::string reply_id, size_t after,
+               std::unique_ptr<sql::Listener> listener, std::unique_ptr<LiveResponse> out)
+      : context_(context),
+        chat_id_(std::move(chat_id)),
+        reply_id_(std::move(reply_id)),
+        after_(after),
+        listener_(std::move(listener)),
+        out_(std::move(out)) {}
+
+  // On the loop, with the first read.
+  void start(std::optional<sql::ReplyRead> read) {
+    self_ = shared_from_this();
+    auto& loop = context_.reply_loop->loop;
+    std::weak_ptr<LiveFollower> weak = weak_from_this();
+    out_->attach(loop, [weak] {
+      if (auto self = weak.lock()) self->next();
+    });
+    listener_->notify_to([weak, &loop] {
+      loop.post([weak] {
+        if (auto self = weak.lock()) {
+          self->notified_ = true;
+          self->next();
+        }
+      });
+    });
+    arm_keepalive();
+    take(std::move(read));
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // Reads again when there is news, nothing is being read, and the client is not behind.
+  void next() {
+    if (ended_ || reading_ || !notified_ || out_->behind()) return;
+    notified_ = false;
+    listener_->take();
+    reading_ = true;
+    auto read = std::make_shared<std::optional<sql::ReplyRead>>();
+    auto failed = std::make_shared<bool>(false);
+    context_.reply_loop->store.run(
+        [&replies = context_.store.replies, chat_id = chat_id_, offset = offset_, read, failed] {
+          try {
+            *read = replies.read(chat_id, offset);
+          } catch (const std::exception&) {
+            *failed = true;  // the database is away: the next news reads again
+          }
+        },
+        [self = shared_from_this(), read, failed] {
+          self->reading_ = false;
+          if (*failed) {
+            self->notified_ = true;
+            return;
+          }
+          self->take(std::move(*read));
+        });
+  }
+
+  void take(std::optional<sql::ReplyRead> read) {
+    if (ended_) return;
+    bool same_reply = read && read->message_id == reply_id_;
+    if (same_reply && !send(read->parts)) return end();  // the reader left
+    if (!same_reply || read->finished) {
+      // A reply that ended without its `d` (its worker died): the client learns it failed.
+      if (last_line_.rfind("d:", 0) != 0 && last_line_.rfind("3:", 0) != 0)
+        send(llm::encode_part('3', "The reply was interrupted by a server failure."));
+      return end();
+    }
+    next();
+  }
+
+  // Checkpoints hold whole lines only.
+  bool send(std::string_view parts) {
+    offset_ += characters(parts);
+    std::string batch;
+    for (size_t start = 0; start < parts.size();) {
+      size_t end = parts.find('\n', start);
+      if (end == std::string_view::npos) end = parts.size() - 1;
+      std::string_view line = parts.substr(start, end - start + 1);
+      if (seen_++ >= after_) batch += line;
+      last_line_ = line;
+      start = end + 1;
+    }
+    if (batch.empty()) return true;
+    last_write_ = Clock::now();
+    return out_->write(batch);
+  }
+
+  void arm_keepalive() {
+    auto interval = context_.reply.options.keepalive_interval;
+    keepalive_ = context_.reply_loop->loop.at(
+        last_write_ + interval, [weak = std::weak_ptr<LiveFollower>(shared_from_this())] {
+          auto self = weak.lock();
+          if (!self || self->ended_) return;
+          self->keepalive_ = 0;
+          if (Clock::now() - self->last_write_ >= self->context_.reply.options.keepalive_interval) {
+            self->last_write_ = Clock::now();
+            if (!self->out_->write("\n")) return self->end();
+          }
+          self->arm_keepalive();
+        });
+  }
+
+  void end() {
+    if (ended_) return;
+    ended_ = true;
+    if (keepalive_) context_.reply_loop->loop.cancel(keepalive_);
+    listener_.reset();  // no more news
+    out_->finish({});
+    context_.reply_loop->store.run(
+        [&replies = context_.store.replies, chat_id = chat_id_, reply_id = reply_id_] {
+          try {
+            replies.leave(chat_id, reply_id);
+          } catch (...) {
+          }
+        },
+        [self = std::move(self_)] {});  // let go once it has left
+  }
+
+  Context& context_;
+  const std::string chat_id_;
+  const std::string reply_id_;
+  const size_t after_;
+  std::unique_ptr<sql::Listener> listener_;
+  std::unique_ptr<LiveResponse> out_;
+  size_t offset_ = 0;  // characters of the parts read so far
+  size_t seen_ = 0;    // parts read so far (sent, or skipped by `after`)
+  std::string last_line_;
+  Clock::time_point last_write_ = Clock::now();
+  base::EventLoop::TimerId keepalive_ = 0;
+  bool notified_ = false;
+  bool reading_ = false;
+  bool ended_ = false;
+  std::shared_ptr<LiveFollower> self_;  // from start() to end(): it owns itself
+};
+
+}  // namespace
+
 bool follow_reply(Context& context, const std::string& chat_id, size_t after, ResponseWriter& out,
                   const std::string& message_id) {
   auto running = [&](const std::optional<sql::ReplyRead>& read) {
@@ -176,65 +321,35 @@ bool follow_reply(Context& context, const std::string& chat_id, size_t after, Re
   auto read = context.store.replies.read(chat_id, 0);
   if (!running(read)) return false;
   const std::string reply_id = read->message_id;
-  if (!context.store.replies.join(chat_id, reply_id, kMaxReadersPerReply)) {
+  if (!context.store.replies.join(chat_id, reply_id, context.reply.max_readers_per_reply)) {
     read = context.store.replies.read(chat_id, 0);
     if (!running(read) || read->message_id != reply_id) return false;  // it ended meanwhile
     throw ApiError(429, "Too many readers follow this reply; try again when one has left.", {}, {},
                    {{"Retry-After", "5"}});
   }
-  struct Leave {
-    Context& context;
-    const std::string& chat_id;
-    const std::string& reply_id;
-    ~Leave() {
-      try {
-        context.store.replies.leave(chat_id, reply_id);
-      } catch (...) {
-      }
+  std::unique_ptr<LiveResponse> live;
+  std::unique_ptr<sql::Listener> listener;
+  try {
+    // LISTEN, then read again from the start: nothing announced in between is missed. (The
+    // worker's one LISTEN connection carries it: a follower holds no connection of its own.)
+    listener =
+        std::make_unique<sql::Listener>(context.listen_connection, sql::reply_channel(chat_id));
+    read = context.store.replies.read(chat_id, 0);
+    out.start(200, stream_headers());
+    live = out.go_live();
+    if (!live) throw std::logic_error("this response cannot go live");
+  } catch (...) {
+    try {
+      context.store.replies.leave(chat_id, reply_id);
+    } catch (...) {
     }
-  } leave{context, chat_id, reply_id};
-  // LISTEN, then read again from the start: nothing announced in between is missed. (The
-  // worker's one LISTEN connection carries it: a follower holds no connection of its own.)
-  sql::Listener listener(context.listen_connection, sql::reply_channel(chat_id));
-  read = context.store.replies.read(chat_id, 0);
-
-  if (!out.start(200, stream_headers())) return true;
-  size_t offset = 0;  // characters of the parts read so far
-  size_t seen = 0;    // parts read so far (sent, or skipped by `after`)
-  std::string last_line;
-  auto last_write = Clock::now();
-  // Checkpoints hold whole lines only.
-  auto send = [&](std::string_view parts) {
-    offset += characters(parts);
-    std::string batch;
-    for (size_t start = 0; start < parts.size();) {
-      size_t end = parts.find('\n', start);
-      if (end == std::string_view::npos) end = parts.size() - 1;
-      std::string_view line = parts.substr(start, end - start + 1);
-      if (seen++ >= after) batch += line;
-      last_line = line;
-      start = end + 1;
-    }
-    if (batch.empty()) return true;
-    last_write = Clock::now();
-    return out.write(batch) && out.flush();
-  };
-  while (true) {
-    bool same_reply = read && read->message_id == reply_id;
-    if (same_reply && !send(read->parts)) return true;  // the reader left
-    if (!same_reply || read->finished) {
-      // A reply that ended without its `d` (its worker died): the client learns it failed.
-      if (last_line.rfind("d:", 0) != 0 && last_line.rfind("3:", 0) != 0)
-        send(llm::encode_part('3', "The reply was interrupted by a server failure."));
-      return true;
-    }
-    listener.wait(std::chrono::seconds(1));
-    if (Clock::now() - last_write >= context.reply.options.keepalive_interval) {
-      if (!out.write("\n") || !out.flush()) return true;
-      last_write = Clock::now();
-    }
-    read = context.store.replies.read(chat_id, offset);
+    throw;
   }
+  auto follower = std::make_shared<LiveFollower>(context, chat_id, reply_id, after,
+                                                 std::move(listener), std::move(live));
+  context.reply_loop->loop.post(
+      [follower, read = std::move(read)]() mutable { follower->start(std::move(read)); });
+  return true;
 }
 
 void interrupt_chat(Context& context, Request& request, ResponseWriter& out) {

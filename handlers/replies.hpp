@@ -81,14 +81,11 @@ class ReplyRecorder : public llm::PartSink {
   std::string failure_;
 };
 
-// Readers one reply may have at once (GET …/stream and idempotent repeats of its POST): each
-// holds a request thread while it follows (and waits on its worker's one LISTEN connection).
-inline constexpr int kMaxReadersPerReply = 8;
-
 // Sends the running reply of a chat to `out` as a data stream: every part from the first `f`
 // (skipping the first `after` parts), then live until it ends. Returns false, having written
 // nothing, when no reply runs (or, with `message_id`, not that one: an idempotent repeat);
-// throws a 429 ApiError when kMaxReadersPerReply follow it already.
+// throws a 429 ApiError when max_readers_per_reply follow it already. The reader is then
+// followed on the reply loop.
 bool follow_reply(Context& context, const std::string& chat_id, size_t after, ResponseWriter& out,
                   const std::string& message_id = "");
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -27,7 +28,12 @@ constexpr auto kLastBackoff = std::chrono::seconds(10);
 struct Listener::Inbox {
   std::condition_variable ready;
   std::vector<std::string> payloads;
-  bool woken = false;  // the connection broke: whatever was sent meanwhile may be lost
+  bool woken = false;              // the connection broke: whatever was sent meanwhile may be lost
+  std::function<void()> on_ready;  // Listener::notify_to
+  void ring() {
+    ready.notify_one();
+    if (on_ready) on_ready();
+  }
 };
 
 // Everything below the mutex is shared with the listeners; the connection and its receivers
@@ -58,7 +64,7 @@ struct ListenConnection::State {
     for (auto [it, end] = inboxes.equal_range(channel); it != end; ++it) {
       if (it->second->payloads.size() < Listener::kMaxPending)
         it->second->payloads.push_back(payload);
-      it->second->ready.notify_one();
+      it->second->ring();
     }
   }
 
@@ -66,7 +72,7 @@ struct ListenConnection::State {
     std::lock_guard lock(mutex);
     for (auto& [channel, inbox] : inboxes) {
       inbox->woken = true;
-      inbox->ready.notify_one();
+      inbox->ring();
     }
   }
 
@@ -193,6 +199,20 @@ Listener::~Listener() {
     }
   }
   state_.wake();  // the last listener of a channel UNLISTENs it
+}
+
+void Listener::notify_to(std::function<void()> on_ready) {
+  std::lock_guard lock(state_.mutex);
+  inbox_->on_ready = std::move(on_ready);
+  if (!inbox_->payloads.empty() || inbox_->woken) inbox_->on_ready();
+}
+
+std::vector<std::string> Listener::take() {
+  std::lock_guard lock(state_.mutex);
+  inbox_->woken = false;
+  std::vector<std::string> out;
+  out.swap(inbox_->payloads);
+  return out;
 }
 
 std::vector<std::string> Listener::wait(std::chrono::milliseconds timeout) {

@@ -45,6 +45,12 @@ class Listener {
   // timeout or after a reconnection). Keeps at most kMaxPending payloads between two calls.
   std::vector<std::string> wait(std::chrono::milliseconds timeout);
 
+  // Instead of waiting: `on_ready` is called when wait() would return (a notification, or a
+  // reconnection), at once if that is so already, on the connection's thread, under its lock:
+  // it must only note or post the news (an event loop's post()), and take() collects them.
+  void notify_to(std::function<void()> on_ready);
+  std::vector<std::string> take();
+
   static constexpr size_t kMaxPending = 1024;
 
   struct Inbox;

@@ -123,8 +123,9 @@ po::options_description serve_options() {
       "group of a unix socket chatd creates (e.g. www-data); empty: chatd's group")(
       "workers", po::value<std::string>()->default_value("0"),
       "worker processes; 0 = one per CPU core")(
-      "threads", po::value<std::string>()->default_value("64"),
-      "request threads per worker (each holds one request, a streamed reply included)")(
+      "threads", po::value<std::string>()->default_value("16"),
+      "request threads per worker: they do the short part of every request; streamed replies "
+      "and their readers then run on the worker's reply loop")(
       "db-pool-size", po::value<std::string>()->default_value("16"),
       "PostgreSQL connections per worker")("max-requests",
                                            po::value<std::string>()->default_value("0"),
@@ -142,6 +143,9 @@ po::options_description serve_options() {
                                   "a provider that sends nothing for this long has failed")(
       "max-replies-per-user", po::value<std::string>()->default_value("4"),
       "replies one user may have running at once (429 beyond); 0: no limit")(
+      "max-readers-per-reply", po::value<std::string>()->default_value("256"),
+      "readers (GET .../stream, repeated POSTs) one running reply may have at once, across "
+      "all hosts (429 beyond)")(
       "rate-limit", po::value<std::string>()->default_value("10/s"),
       "requests one user may make, on average (N/s, N/m or N/h; 429 beyond), counted in "
       "PostgreSQL across all workers and hosts; 0: no limit")(
@@ -266,6 +270,7 @@ Serve serve(const po::variables_map& values) {
   out.upstream_idle_timeout = duration_of(values, "upstream-idle-timeout");
   out.stream_keepalive = duration_of(values, "stream-keepalive");
   out.max_replies_per_user = static_cast<int>(bounded(values, "max-replies-per-user", 0, 10000));
+  out.max_readers_per_reply = static_cast<int>(bounded(values, "max-readers-per-reply", 1, 100000));
   const auto& rate = value_of(values, "rate-limit");
   auto per_second = parse_rate(rate);
   if (!per_second || *per_second > 1e6)

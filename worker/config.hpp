@@ -62,6 +62,7 @@ struct Serve {
   std::chrono::milliseconds stream_keepalive{15'000};
   std::string on_disconnect = "continue";
   int max_replies_per_user = 4;
+  int max_readers_per_reply = 256;
   double rate_limit = 10;  // requests per second per user; 0: no limit
   unsigned rate_burst = 60;
   int max_history_messages = 200;

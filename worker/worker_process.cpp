@@ -79,6 +79,7 @@ http::ReplySettings reply_settings(const config::Serve& serve) {
   settings.system_prompt = serve.system_prompt;
   settings.options.max_steps = serve.max_steps;
   settings.max_replies_per_user = serve.max_replies_per_user;
+  settings.max_readers_per_reply = serve.max_readers_per_reply;
   settings.max_history_messages = serve.max_history_messages;
   settings.max_history_bytes = serve.max_history_bytes;
   settings.max_message_bytes = serve.max_message_size;

@@ -89,7 +89,7 @@ class ConfigTest : public ::testing::Test {
 
 TEST_F(ConfigTest, Defaults) {
   auto values = load_serve({});
-  EXPECT_EQ(value(values, "threads"), "64");
+  EXPECT_EQ(value(values, "threads"), "16");
   EXPECT_TRUE(values.at("threads").defaulted());
   EXPECT_EQ(value(values, "db-pool-size"), "16");
   EXPECT_EQ(value(values, "database-url"), "postgresql:///chatd");
@@ -100,7 +100,8 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(s.listen, "unix:/run/chatd/chatd.sock");
   EXPECT_EQ(s.socket_mode, 0660u);
   EXPECT_EQ(s.socket_group, "");
-  EXPECT_EQ(s.threads, 64u);
+  EXPECT_EQ(s.threads, 16u);
+  EXPECT_EQ(s.max_readers_per_reply, 256);
   EXPECT_EQ(s.db_pool_size, 16u);
   EXPECT_EQ(s.max_requests, 0u);
   EXPECT_EQ(s.max_body_size, 4u << 20);
@@ -178,7 +179,7 @@ TEST_F(ConfigTest, UnknownEnvironmentVariableIsRefusedByName) {
 TEST_F(ConfigTest, OtherEnvironmentVariablesAreIgnored) {
   set_env("CHATDX_THREADS", "1");  // not the CHATD_ prefix
   set_env("NOT_CHATD_THREADS", "1");
-  EXPECT_EQ(value(load_serve({}), "threads"), "64");
+  EXPECT_EQ(value(load_serve({}), "threads"), "16");
 }
 
 TEST_F(ConfigTest, ServeVariablesAreAcceptedButIgnoredByOtherCommands) {
@@ -195,7 +196,7 @@ TEST_F(ConfigTest, ServeKeysInTheFileAreIgnoredByOtherCommands) {
   // adds the defaults of every option the file was parsed against.)
   if (values.count("threads")) {
     EXPECT_TRUE(values.at("threads").defaulted());
-    EXPECT_EQ(value(values, "threads"), "64");
+    EXPECT_EQ(value(values, "threads"), "16");
   }
   EXPECT_EQ(value(values, "log-level"), "warn");
 }
