@@ -349,10 +349,10 @@ SELECT {chat}, now() - ({count} - i) * interval '1 second', '{FAKE_MODEL}', 'ope
         return s
 
     # -- chatd ------------------------------------------------------------------------------
-    def start_chatd(self, workers=2, threads=64, db_pool=16, extra=()):
+    def start_chatd(self, workers=2, threads=64, db_pool=16, extra=(), binary=None):
         self.stop_service("chatd")
         self.chatd_socket = self.dir + "/chatd.sock"
-        argv = [self.chatd_bin, "serve", "--listen", "unix:" + self.chatd_socket,
+        argv = [binary or self.chatd_bin, "serve", "--listen", "unix:" + self.chatd_socket,
                 "--socket-mode", "0666", "--database-url", self.database_url,
                 "--workers", str(workers), "--threads", str(threads),
                 "--db-pool-size", str(db_pool), "--log-level", "warn",

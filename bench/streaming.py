@@ -56,7 +56,7 @@ def run_load(loader, s, side, n, tokens, delay_ms, ramp_s, workdir, app_pids, ch
     where chatd's replies go, one chat each, never used before (a chat runs one reply at a
     time, and its history would grow from run to run)."""
     text = script(tokens, delay_ms, f"{side}-{n}")
-    if side == "chatd":
+    if side in ("chatd", "before"):
         chats = [next(chats) for _ in range(n)]
         paths = [f"/api/v2/chats/{c}/messages\tCoder-Session-Token: {token}" for c, token in chats]
         body = {"model": stack.FAKE_MODEL, "message": {"role": "user", "content": text}}
@@ -126,6 +126,10 @@ def main():
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--db-pool", type=int, default=16)
     ap.add_argument("--node", action="store_true", help="also run peer (e), the AI SDK server")
+    ap.add_argument("--before", metavar="CHATD",
+                    help="also run this chatd binary (an earlier build: streaming.sh "
+                         "--before-rev builds one), with a request thread per reply")
+    ap.add_argument("--threads", type=int, default=16, help="chatd's --threads")
     ap.add_argument("--sides", default="chatd,d", help="which of chatd, d, e to run "
                     "((d) always runs: the other two are compared with it)")
     ap.add_argument("--node-max-rate", type=int, default=2500,
@@ -143,8 +147,9 @@ def main():
                       saved["sides"], results)
     levels = [tuple(map(int, lv.split(":"))) for lv in a.levels.split(",")]
     max_n = max(n for n, _ in levels)
-    wanted = set(a.sides.split(",")) | {"d"} | ({"e"} if a.node else set())
-    sides = [side for side in ("chatd", "d", "e") if side in wanted]
+    wanted = (set(a.sides.split(",")) | {"d"} | ({"e"} if a.node else set()) |
+              ({"before"} if a.before else set()))
+    sides = [side for side in ("before", "chatd", "d", "e") if side in wanted]
     a.node = "e" in sides
 
     results = {}
@@ -152,7 +157,9 @@ def main():
         s.worker_connections = max(4096, 3 * max_n)
         s.start_postgres(max_connections=max(200, 2 * a.workers * a.db_pool + 50))
         s.migrate()
-        s.seed(stream_chats=sum(n + 10 for n, _ in levels) * a.runs, stream_users=max_n + 10)
+        chatd_sides = sum(side in sides for side in ("chatd", "before"))
+        s.seed(stream_chats=sum(n + 10 for n, _ in levels) * a.runs * chatd_sides,
+               stream_users=max_n + 10)
         chats = iter(s.stream_chats())
         s.start_fake()
         proxies = {"/v1/": s.fake_port}
@@ -160,8 +167,8 @@ def main():
             s.start_node()
             proxies["/node/"] = s.node_port
         s.base_site(proxy_ports=proxies)
-        if "chatd" in sides:
-            s.start_chatd(a.workers, 64, a.db_pool)
+        if "chatd" in sides or "before" in sides:
+            s.start_chatd(a.workers, a.threads, a.db_pool)
             s.site("chatd", s.chatd_socket)
         s.start_nginx()
         print(f"# load average at start: {os.getloadavg()}", flush=True)
@@ -169,7 +176,8 @@ def main():
             delay_ms = 1000 // rate
             tokens = int(a.stream_s * rate)
             ramp = a.ramp_s or max(1.0, n / 500)
-            threads = max(64, math.ceil(n / a.workers) + 32)
+            # The thread model needs a thread per reply (and some for other requests).
+            threads_before = max(64, math.ceil(n / a.workers) + 32)
             for run in range(a.runs):
                 for side in sides:
                     if side == "e" and n * rate > a.node_max_rate:
@@ -177,7 +185,10 @@ def main():
                     # A fresh application each run: glibc and V8 keep the memory of the last
                     # run, so "peak − idle" is only the memory of a reply on a fresh process.
                     if side == "chatd":
-                        s.start_chatd(a.workers, threads, a.db_pool)
+                        s.start_chatd(a.workers, a.threads, a.db_pool)
+                        app = s.services["chatd"].pids()
+                    elif side == "before":
+                        s.start_chatd(a.workers, threads_before, a.db_pool, binary=a.before)
                         app = s.services["chatd"].pids()
                     elif side == "e":
                         s.start_node()
@@ -188,8 +199,8 @@ def main():
                     run_load(a.loader, s, side, 10, 40, 50, 1, s.dir, app, chats)
                     res = run_load(a.loader, s, side, n, tokens, delay_ms, ramp, s.dir, app,
                                    chats)
-                    if side == "chatd":
-                        res["threads"] = threads
+                    if side in ("chatd", "before"):
+                        res["threads"] = threads_before if side == "before" else a.threads
                     results.setdefault((n, rate, side), []).append(res)
                     print(f"# N={n} {rate}/s run {run + 1} {side}: errors {res['errors']} "
                           f"{res['ends']} {res['statuses']} {res.get('errnos', {})} ttfb p50 {res['ttfb_ms']['p50']:.1f} "
@@ -214,15 +225,18 @@ def main():
 def report(a, levels, sides, results):
     print()
     print(f"{a.runs} run(s) per cell; median [min–max]. Replies of {a.stream_s:.0f} s; requests "
-          f"spread over max(1 s, N/500 s); chatd --workers {a.workers} --threads ⌈N/workers⌉+32 "
-          f"--db-pool-size {a.db_pool}. Gaps are between consecutive text parts of one reply as "
+          f"spread over max(1 s, N/500 s); chatd --workers {a.workers} --threads "
+          f"{getattr(a, 'threads', 16)} --db-pool-size {a.db_pool} (replies on the reply loop)"
+          + (f"; 'chatd before' is {a.before} with a thread per reply (--threads ⌈N/workers⌉+32)"
+             if getattr(a, "before", None) else "") + ". Gaps are between consecutive text parts of one reply as "
           f"the client reads them; 'added' is chatd's (or (e)'s) percentile minus (d)'s.")
     print()
     print("| N | parts/s | path | errors | TTFB p50 / p99 ms | first text p50 / p99 ms "
           "| gap p50 / p99 ms | added p50 / p99 ms | app CPU s / 1k parts | nginx / PostgreSQL "
           "CPU s / 1k | RSS / open reply | RSS idle → peak MiB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    name = {"chatd": "chatd", "d": "(d) nginx → fake", "e": "(e) nginx → AI SDK Node"}
+    name = {"before": "chatd before (thread per reply)", "chatd": "chatd (reply loop)",
+            "d": "(d) nginx → fake", "e": "(e) nginx → AI SDK Node"}
     for n, rate in levels:
         base = results[(n, rate, "d")]
         for side in sides:

@@ -395,9 +395,9 @@ bool Worker::drain() {
     std::unique_lock lock(done_mutex_);
     if (!done_.wait_until(lock, deadline, [&] { return running_ == 0; })) return false;
   }
-  // The replies on the loop run on to their end: they are checked on a short period, as they
-  // end on the loop's thread.
-  while (live_.load() > 0) {
+  // The replies and readers on the loop run on to their end (a reply whose client left, too,
+  // with on-disconnect = continue): checked on a short period, as they end on the loop's thread.
+  while (live_.load() > 0 || !replies_.chat_ids().empty()) {
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
