@@ -210,12 +210,15 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
     // Nothing was stored: the chat is free again, and so is the key, for the client's retry.
     try {
       if (!key.empty()) context.store.idempotency.forget(reply);
+    } catch (...) {
+      // The database is failing: the error below says so; the key stays taken (24 h).
+    }
+    try {
       context.store.replies.finish(chat.id, message_id, {"", 0, "{\"parts\":[]}"},
                                    std::string(llm::wire_name(llm::FinishReason::kError)),
                                    std::nullopt, std::nullopt);
     } catch (...) {
-      // The database is failing: the error below says so; recovery frees the chat, and the key
-      // stays taken (24 h).
+      // Recovery frees the chat once the claim's heartbeat is stale.
     }
     throw;
   }

@@ -55,6 +55,32 @@ class ReplyLoop : public ReplyTest {
       });
     return clients;
   }
+  // kReplies replies of `words` words, 100 ms apart, sent at once to new chats of a new user
+  // through a new one-worker instance.
+  struct Burst {
+    std::unique_ptr<Instance> instance;
+    std::vector<std::string> auth;
+    std::vector<std::string> chats;
+    std::vector<StreamedResponse> responses;
+    std::vector<std::thread> clients;
+    void join() {
+      for (auto& client : clients) client.join();
+    }
+  };
+  std::unique_ptr<Burst> start_burst(const std::string& name, int words) {
+    auto burst = std::make_unique<Burst>();
+    burst->instance =
+        std::make_unique<Instance>(*stack_, name,
+                                   std::vector<std::pair<std::string, std::string>>{
+                                       {"--workers", "1"}, {"--max-replies-per-user", "0"}});
+    auto token = stack_->new_user_token(unique(name));
+    burst->auth = {"Coder-Session-Token: " + token, "Content-Type: application/json"};
+    burst->chats = new_chats(*burst->instance, burst->auth, kReplies);
+    EXPECT_EQ(burst->chats.size(), size_t{kReplies});
+    burst->clients =
+        send_all(*burst->instance, burst->auth, burst->chats, words, 100, burst->responses);
+    return burst;
+  }
   // SQL: the chats as a list for IN (...).
   static std::string in_list(const std::vector<std::string>& chats) {
     std::string list;
@@ -77,16 +103,25 @@ class ReplyLoop : public ReplyTest {
   }
 };
 
-// 500 replies of about 1 s each, all at once, on one worker with 8 request threads. With a
-// thread per reply they would take at least 500 / 8 × 1 s = 62 s; on the loop they overlap.
-// Beside them, a client that never reads a 3 MB reply holds up none of them.
+// 500 replies of about 1 s each, all at once, on one worker with 8 request threads (150 in a
+// sanitizer build, several times slower). With a thread per reply they would take at least
+// N / 8 × 1 s (62 s); on the loop they overlap. Beside them, a client that never reads a 3 MB
+// reply holds up none of them. The provider's idle timeout is the default's order (not the
+// stack's 3 s): the machine is loaded on purpose here.
 TEST_F(ReplyLoop, FiveHundredRepliesShareOneWorkerOfEightThreads) {
+#ifdef CHATD_SANITIZE_BUILD
+  const int n = 150;
+#else
+  const int n = 500;
+#endif
   Instance one(*stack_, "loop500",
-               {{"--workers", "1"}, {"--threads", "8"}, {"--max-replies-per-user", "0"}});
+               {{"--workers", "1"},
+                {"--threads", "8"},
+                {"--max-replies-per-user", "0"},
+                {"--upstream-idle-timeout", "30s"}});
   auto token = stack_->new_user_token(unique("loop"));
   const std::vector<std::string> auth = {"Coder-Session-Token: " + token,
                                          "Content-Type: application/json"};
-  const int n = 500;
   std::vector<std::string> chats;
   for (int i = 0; i < n + 1; ++i) {
     auto r = http("POST", one.url("/api/v2/chats"), auth);
@@ -149,7 +184,7 @@ TEST_F(ReplyLoop, FiveHundredRepliesShareOneWorkerOfEightThreads) {
     complete += text == expected[i] && ended;
   }
   EXPECT_EQ(complete, n);
-  EXPECT_LT(took, 30s) << "the replies did not overlap";
+  EXPECT_LT(took, std::chrono::seconds(n / 8) * 6 / 10) << "the replies did not overlap";
   // Stored as streamed: a sample, rebuilt by the AI SDK's own client.
   for (int i : {0, n / 2, n - 1}) {
     auto stored = messages(token, chats[i]);
@@ -167,24 +202,18 @@ TEST_F(ReplyLoop, FiveHundredRepliesShareOneWorkerOfEightThreads) {
 // thread-per-reply chatd (c6886f6) as well. Until that is explained these tests cannot be relied
 // on; run them with --gtest_also_run_disabled_tests.
 TEST_F(ReplyLoop, DISABLED_AKilledWorkerWithHundredsOfRepliesLeavesNoneStuck) {
-  Instance one(*stack_, "loopkill", {{"--workers", "1"}, {"--max-replies-per-user", "0"}});
-  auto token = stack_->new_user_token(unique("loopkill"));
-  const std::vector<std::string> auth = {"Coder-Session-Token: " + token,
-                                         "Content-Type: application/json"};
-  auto chats = new_chats(one, auth, kReplies);
-  ASSERT_EQ(chats.size(), size_t{kReplies});
-  std::vector<StreamedResponse> responses;
-  auto clients = send_all(one, auth, chats, 100, 100, responses);  // 10 s each
+  auto burst = start_burst("loopkill", 100);  // 10 s each
+  const auto& chats = burst->chats;
   // Killed once (nearly) every reply runs and has been checkpointed.
   bool checkpointed = wait_until(
       [&] { return count("finished_at IS NULL AND message IS NOT NULL", chats) >= kReplies - 5; },
       30s, 100ms);
   int with_text = count("finished_at IS NULL AND parts LIKE '%0:\"%'", chats);
-  auto workers = one.chatd->worker_pids();
+  auto workers = burst->instance->chatd->worker_pids();
   ASSERT_EQ(workers.size(), 1u);
   ASSERT_EQ(::kill(workers[0], SIGKILL), 0);
   auto killed = std::chrono::steady_clock::now();
-  for (auto& client : clients) client.join();
+  burst->join();
   ASSERT_TRUE(checkpointed) << count("finished_at IS NULL AND message IS NOT NULL", chats);
   ASSERT_TRUE(wait_until([&] { return count("finished_at IS NULL", chats) == 0; }, 15s, 100ms))
       << count("finished_at IS NULL", chats) << " still running";
@@ -201,19 +230,14 @@ TEST_F(ReplyLoop, DISABLED_AKilledWorkerWithHundredsOfRepliesLeavesNoneStuck) {
 // old worker drains, its replies end whole, new requests go to the new worker.
 // DISABLED for the reason above.
 TEST_F(ReplyLoop, DISABLED_AReloadDuringHundredsOfRepliesDropsNone) {
-  Instance one(*stack_, "loophup", {{"--workers", "1"}, {"--max-replies-per-user", "0"}});
-  auto token = stack_->new_user_token(unique("loophup"));
-  const std::vector<std::string> auth = {"Coder-Session-Token: " + token,
-                                         "Content-Type: application/json"};
-  auto chats = new_chats(one, auth, kReplies);
-  ASSERT_EQ(chats.size(), size_t{kReplies});
-  std::vector<StreamedResponse> responses;
-  auto clients = send_all(one, auth, chats, 40, 100, responses);  // 4 s each
+  auto burst = start_burst("loophup", 40);  // 4 s each
+  const auto& chats = burst->chats;
+  auto& chatd = *burst->instance->chatd;
   bool running =
       wait_until([&] { return count("finished_at IS NULL", chats) >= kReplies - 5; }, 30s, 50ms);
-  auto before = one.chatd->worker_pids();
-  ASSERT_EQ(::kill(one.chatd->master().pid(), SIGHUP), 0);
-  for (auto& client : clients) client.join();
+  auto before = chatd.worker_pids();
+  ASSERT_EQ(::kill(chatd.master().pid(), SIGHUP), 0);
+  burst->join();
   ASSERT_TRUE(running);
   // None was cut: every stream ends with its `d`, and what is stored is what was streamed.
   std::map<std::string, std::string> stored;
@@ -223,14 +247,15 @@ TEST_F(ReplyLoop, DISABLED_AReloadDuringHundredsOfRepliesDropsNone) {
     stored[row.at(0)] = row.at(1);
   int whole = 0;
   for (size_t i = 0; i < chats.size(); ++i) {
-    auto [text, ended] = text_of(responses[i]);
-    EXPECT_EQ(responses[i].status, 200) << responses[i].error;
-    EXPECT_TRUE(ended) << i << ": " << responses[i].body;
+    const auto& response = burst->responses[i];
+    auto [text, ended] = text_of(response);
+    EXPECT_EQ(response.status, 200) << response.error;
+    EXPECT_TRUE(ended) << i << ": " << response.body;
     EXPECT_EQ(stored[chats[i]], text) << i;
     whole += ended && stored[chats[i]] == text && !text.empty();
   }
   EXPECT_EQ(whole, kReplies);
-  ASSERT_TRUE(wait_until([&] { return one.chatd->worker_pids() != before; }, 20s));
+  ASSERT_TRUE(wait_until([&] { return chatd.worker_pids() != before; }, 20s));
 }
 
 }  // namespace
