@@ -22,13 +22,8 @@ CURL* thread_handle() {
 
 struct Exchange {
   const TransportLimits* limits;
-  const std::function<bool(std::string_view)>* on_data;
-  const std::function<bool()>* on_tick;
-  CURL* curl;
   HttpResult result;
-  long status = -1;  // read lazily on the first body byte
   Clock::time_point last_activity = Clock::now();
-  Clock::time_point last_tick = Clock::now();
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -43,18 +38,6 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* x = static_cast<Exchange*>(user);
   size_t n = size * count;
   x->last_activity = Clock::now();
-  if (x->status < 0) curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
-  if (x->status == 200 && x->on_data) {
-    bool go_on = (*x->on_data)(std::string_view(data, n));
-    // The provider's silence starts when chatd is ready for more: time spent on what came (a
-    // slow checkpoint, a slow client) is not the provider's.
-    x->last_activity = Clock::now();
-    if (!go_on) {
-      x->result.aborted = true;
-      return CURL_WRITEFUNC_ERROR;
-    }
-    return n;
-  }
   if (x->result.body.size() < x->limits->max_body)
     x->result.body.append(data, std::min(n, x->limits->max_body - x->result.body.size()));
   return n;
@@ -67,44 +50,25 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     x->result.stalled = true;
     return 1;
   }
-  if (x->on_tick && *x->on_tick && now - x->last_tick >= std::chrono::milliseconds(200)) {
-    x->last_tick = now;
-    if (!(*x->on_tick)()) {
-      x->result.aborted = true;
-      return 1;
-    }
-  }
   return 0;
-}
-
-HttpResult perform(const TransportLimits& limits, const HttpCall& call,
-                   const std::function<bool(std::string_view)>* on_data,
-                   const std::function<bool()>* on_tick) {
-  CURL* curl = thread_handle();
-  Exchange x{&limits, on_data, on_tick, curl, {}};
-  auto headers = detail::set_request(curl, call.method, call.url, call.headers, call.body);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(limits.connect_timeout.count()));
-  detail::set_callbacks(curl, on_header, on_body, on_progress, &x);
-  CURLcode rc = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &x.result.status);
-  if (rc != CURLE_OK && !x.result.aborted)
-    x.result.error = detail::failure_text(rc, x.result.stalled, limits.idle_timeout);
-  // The handle outlives the call: it must not keep pointers into this frame.
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
-  return x.result;
 }
 
 }  // namespace
 
-HttpResult Transport::stream(const HttpCall& call,
-                             const std::function<bool(std::string_view)>& on_data,
-                             const std::function<bool()>& on_tick) const {
-  return perform(limits_, call, &on_data, &on_tick);
-}
-
 HttpResult Transport::fetch(const HttpCall& call) const {
-  return perform(limits_, call, nullptr, nullptr);
+  CURL* curl = thread_handle();
+  Exchange x{&limits_, {}};
+  auto headers = detail::set_request(curl, call.method, call.url, call.headers, call.body);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(limits_.connect_timeout.count()));
+  detail::set_callbacks(curl, on_header, on_body, on_progress, &x);
+  CURLcode rc = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &x.result.status);
+  if (rc != CURLE_OK)
+    x.result.error = detail::failure_text(rc, x.result.stalled, limits_.idle_timeout);
+  // The handle outlives the call: it must not keep pointers into this frame.
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  return x.result;
 }
 
 }  // namespace chatd::llm

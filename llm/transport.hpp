@@ -1,9 +1,8 @@
-// HTTP to providers with libcurl: one easy handle per thread, reused so connections (and TLS
-// sessions) to a provider stay warm.
+// HTTP to providers with libcurl, blocking: one easy handle per thread, reused so connections
+// (and TLS sessions) to a provider stay warm.
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <string>
 #include <string_view>
 
@@ -24,23 +23,18 @@ struct HttpResult {
   std::string body;         // kept for non-200 answers and for fetch()
   std::string retry_after;  // the Retry-After header, if any
   std::string error;        // transport failure, short and safe to show ("timed out", ...)
-  bool aborted = false;     // stopped by the caller (on_data or on_tick returned false)
+  bool aborted = false;     // stopped by the caller (on_data answered kAbort)
   bool stalled = false;     // idle_timeout passed without a byte
 };
 
-// Virtual for the unit tests' scripted transport (tests/unit/reply_test.cpp).
+// A blocking HTTP client for what runs once on a thread of its own (the model lists, at a
+// worker's start and for `chatd models`); replies use the reply loop's HttpClient.
 class Transport {
  public:
   explicit Transport(TransportLimits limits) : limits_(limits) {}
-  virtual ~Transport() = default;
 
-  // Sends `call`; a 200 body is handed to on_data as it arrives. on_tick runs about once a
-  // second while waiting (for keep-alives and cancellation). Either returning false aborts.
-  virtual HttpResult stream(const HttpCall& call,
-                            const std::function<bool(std::string_view)>& on_data,
-                            const std::function<bool()>& on_tick) const;
-  // A whole response (model lists).
-  virtual HttpResult fetch(const HttpCall& call) const;
+  // A whole response.
+  HttpResult fetch(const HttpCall& call) const;
 
  private:
   TransportLimits limits_;
