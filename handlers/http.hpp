@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -93,8 +94,10 @@ class ResponseWriter {
   // Pushes what was written so far to the client now.
   virtual bool flush() = 0;
   // After start(): the rest of the response goes to the reply loop, and this writer is done.
-  // Null only from a writer that cannot (the unit tests' fake).
-  virtual std::unique_ptr<LiveResponse> go_live() { return nullptr; }
+  // Throws std::logic_error from a writer that cannot (the unit tests' fake), or did already.
+  virtual std::unique_ptr<LiveResponse> go_live() {
+    throw std::logic_error("this response cannot go live");
+  }
   bool started() const { return status_ != 0; }
   int status() const { return status_; }
 

@@ -225,10 +225,8 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   json history = history_window(before.newest_first, keep, before.whole);
   history.push_back(decoded.message);
   out.start(200, stream_headers());
-  auto live = out.go_live();
-  if (!live) throw std::logic_error("this response cannot go live");
   LiveReplyStart start{
-      std::move(live),  chat.id,         *model,       message_id, std::move(history),
+      out.go_live(),    chat.id,         *model,       message_id, std::move(history),
       decoded.thinking, claim.cancelled, std::nullopt, {}};
   if (!before.has_user_message) {  // the chat's first message names it
     start.title_from = decoded.message;

@@ -24,9 +24,6 @@ class Observer {
   virtual void on_chat(std::string_view /*chat_id*/) {}
   // The request runs a reply with this model.
   virtual void on_model(std::string_view /*model*/) {}
-  // What went wrong inside, when the request still ends normally (a reply whose record the
-  // database refused): for the log line, never the client; never data (sql::error_text).
-  virtual void on_failure(std::string_view /*detail*/) {}
   // Counts what replies do (parts, tokens, upstream calls); null when nothing counts. Its
   // methods may be called from any thread.
   virtual llm::ReplyObserver* replies() { return nullptr; }

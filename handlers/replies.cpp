@@ -38,6 +38,12 @@ std::shared_ptr<std::atomic<bool>> ReplyRegistry::add(const std::string& chat_id
 void ReplyRegistry::remove(const std::string& chat_id) {
   std::lock_guard lock(mutex_);
   running_.erase(chat_id);
+  if (running_.empty()) emptied_.notify_all();
+}
+
+bool ReplyRegistry::wait_empty(std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(mutex_);
+  return emptied_.wait_until(lock, deadline, [&] { return running_.empty(); });
 }
 
 void ReplyRegistry::cancel(const std::string& chat_id) {
@@ -337,7 +343,6 @@ bool follow_reply(Context& context, const std::string& chat_id, size_t after, Re
     read = context.store.replies.read(chat_id, 0);
     out.start(200, stream_headers());
     live = out.go_live();
-    if (!live) throw std::logic_error("this response cannot go live");
   } catch (...) {
     try {
       context.store.replies.leave(chat_id, reply_id);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,9 +28,12 @@ class ReplyRegistry {
   void remove(const std::string& chat_id);
   void cancel(const std::string& chat_id);
   std::vector<std::string> chat_ids() const;  // of the replies running now
+  // Waits until no reply runs here; false when `deadline` passed first.
+  bool wait_empty(std::chrono::steady_clock::time_point deadline) const;
 
  private:
   mutable std::mutex mutex_;
+  mutable std::condition_variable emptied_;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;
 };
 

@@ -1,7 +1,5 @@
 #include "handlers/reply_store_thread.hpp"
 
-#include "sql/pool.hpp"
-
 namespace chatd::http {
 
 ReplyStoreThread::ReplyStoreThread(sql::Store& store, base::EventLoop& loop)
@@ -75,10 +73,9 @@ void ReplyStoreThread::write_checkpoints(std::vector<Queued> batch) {
         answers[i].outcome = Checkpointed::kGone;
       }
     }
-  } catch (const sql::DatabaseUnavailable&) {
-    for (auto& answer : answers) answer.outcome = Checkpointed::kUnavailable;
   } catch (const std::exception&) {
-    // Not the database's answer (out of memory, say): the parts wait for the next checkpoint.
+    // The database is away (a refused record is answered per reply, above), or no memory was
+    // to be had: nothing was written, the parts wait for the next checkpoint.
     for (auto& answer : answers) answer.outcome = Checkpointed::kUnavailable;
   }
   for (size_t i = 0; i < batch.size(); ++i)

@@ -182,7 +182,6 @@ class Reply::Machine {
   std::vector<SseEvent> sse_;
   std::vector<ModelEvent> events_;
   Upstream::Id transfer_ = 0;
-  bool paused_ = false;          // the transfer waits for the reader (Take::kFull)
   long status_seen_ = 0;         // of the transfer, once its body began
   bool internal_error_ = false;  // an exception inside on_data: the reply fails at on_done
   std::shared_ptr<ToolCalls> tools_;
@@ -388,7 +387,6 @@ void Reply::Machine::attempt() {
   sse_.clear();
   events_.clear();
   status_seen_ = 0;
-  paused_ = false;
   state_ = State::kStreaming;
   Upstream::Handlers handlers;
   handlers.on_data = [this](std::string_view bytes) { return on_data(bytes); };
@@ -398,10 +396,7 @@ void Reply::Machine::attempt() {
 
 Upstream::Take Reply::Machine::on_data(std::string_view bytes) {
   // The reader is behind: the provider waits (back-pressure), the bytes come again later.
-  if (sink_.behind()) {
-    paused_ = true;
-    return Upstream::Take::kFull;
-  }
+  if (sink_.behind()) return Upstream::Take::kFull;
   status_seen_ = 200;
   try {
     parser_.feed(bytes, sse_);
@@ -414,9 +409,8 @@ Upstream::Take Reply::Machine::on_data(std::string_view bytes) {
 }
 
 void Reply::Machine::writable() {
-  if (state_ != State::kStreaming || !paused_ || !transfer_) return;
-  paused_ = false;
-  in_.upstream.resume(transfer_);  // may hand the held bytes to on_data at once
+  // Ignored unless the transfer is paused; else it may hand the held bytes to on_data at once.
+  if (state_ == State::kStreaming && transfer_) in_.upstream.resume(transfer_);
 }
 
 void Reply::Machine::report(long status, UpstreamFailure failure) {
@@ -425,7 +419,6 @@ void Reply::Machine::report(long status, UpstreamFailure failure) {
 
 void Reply::Machine::on_done(HttpResult result) {
   transfer_ = 0;
-  paused_ = false;
   if (internal_error_) return fail();
   std::string name(display_name(in_.provider.type()));
   if (stopping()) {

@@ -105,7 +105,7 @@ void FcgiResponseWriter::finish() {
 }
 
 std::unique_ptr<http::LiveResponse> FcgiResponseWriter::go_live() {
-  if (finished_) return nullptr;
+  if (finished_) throw std::logic_error("the response has ended");
   finished_ = true;
   request_end_ = std::make_shared<RequestEnd>();
   auto live = std::make_unique<LiveConnection>(raw_.ipcFd, static_cast<uint16_t>(raw_.requestId),
@@ -118,8 +118,7 @@ std::unique_ptr<http::LiveResponse> FcgiResponseWriter::go_live() {
 
 bool FcgiResponseWriter::send_pending() {
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + kStalledWriteTimeout +
-                        std::chrono::milliseconds(pending_.size() * 1000 / kSlowestReader);
+  const auto deadline = Clock::now() + write_deadline(pending_.size());
   size_t sent = 0;
   while (sent < pending_.size()) {
     ssize_t n = ::send(raw_.ipcFd, pending_.data() + sent, pending_.size() - sent,

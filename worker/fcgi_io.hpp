@@ -24,6 +24,10 @@ BodyStatus read_request(FCGX_Request& raw, uint64_t max_body, http::Request& out
 // reply goes on by its on-disconnect rule.
 inline constexpr std::chrono::milliseconds kStalledWriteTimeout{2000};
 inline constexpr size_t kSlowestReader = 16 * 1024;  // bytes per second
+// How long a client may take to take `unsent` bytes.
+inline std::chrono::milliseconds write_deadline(size_t unsent) {
+  return kStalledWriteTimeout + std::chrono::milliseconds(unsent * 1000 / kSlowestReader);
+}
 
 // The response, written by chatd itself: FastCGI records (worker/fcgi_framer.hpp) sent on the
 // request's connection with a deadline, not through libfcgi's stream, whose writes block for as
@@ -32,7 +36,7 @@ inline constexpr size_t kSlowestReader = 16 * 1024;  // bytes per second
 class FcgiResponseWriter : public http::ResponseWriter {
  public:
   // `live` counts the worker's live connections (go_live).
-  FcgiResponseWriter(FCGX_Request& raw, std::atomic<int>& live) : raw_(raw), live_(live) {}
+  FcgiResponseWriter(FCGX_Request& raw, LiveCount& live) : raw_(raw), live_(live) {}
   bool write(std::string_view data) override;
   bool flush() override;
   // The connection goes to a LiveConnection, what is unsent with it; libfcgi keeps nothing of
@@ -51,7 +55,7 @@ class FcgiResponseWriter : public http::ResponseWriter {
   bool send_pending();
 
   FCGX_Request& raw_;
-  std::atomic<int>& live_;
+  LiveCount& live_;
   std::shared_ptr<RequestEnd> request_end_;
   std::string pending_;  // records not yet sent
   bool gone_ = false;    // nginx closed the connection, or did not take a write in time

@@ -38,16 +38,31 @@ void RequestEnd::log_with(Log log) {
   log(ended_->first, ended_->second);
 }
 
+void LiveCount::add() {
+  std::lock_guard lock(mutex_);
+  ++open_;
+}
+
+void LiveCount::remove() {
+  std::lock_guard lock(mutex_);
+  if (--open_ == 0) zero_.notify_all();
+}
+
+bool LiveCount::wait_zero(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return zero_.wait_until(lock, deadline, [&] { return open_ == 0; });
+}
+
 struct LiveConnection::State : std::enable_shared_from_this<State> {
   State(int fd, uint16_t request_id, std::string pending, bool gone,
-        std::shared_ptr<RequestEnd> end, std::atomic<int>& open)
+        std::shared_ptr<RequestEnd> end, LiveCount& open)
       : fd(fd),
         request_id(request_id),
         pending(std::move(pending)),
         gone(gone),
         end(std::move(end)),
         open(open) {
-    open.fetch_add(1);
+    open.add();
   }
 
   size_t unsent() const { return pending.size() - sent; }
@@ -79,7 +94,7 @@ struct LiveConnection::State : std::enable_shared_from_this<State> {
   std::function<void()> on_ready;
   std::shared_ptr<RequestEnd> end;
   http::ResponseEnd end_notes;
-  std::atomic<int>& open;
+  LiveCount& open;
 };
 
 void LiveConnection::State::send() {
@@ -133,15 +148,12 @@ void LiveConnection::State::watch() {
 
 void LiveConnection::State::arm_deadline() {
   if (deadline || !loop) return;
-  auto allowed = kStalledWriteTimeout + std::chrono::milliseconds(unsent() * 1000 / kSlowestReader);
-  deadline = loop->at(progress_at + allowed, [weak = weak_from_this()] {
+  deadline = loop->at(progress_at + write_deadline(unsent()), [weak = weak_from_this()] {
     auto self = weak.lock();
     if (!self) return;
     self->deadline = 0;
     if (self->gone || self->closed || self->unsent() == 0) return;
-    auto allowed =
-        kStalledWriteTimeout + std::chrono::milliseconds(self->unsent() * 1000 / kSlowestReader);
-    if (Clock::now() - self->progress_at >= allowed) return self->lost();
+    if (Clock::now() - self->progress_at >= write_deadline(self->unsent())) return self->lost();
     self->arm_deadline();
   });
 }
@@ -164,12 +176,12 @@ void LiveConnection::State::close() {
   if (watched) loop->unwatch(fd);
   watched = 0;
   ::close(fd);
-  open.fetch_sub(1);
+  open.remove();
   if (finished) end->response_ended(end_notes, bytes);
 }
 
 LiveConnection::LiveConnection(int fd, uint16_t request_id, std::string pending, bool gone,
-                               std::shared_ptr<RequestEnd> end, std::atomic<int>& open)
+                               std::shared_ptr<RequestEnd> end, LiveCount& open)
     : state_(std::make_shared<State>(fd, request_id, std::move(pending), gone, std::move(end),
                                      open)) {}
 

@@ -273,10 +273,6 @@ void WorkerObserver::on_model(std::string_view model) {
   t_current->notes_.model = model;
 }
 
-void WorkerObserver::on_failure(std::string_view detail) {
-  if (t_current) t_current->notes_.failure = detail;
-}
-
 std::string WorkerObserver::metrics_text() { return board_ ? render(*board_) : std::string(); }
 
 nlohmann::ordered_json WorkerObserver::status_json() {
@@ -297,13 +293,6 @@ void WorkerObserver::reply_finished(const llm::ReplyResult* result) {
     add(c.reply_tokens[0], static_cast<uint64_t>(std::max(0LL, *result->usage.prompt_tokens)));
   if (result->usage.completion_tokens)
     add(c.reply_tokens[1], static_cast<uint64_t>(std::max(0LL, *result->usage.completion_tokens)));
-  if (t_current) {
-    auto& notes = t_current->notes_;
-    notes.finish_reason = result->finish_reason;
-    notes.reply_error = result->error;
-    notes.prompt_tokens = result->usage.prompt_tokens;
-    notes.completion_tokens = result->usage.completion_tokens;
-  }
 }
 
 void WorkerObserver::part(char) {

@@ -6,12 +6,10 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 
 #include "handlers/observer.hpp"
-#include "llm/finish_reason.hpp"
 #include "llm/mcp_tools.hpp"
 #include "llm/reply.hpp"
 #include "worker/counters.hpp"
@@ -33,11 +31,6 @@ class WorkerObserver : public http::Observer, public llm::ReplyObserver {
   struct Notes {
     std::string chat_id;
     std::string model;
-    std::optional<llm::FinishReason> finish_reason;  // none: no reply
-    std::string reply_error;
-    std::string failure;  // http::Observer::on_failure
-    std::optional<long long> prompt_tokens;
-    std::optional<long long> completion_tokens;
   };
 
   // The request running on the calling thread: its scoreboard record is busy from here to the
@@ -77,7 +70,6 @@ class WorkerObserver : public http::Observer, public llm::ReplyObserver {
   void on_user(std::string_view user_id) override;
   void on_chat(std::string_view chat_id) override;
   void on_model(std::string_view model) override;
-  void on_failure(std::string_view detail) override;
   llm::ReplyObserver* replies() override { return board_ ? this : nullptr; }
   std::string metrics_text() override;
   nlohmann::ordered_json status_json() override;

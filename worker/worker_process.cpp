@@ -208,7 +208,7 @@ class Worker {
   llm::HttpClient upstream_;
   http::ReplyStoreThread reply_store_;
   http::ReplyLoop reply_loop_;
-  std::atomic<int> live_{0};  // live responses not yet ended
+  LiveCount live_;  // live responses not yet ended
   http::Context context_;
   // Readable once the worker stops accepting; every request thread waits on it.
   const int stop_fd_;
@@ -345,12 +345,7 @@ void Worker::handle(FCGX_Request& raw, unsigned thread) {
   if (!outcome.user_id.empty()) fields["user_id"] = outcome.user_id;
   if (!notes.chat_id.empty()) fields["chat_id"] = notes.chat_id;
   if (!notes.model.empty()) fields["model"] = notes.model;
-  http::ResponseEnd end;
-  if (notes.finish_reason) end.finish_reason = llm::wire_name(*notes.finish_reason);
-  end.reply_error = notes.reply_error;
-  end.failure = notes.failure;
-  end.prompt_tokens = notes.prompt_tokens;
-  end.completion_tokens = notes.completion_tokens;
+  // A reply's end (finish reason, tokens, what failed inside) comes with its live response.
   auto log_line = [this, started, fields = std::move(fields), method = request.method,
                    route = outcome.route, status = out.status(), error = outcome.error,
                    head_bytes = fcgi.bytes_written()](const http::ResponseEnd& end,
@@ -382,7 +377,7 @@ void Worker::handle(FCGX_Request& raw, unsigned thread) {
     });
     return;
   }
-  log_line(end, 0);
+  log_line({}, 0);
   fcgi.finish();
 }
 
@@ -395,13 +390,9 @@ bool Worker::drain() {
     std::unique_lock lock(done_mutex_);
     if (!done_.wait_until(lock, deadline, [&] { return running_ == 0; })) return false;
   }
-  // The replies and readers on the loop run on to their end (a reply whose client left, too,
-  // with on-disconnect = continue): checked on a short period, as they end on the loop's thread.
-  while (live_.load() > 0 || !replies_.chat_ids().empty()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
+  // The replies and readers on the loop run on to their end, a reply whose client left too
+  // (on-disconnect = continue).
+  return replies_.wait_empty(deadline) && live_.wait_zero(deadline);
 }
 
 int Worker::run() {

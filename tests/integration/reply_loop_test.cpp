@@ -159,8 +159,7 @@ TEST_F(ReplyLoop, FiveHundredRepliesShareOneWorkerOfEightThreads) {
   std::vector<std::thread> clients;
   auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) {
-    std::string words;
-    for (int w = 0; w < 10; ++w) words += "r" + std::to_string(i) + "w" + std::to_string(w) + " ";
+    std::string words = words_of(i, 10);
     expected[i] = words;
     clients.emplace_back([&, i, words] {
       json message = {
@@ -191,6 +190,49 @@ TEST_F(ReplyLoop, FiveHundredRepliesShareOneWorkerOfEightThreads) {
     ASSERT_EQ(stored.size(), 2u);
     expect_stored_as_rebuilt(responses[i], stored[1]);
   }
+}
+
+// The database drops the connection a checkpoint runs on (a restart, a failover): that
+// checkpoint's parts wait for the next one, so the reply's record, which readers replay, and
+// its stored message are what was streamed. A
+// trigger ends the backend of the first checkpoint with text, once (a sequence is not rolled
+// back with its statement).
+TEST_F(ReplyLoop, ACheckpointOnALostConnectionKeepsItsPartsForTheNext) {
+  auto token = stack_->new_user_token(unique("lostdb"));
+  std::string chat = create_chat(token)["id"];
+  stack_->sql(R"(
+    CREATE SEQUENCE lose_checkpoint_once;
+    CREATE OR REPLACE FUNCTION lose_checkpoint() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.chat_id = ')" +
+              chat + R"(' AND NEW.parts LIKE '%0:%' AND NEW.finished_at IS NULL
+         AND nextval('lose_checkpoint_once') = 1 THEN
+        PERFORM pg_terminate_backend(pg_backend_pid());
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER lose_checkpoint BEFORE UPDATE ON chat_replies
+      FOR EACH ROW EXECUTE FUNCTION lose_checkpoint();)");
+  auto r =
+      send(token, chat, "fake-openai",
+           script_message({{"steps", {{{"text", words_of(0, 40)}, {"token_delay_ms", 100}}}}}));
+  auto fired = stack_->sql("SELECT is_called FROM lose_checkpoint_once");
+  auto record = stack_->sql("SELECT parts FROM chat_replies WHERE chat_id = '" + chat + "'");
+  stack_->sql(
+      "DROP TRIGGER lose_checkpoint ON chat_replies; DROP FUNCTION lose_checkpoint(); "
+      "DROP SEQUENCE lose_checkpoint_once;");
+  EXPECT_EQ(fired.at(0).at(0), "t") << "no checkpoint lost its connection";
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(count_prefix(r.lines(), "d:"), 1u) << r.body;
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[1]["content"], words_of(0, 40));
+  expect_stored_as_rebuilt(r, stored[1]);
+  // What a reader replays (GET …/stream) is every part, those of the lost checkpoint too.
+  std::string streamed;
+  for (const auto& line : r.lines()) streamed += line + "\n";
+  ASSERT_EQ(record.size(), 1u);
+  EXPECT_EQ(record[0][0], streamed);
 }
 
 // kill -9 of a worker with kReplies replies on its loop: the replies' heartbeats stop with it, and

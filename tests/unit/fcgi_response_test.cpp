@@ -65,7 +65,7 @@ class FcgiResponse : public ::testing::Test {
 
   int fds_[2] = {-1, -1};
   FCGX_Request raw_{};
-  std::atomic<int> live_{0};
+  LiveCount live_;
 };
 
 TEST_F(FcgiResponse, TheResponseIsStdoutRecordsThenTheEnd) {
