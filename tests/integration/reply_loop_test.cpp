@@ -241,7 +241,11 @@ TEST_F(ReplyLoop, ACheckpointOnALostConnectionKeepsItsPartsForTheNext) {
 // DISABLED: in bursts of ~100 replies started at once a few provider streams stall for good
 // after their first chunk (the fake provider logged the request; nothing is queued on either
 // side of the socket; chatd ends them after upstream-idle-timeout), intermittently, with the
-// thread-per-reply chatd (c6886f6) as well. Until that is explained these tests cannot be relied
+// thread-per-reply chatd (c6886f6) as well. In 1 of about 5 runs of both (2026-12-03) the kill
+// test failed otherwise: 23 of its 100 replies ended within 60-115 ms with all 100 words that the
+// fake paces 100 ms apart (their requests logged at the usual time), so fewer than 95 were ever
+// running. The fake alone paces 100 such streams at once correctly, on new connections and on
+// connections reused after a title request. Until that is explained these tests cannot be relied
 // on; run them with --gtest_also_run_disabled_tests.
 TEST_F(ReplyLoop, DISABLED_AKilledWorkerWithHundredsOfRepliesLeavesNoneStuck) {
   auto burst = start_burst("loopkill", 100);  // 10 s each
