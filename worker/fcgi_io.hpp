@@ -36,7 +36,7 @@ inline std::chrono::milliseconds write_deadline(size_t unsent) {
 class FcgiResponseWriter : public http::ResponseWriter {
  public:
   // `live` counts the worker's live connections (go_live).
-  FcgiResponseWriter(FCGX_Request& raw, LiveCount& live) : raw_(raw), live_(live) {}
+  FcgiResponseWriter(FCGX_Request& raw, base::InFlight& live) : raw_(raw), live_(live) {}
   bool write(std::string_view data) override;
   bool flush() override;
   // The connection goes to a LiveConnection, what is unsent with it; libfcgi keeps nothing of
@@ -55,7 +55,7 @@ class FcgiResponseWriter : public http::ResponseWriter {
   bool send_pending();
 
   FCGX_Request& raw_;
-  LiveCount& live_;
+  base::InFlight& live_;
   std::shared_ptr<RequestEnd> request_end_;
   std::string pending_;  // records not yet sent
   bool gone_ = false;    // nginx closed the connection, or did not take a write in time

@@ -38,24 +38,9 @@ void RequestEnd::log_with(Log log) {
   log(ended_->first, ended_->second);
 }
 
-void LiveCount::add() {
-  std::lock_guard lock(mutex_);
-  ++open_;
-}
-
-void LiveCount::remove() {
-  std::lock_guard lock(mutex_);
-  if (--open_ == 0) zero_.notify_all();
-}
-
-bool LiveCount::wait_zero(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock lock(mutex_);
-  return zero_.wait_until(lock, deadline, [&] { return open_ == 0; });
-}
-
 struct LiveConnection::State : std::enable_shared_from_this<State> {
   State(int fd, uint16_t request_id, std::string pending, bool gone,
-        std::shared_ptr<RequestEnd> end, LiveCount& open)
+        std::shared_ptr<RequestEnd> end, base::InFlight& open)
       : fd(fd),
         request_id(request_id),
         pending(std::move(pending)),
@@ -94,7 +79,7 @@ struct LiveConnection::State : std::enable_shared_from_this<State> {
   std::function<void()> on_ready;
   std::shared_ptr<RequestEnd> end;
   http::ResponseEnd end_notes;
-  LiveCount& open;
+  base::InFlight& open;
 };
 
 void LiveConnection::State::send() {
@@ -181,7 +166,7 @@ void LiveConnection::State::close() {
 }
 
 LiveConnection::LiveConnection(int fd, uint16_t request_id, std::string pending, bool gone,
-                               std::shared_ptr<RequestEnd> end, LiveCount& open)
+                               std::shared_ptr<RequestEnd> end, base::InFlight& open)
     : state_(std::make_shared<State>(fd, request_id, std::move(pending), gone, std::move(end),
                                      open)) {}
 

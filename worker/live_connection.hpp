@@ -6,8 +6,6 @@
 // counts as gone.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "base/in_flight.hpp"
 #include "handlers/http.hpp"
 
 namespace chatd {
@@ -33,20 +32,6 @@ class RequestEnd {
   Log log_;
 };
 
-// The live connections of a worker, for its drain.
-class LiveCount {
- public:
-  void add();
-  void remove();
-  // Waits until none is open; false when `deadline` passed first.
-  bool wait_zero(std::chrono::steady_clock::time_point deadline);
-
- private:
-  std::mutex mutex_;
-  std::condition_variable zero_;
-  int open_ = 0;
-};
-
 // More than this unsent and the reader is behind.
 inline constexpr size_t kBehindAbove = 64 * 1024;
 
@@ -55,7 +40,7 @@ class LiveConnection : public http::LiveResponse {
   // `pending`: records not yet sent (the headers); `open` counts the live connections of the
   // worker, for its drain.
   LiveConnection(int fd, uint16_t request_id, std::string pending, bool gone,
-                 std::shared_ptr<RequestEnd> end, LiveCount& open);
+                 std::shared_ptr<RequestEnd> end, base::InFlight& open);
   ~LiveConnection() override;
   void attach(base::EventLoop& loop, std::function<void()> on_ready) override;
   bool write(std::string_view data) override;

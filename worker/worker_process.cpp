@@ -12,14 +12,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
 
+#include "base/in_flight.hpp"
 #include "handlers/error.hpp"
 #include "handlers/replies.hpp"
 #include "handlers/reply_store_thread.hpp"
@@ -208,16 +207,14 @@ class Worker {
   llm::HttpClient upstream_;
   http::ReplyStoreThread reply_store_;
   http::ReplyLoop reply_loop_;
-  LiveCount live_;  // live responses not yet ended
+  base::InFlight live_;  // live responses not yet ended
   http::Context context_;
   // Readable once the worker stops accepting; every request thread waits on it.
   const int stop_fd_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> served_{0};
-  std::mutex done_mutex_;
-  std::condition_variable done_;
-  size_t running_ = 0;
+  base::InFlight running_;  // request threads not yet ended
 };
 
 void Worker::request_stop() {
@@ -266,9 +263,7 @@ void Worker::serve(unsigned thread) {
   }
   FCGX_Free(&raw, /*close=*/1);
   if (epoll >= 0) ::close(epoll);
-  std::lock_guard lock(done_mutex_);
-  --running_;
-  done_.notify_all();
+  running_.remove();
 }
 
 // Interrupts (POST …/interrupt on any worker or host) arrive as a NOTIFY on the cancel channel
@@ -386,10 +381,7 @@ void Worker::handle(FCGX_Request& raw, unsigned thread) {
 bool Worker::drain() {
   request_stop();
   auto deadline = Clock::now() + setup_.serve.shutdown_timeout;
-  {
-    std::unique_lock lock(done_mutex_);
-    if (!done_.wait_until(lock, deadline, [&] { return running_ == 0; })) return false;
-  }
+  if (!running_.wait_zero(deadline)) return false;
   // The replies and readers on the loop run on to their end, a reply whose client left too
   // (on-disconnect = continue).
   return replies_.wait_empty(deadline) && live_.wait_zero(deadline);
@@ -397,10 +389,7 @@ bool Worker::drain() {
 
 int Worker::run() {
   if (stop_fd_ < 0) throw std::runtime_error("eventfd failed");
-  {
-    std::lock_guard lock(done_mutex_);
-    running_ = setup_.serve.threads;
-  }
+  running_.add(setup_.serve.threads);
   observer_.worker_started(setup_.serve.threads);
   for (unsigned i = 0; i < setup_.serve.threads; ++i)
     threads_.emplace_back([this, i] { serve(i); });

@@ -65,7 +65,7 @@ class FcgiResponse : public ::testing::Test {
 
   int fds_[2] = {-1, -1};
   FCGX_Request raw_{};
-  LiveCount live_;
+  base::InFlight live_;
 };
 
 TEST_F(FcgiResponse, TheResponseIsStdoutRecordsThenTheEnd) {

@@ -60,7 +60,7 @@ class LiveConnectionTest : public ::testing::Test {
 
   int fds_[2] = {-1, -1};
   base::EventLoop loop_;
-  LiveCount open_;
+  base::InFlight open_;
   std::shared_ptr<RequestEnd> end_ = std::make_shared<RequestEnd>();
   std::unique_ptr<LiveConnection> live_;
   int ready_ = 0;
