@@ -187,7 +187,7 @@ class Worker {
   void recover_dead_replies();
   void keep_replies_alive();
   void serve(unsigned thread);
-  void handle(FCGX_Request& raw, unsigned thread);
+  bool handle(FCGX_Request& raw, unsigned thread);  // true: the response went live
   void request_stop();
   bool drain();
 
@@ -227,6 +227,10 @@ void Worker::request_stop() {
 // a thread in accept() could only be stopped by a signal, and a signal that lands while
 // libfcgi polls a just-accepted connection makes it drop that request. With EPOLLEXCLUSIVE one
 // thread wakes per connection, and the non-blocking accept of the losers returns EAGAIN.
+// The kernel wakes the first idle thread in the order the threads registered, so the first
+// worker's threads would take every connection while they keep up, and with them every stream
+// onto that worker's one loop, the other loops idle. A thread that handed a stream to its loop
+// therefore registers again, which puts it last: streams spread over the workers' loops.
 void Worker::serve(unsigned thread) {
   int epoll = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event listen_event{};
@@ -253,8 +257,13 @@ void Worker::serve(unsigned thread) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // e.g. EMFILE: don't spin
       continue;
     }
-    handle(raw, thread);
+    bool went_live = handle(raw, thread);
     FCGX_Finish_r(&raw);
+    if (went_live && (::epoll_ctl(epoll, EPOLL_CTL_DEL, setup_.listen_fd, nullptr) < 0 ||
+                      ::epoll_ctl(epoll, EPOLL_CTL_ADD, setup_.listen_fd, &listen_event) < 0)) {
+      log::error("cannot wait for connections", {{"errno", errno}});
+      request_stop();
+    }
     uint64_t served = served_.fetch_add(1) + 1;
     if (setup_.serve.max_requests != 0 && served == setup_.serve.max_requests) {
       log::info("worker recycles after max-requests", {{"requests", served}});
@@ -316,7 +325,7 @@ void Worker::keep_replies_alive() {
 // One request, and its line in the log: what was asked (the route pattern, never the path or
 // the query, which may carry a token), by whom, how it ended. No bodies, no headers. A
 // response that went live is logged when it ends, on the reply loop.
-void Worker::handle(FCGX_Request& raw, unsigned thread) {
+bool Worker::handle(FCGX_Request& raw, unsigned thread) {
   auto started = Clock::now();
   http::Request request;
   FcgiResponseWriter fcgi(raw, live_);
@@ -370,10 +379,11 @@ void Worker::handle(FCGX_Request& raw, unsigned thread) {
       log_line(end, bytes);
       shown.reset();
     });
-    return;
+    return true;
   }
   log_line({}, 0);
   fcgi.finish();
+  return false;
 }
 
 // Stops accepting at once; requests in progress finish. Returns false when the shutdown

@@ -198,6 +198,44 @@ TEST_F(ReplyLoop, FiveHundredRepliesShareOneWorkerOfEightThreads) {
   }
 }
 
+// Streams started one after another, each once the last one runs, spread over the workers'
+// loops: the first worker's idle threads, first in the kernel's queue, would otherwise take
+// every one, and its one loop carry them all while the other worker's stays idle.
+TEST_F(ReplyLoop, StreamsStartedOneByOneSpreadOverTheWorkers) {
+  const int n = 24;
+  Instance two(*stack_, "loopspread",
+               {{"--workers", "2"}, {"--threads", "4"}, {"--max-replies-per-user", "0"}});
+  auto token = stack_->new_user_token(unique("spread"));
+  std::vector<std::string> auth = {"Coder-Session-Token: " + token,
+                                   "Content-Type: application/json"};
+  auto chats = new_chats(two, auth, n);
+  ASSERT_EQ(chats.size(), size_t{n});
+  std::vector<StreamedResponse> responses(n);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < n; ++i) {
+    clients.emplace_back([&, i] {
+      json message = {
+          {"model", "fake-openai"},
+          {"message",
+           script_message({{"steps", {{{"text", words_of(i, 60)}, {"token_delay_ms", 100}}}}})}};
+      responses[i] = http_stream("POST", two.url("/api/v2/chats/" + chats[i] + "/messages"), auth,
+                                 message.dump(), 60s);
+    });
+    ASSERT_TRUE(wait_until([&] { return count("finished_at IS NULL", chats) == i + 1; }, 10s))
+        << "reply " << i << " did not start";
+  }
+  auto r = http("GET", two.url("/status"));
+  for (auto& client : clients) client.join();
+  ASSERT_EQ(r.status, 200) << r.error;
+  std::vector<int> running;
+  json status = json::parse(r.body);
+  for (const auto& w : status["workers"]) running.push_back(w["replies_running"].get<int>());
+  ASSERT_EQ(running.size(), 2u) << r.body;
+  EXPECT_EQ(running[0] + running[1], n) << r.body;
+  EXPECT_GE(std::min(running[0], running[1]), n / 4) << r.body;
+  for (const auto& response : responses) EXPECT_TRUE(text_of(response).second) << response.body;
+}
+
 // The database drops the connection a checkpoint runs on (a restart, a failover): that
 // checkpoint's parts wait for the next one, so the reply's record, which readers replay, and
 // its stored message are what was streamed. A
