@@ -8,8 +8,16 @@ namespace chatd::llm {
 
 using Clock = base::EventLoop::Clock;
 
+struct HttpClient::Shard {
+  HttpClient* client;
+  CURLM* multi;
+  base::EventLoop::TimerId timer = 0;  // curl's timer, when it asked for one
+  size_t transfers = 0;
+};
+
 struct HttpClient::Transfer {
   HttpClient* client;
+  Shard* shard;
   Id id;
   CURL* easy = nullptr;
   HttpCall call;  // owns the URL, headers and body that curl points at
@@ -60,28 +68,40 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 }  // namespace
 
 HttpClient::HttpClient(base::EventLoop& loop, TransportLimits limits)
-    : loop_(loop), limits_(limits), multi_(curl_multi_init()) {
-  if (!multi_) throw std::runtime_error("curl_multi_init failed");
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &HttpClient::on_socket);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &HttpClient::on_timer);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-}
+    : loop_(loop), limits_(limits) {}
 
 HttpClient::~HttpClient() {
   // What still runs is dropped without a word; curl then has no socket or timer for the loop.
   while (!transfers_.empty()) drop(transfers_.begin()->first);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, nullptr);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, nullptr);
-  if (timer_) loop_.cancel(timer_);
   for (auto socket : sockets_) loop_.unwatch(socket);
-  curl_multi_cleanup(multi_);
+  for (auto& shard : shards_) {
+    curl_multi_setopt(shard->multi, CURLMOPT_SOCKETFUNCTION, nullptr);
+    curl_multi_setopt(shard->multi, CURLMOPT_TIMERFUNCTION, nullptr);
+    if (shard->timer) loop_.cancel(shard->timer);
+    curl_multi_cleanup(shard->multi);
+  }
+}
+
+// The first shard with room, so that few transfers keep to the first one and reuse its
+// connections; a new one when all are full.
+HttpClient::Shard& HttpClient::shard_for_new_transfer() {
+  for (auto& shard : shards_)
+    if (shard->transfers < kTransfersPerMulti) return *shard;
+  auto shard = std::make_unique<Shard>(Shard{this, curl_multi_init()});
+  if (!shard->multi) throw std::runtime_error("curl_multi_init failed");
+  curl_multi_setopt(shard->multi, CURLMOPT_SOCKETFUNCTION, &HttpClient::on_socket);
+  curl_multi_setopt(shard->multi, CURLMOPT_SOCKETDATA, shard.get());
+  curl_multi_setopt(shard->multi, CURLMOPT_TIMERFUNCTION, &HttpClient::on_timer);
+  curl_multi_setopt(shard->multi, CURLMOPT_TIMERDATA, shard.get());
+  shards_.push_back(std::move(shard));
+  return *shards_.back();
 }
 
 HttpClient::Id HttpClient::start(const HttpCall& call, Handlers handlers) {
   auto owned = std::make_unique<Transfer>();
   Transfer& t = *owned;
   t.client = this;
+  t.shard = &shard_for_new_transfer();
   t.id = next_id_++;
   t.call = call;
   t.handlers = std::move(handlers);
@@ -99,7 +119,8 @@ HttpClient::Id HttpClient::start(const HttpCall& call, Handlers handlers) {
   transfers_.emplace(t.id, std::move(owned));
   arm_idle(t);
   // Nothing happens inside: curl asks for a timer, and the loop starts the transfer.
-  curl_multi_add_handle(multi_, t.easy);
+  ++t.shard->transfers;
+  curl_multi_add_handle(t.shard->multi, t.easy);
   return t.id;
 }
 
@@ -136,8 +157,9 @@ void HttpClient::arm_idle(Transfer& t) {
   });
 }
 
-int HttpClient::on_socket(CURL*, curl_socket_t socket, int what, void* self_ptr, void*) {
-  auto* self = static_cast<HttpClient*>(self_ptr);
+int HttpClient::on_socket(CURL*, curl_socket_t socket, int what, void* shard_ptr, void*) {
+  auto* shard = static_cast<Shard*>(shard_ptr);
+  HttpClient* self = shard->client;
   if (what == CURL_POLL_REMOVE) {
     self->loop_.unwatch(socket);
     self->sockets_.erase(socket);
@@ -147,12 +169,12 @@ int HttpClient::on_socket(CURL*, curl_socket_t socket, int what, void* self_ptr,
   if (what & CURL_POLL_IN) events |= EPOLLIN;
   if (what & CURL_POLL_OUT) events |= EPOLLOUT;
   try {
-    self->loop_.watch(socket, events, [self, socket](uint32_t ready) {
+    self->loop_.watch(socket, events, [self, shard, socket](uint32_t ready) {
       int flags = 0;
       if (ready & EPOLLIN) flags |= CURL_CSELECT_IN;
       if (ready & EPOLLOUT) flags |= CURL_CSELECT_OUT;
       if (ready & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
-      self->act(socket, flags);
+      self->act(*shard, socket, flags);
     });
     self->sockets_.insert(socket);
   } catch (const std::exception&) {
@@ -161,23 +183,24 @@ int HttpClient::on_socket(CURL*, curl_socket_t socket, int what, void* self_ptr,
   return 0;
 }
 
-int HttpClient::on_timer(CURLM*, long timeout_ms, void* self_ptr) {
-  auto* self = static_cast<HttpClient*>(self_ptr);
-  if (self->timer_) self->loop_.cancel(self->timer_);
-  self->timer_ = 0;
+int HttpClient::on_timer(CURLM*, long timeout_ms, void* shard_ptr) {
+  auto* shard = static_cast<Shard*>(shard_ptr);
+  base::EventLoop& loop = shard->client->loop_;
+  if (shard->timer) loop.cancel(shard->timer);
+  shard->timer = 0;
   if (timeout_ms >= 0)
-    self->timer_ = self->loop_.after(std::chrono::milliseconds(timeout_ms), [self] {
-      self->timer_ = 0;
-      self->act(CURL_SOCKET_TIMEOUT, 0);
+    shard->timer = loop.after(std::chrono::milliseconds(timeout_ms), [shard] {
+      shard->timer = 0;
+      shard->client->act(*shard, CURL_SOCKET_TIMEOUT, 0);
     });
   return 0;
 }
 
-void HttpClient::act(curl_socket_t socket, int flags) {
+void HttpClient::act(Shard& shard, curl_socket_t socket, int flags) {
   int running = 0;
-  curl_multi_socket_action(multi_, socket, flags, &running);
+  curl_multi_socket_action(shard.multi, socket, flags, &running);
   int left = 0;
-  while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+  while (CURLMsg* message = curl_multi_info_read(shard.multi, &left)) {
     if (message->msg != CURLMSG_DONE) continue;
     Transfer* t = nullptr;
     curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &t);
@@ -201,7 +224,8 @@ void HttpClient::drop(Id id) {
   if (found == transfers_.end()) return;
   Transfer& t = *found->second;
   if (t.idle_timer) loop_.cancel(t.idle_timer);
-  curl_multi_remove_handle(multi_, t.easy);
+  curl_multi_remove_handle(t.shard->multi, t.easy);
+  --t.shard->transfers;
   curl_easy_cleanup(t.easy);
   transfers_.erase(found);
 }

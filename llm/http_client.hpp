@@ -1,6 +1,12 @@
 // HTTP for the reply loop: libcurl's multi interface on a base::EventLoop, its sockets and its
-// timer in the loop's epoll set (curl_multi_socket_action). Any number of transfers run on the
+// timers in the loop's epoll set (curl_multi_socket_action). Any number of transfers run on the
 // loop's one thread; nothing here blocks, and every callback runs on that thread.
+//
+// The transfers are spread over multi handles of at most kTransfersPerMulti each ("shards",
+// made as needed and kept with their idle connections): libcurl 7.88 (Debian 12) walks every
+// connection of a multi handle's cache when a transfer ends and when one looks for a connection
+// to reuse, so with thousands of streams to one HTTP/1.1 server in a single multi handle each
+// start and end cost a walk over thousands of connections, on the loop.
 #pragma once
 
 #include <curl/curl.h>
@@ -11,6 +17,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "base/event_loop.hpp"
 #include "llm/model.hpp"
@@ -57,22 +64,26 @@ class HttpClient : public Upstream {
   void resume(Id id) override;
   void abort(Id id) override;
   size_t running() const { return transfers_.size(); }
+  size_t shards() const { return shards_.size(); }
   const TransportLimits& limits() const { return limits_; }
 
+  static constexpr size_t kTransfersPerMulti = 64;
+
   struct Transfer;  // one request, its easy handle and its state
+  struct Shard;     // one multi handle, its timer, how many transfers it runs
 
  private:
-  static int on_socket(CURL* easy, curl_socket_t socket, int what, void* self, void*);
-  static int on_timer(CURLM* multi, long timeout_ms, void* self);
-  void act(curl_socket_t socket, int flags);
+  static int on_socket(CURL* easy, curl_socket_t socket, int what, void* shard, void*);
+  static int on_timer(CURLM* multi, long timeout_ms, void* shard);
+  Shard& shard_for_new_transfer();
+  void act(Shard& shard, curl_socket_t socket, int flags);
   void finish(Transfer& transfer, CURLcode code);
   void arm_idle(Transfer& transfer);
   void drop(Id id);
 
   base::EventLoop& loop_;
   const TransportLimits limits_;
-  CURLM* multi_;
-  base::EventLoop::TimerId timer_ = 0;  // curl's timer, when it asked for one
+  std::vector<std::unique_ptr<Shard>> shards_;
   std::unordered_map<Id, std::unique_ptr<Transfer>> transfers_;
   std::unordered_set<curl_socket_t> sockets_;  // watched in the loop for curl
   Id next_id_ = 1;

@@ -101,11 +101,25 @@ TEST_F(LoopHttp, TwoHundredStreamsRunOnOneThread) {
                                          ++done;
                                        }});
   EXPECT_EQ(client.running(), static_cast<size_t>(kStreams));
+  // Spread over multi handles of 64 transfers each (libcurl walks a handle's every connection
+  // at each start and end).
+  size_t shards =
+      (kStreams + llm::HttpClient::kTransfersPerMulti - 1) / llm::HttpClient::kTransfersPerMulti;
+  EXPECT_EQ(client.shards(), shards);
   ASSERT_TRUE(run_until([&] { return done == kStreams; }, 60s)) << done;
   for (int i = 0; i < kStreams; ++i) {
     EXPECT_EQ(statuses[i], 200) << i;
     EXPECT_EQ(streamed_text(bodies[i]), words(20)["steps"][0]["text"]) << i;
   }
+  // The next wave runs on the same handles (and their idle connections).
+  done = 0;
+  for (int i = 0; i < kStreams; ++i)
+    client.start(call(words(5)), {nullptr, [&](llm::HttpResult r) {
+                                    EXPECT_EQ(r.status, 200);
+                                    ++done;
+                                  }});
+  ASSERT_TRUE(run_until([&] { return done == kStreams; }, 60s)) << done;
+  EXPECT_EQ(client.shards(), shards);
 }
 
 TEST_F(LoopHttp, AFullReaderPausesTheTransferAndGetsTheSameBytesAfterResume) {
