@@ -139,6 +139,15 @@ class Service:
         except ProcessLookupError:
             pass
         self.proc.wait(5)
+        # Gone only once the whole group is: a killed worker still exiting keeps its sockets
+        # (a restarted chatd would find its socket "in use by another process").
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
 
 
 class Stack:
