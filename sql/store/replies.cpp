@@ -4,30 +4,21 @@
 
 #include "sql/channels.hpp"
 #include "sql/error_text.hpp"
-#include "sql/store/idempotency.hpp"
 #include "sql_queries.hpp"
 
 namespace chatd::sql {
 
 ReplyClaim ReplyStore::begin(const NewReply& r) {
-  return transaction(kNoRetry, [&](pqxx::work& tx) -> ReplyClaim {
-    if (!r.idempotency_key.empty()) {
-      if (auto first = IdempotencyStore::claim(tx, r))
-        return {ReplyClaim::kRepeat, first->message_id, first->request_hash == r.request_hash};
-    }
-    if (r.max_user_replies > 0) {
-      exec(tx, query::chat_replies_user_lock, r.user_id);
-      if (exec1(tx, query::chat_replies_user_running, r.user_id)["running"].as<int>() >=
-          r.max_user_replies)
-        return {ReplyClaim::kUserLimit, "", true};
-    }
-    auto claimed = exec(tx, query::chat_replies_begin, r.chat_id, r.message_id, r.user_id, r.model,
-                        r.provider, r.worker, r.seconds_since_request);
-    if (claimed.empty())
-      return {ReplyClaim::kBusy, "", true};  // the transaction rolls back: no key kept
-    tx.commit();
-    return {ReplyClaim::kClaimed, r.message_id, true, claimed[0]["cancel_requested"].as<bool>()};
-  });
+  static const std::map<std::string, ReplyClaim::Outcome, std::less<>> kOutcomes = {
+      {"claimed", ReplyClaim::kClaimed},
+      {"repeat", ReplyClaim::kRepeat},
+      {"user_limit", ReplyClaim::kUserLimit},
+      {"busy", ReplyClaim::kBusy}};
+  auto row = exec1(kNoRetry, query::chat_replies_claim, r.chat_id, r.message_id, r.user_id, r.model,
+                   r.provider, r.worker, r.seconds_since_request, r.idempotency_key, r.request_hash,
+                   r.max_user_replies);
+  return {kOutcomes.at(row["outcome"].c_str()), row["first_message"].c_str(),
+          row["same_request"].as<bool>(), row["cancelled"].as<bool>()};
 }
 
 namespace {

@@ -61,8 +61,9 @@ class ReplyStore : Executor {
  public:
   using Executor::Executor;
 
-  // One reply per chat. With an idempotency key, the key is recorded in the same transaction,
-  // so that of two identical POSTs exactly one starts a reply.
+  // One reply per chat, claimed in one round trip (chat_replies_claim.sql). With an idempotency
+  // key, the key is recorded in the same transaction, so that of two identical POSTs exactly
+  // one starts a reply.
   ReplyClaim begin(const NewReply& reply);
   // Nothing back when the reply no longer runs here (finished, or recovered as dead).
   std::optional<CheckpointAnswer> checkpoint(const std::string& chat_id,

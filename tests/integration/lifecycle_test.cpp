@@ -162,7 +162,7 @@ TEST_F(Lifecycle, AnInterruptBeforeTheClaimStillWins) {
   std::string user = unique("early");
   auto token = stack_->new_user_token(user);
   std::string chat = create_chat(token)["id"];
-  // Hold the user's claim lock (chat_replies_user_lock.sql): the POST waits just before its claim.
+  // Hold the user's claim lock (chatd_claim_reply): the POST waits just before its claim.
   pqxx::connection locker(stack_->postgres->url());
   pqxx::work hold(locker);
   hold.exec("SELECT pg_advisory_xact_lock(hashtextextended('chatd_user_" + stack_->user_id(user) +
@@ -386,6 +386,34 @@ TEST_F(Lifecycle, AKeyWhoseMessageWasNotStoredCanBeRetried) {
   EXPECT_EQ(stored[1]["content"], "stored at last");
 }
 
+// A keyed POST to a chat whose reply still runs gets 409 and keeps no key: once that reply
+// ended, the same request with the same key starts its reply.
+TEST_F(Lifecycle, AKeyRefusedBecauseTheChatWasBusyIsNotKept) {
+  auto token = stack_->new_user_token(unique("idem-busy"));
+  std::string chat = create_chat(token)["id"];
+  StreamedResponse first;
+  std::thread ta([&] {
+    first = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                        body(slow_script(10, 100)));
+  });
+  ASSERT_TRUE(wait_until([&] { return running(chat); }, 5s));
+  auto with_key = auth(token);
+  with_key.push_back("Idempotency-Key: while-busy");
+  std::string request = body(slow_script(2, 10, "keyed-" + chat));
+  auto busy = http("POST", b_url("/api/v2/chats/" + chat + "/messages"), with_key, request);
+  ta.join();
+  EXPECT_EQ(busy.status, 409) << busy.body;
+  EXPECT_EQ(json::parse(busy.body)["message"], "A reply is already being generated for this chat.");
+  EXPECT_EQ(stack_->sql("SELECT count(*) FROM idempotency_keys WHERE key = 'while-busy'")[0][0],
+            "0");
+  ASSERT_EQ(first.status, 200);
+  auto retried =
+      http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), with_key, request);
+  EXPECT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(count_prefix(retried.lines(), "d:"), 1u) << retried.body;
+  EXPECT_EQ(messages(token, chat).size(), 4u);
+}
+
 // A title that is still coming when the reply's text is done gets its wait, and the reply
 // stays alive meanwhile: its heartbeat goes on, so no worker's recovery (after 5 s without
 // one) takes it for dead and finishes it in its place — which lost the whole message.
@@ -434,13 +462,22 @@ TEST_F(Lifecycle, OneUserMayRunOnlySoManyRepliesAtOnce) {
                    stack_->user_id(name) + "'")[0][0] == "6";
       },
       5s));
-  auto refused = http("POST", b_url("/api/v2/chats/" + chats[6] + "/messages"), auth(token),
+  // With a key: a refused request keeps no key, so its retry is a new request.
+  auto with_key = auth(token);
+  with_key.push_back("Idempotency-Key: over-the-limit");
+  auto refused = http("POST", b_url("/api/v2/chats/" + chats[6] + "/messages"), with_key,
                       body(slow_script(2, 10)));
   EXPECT_EQ(refused.status, 429);
   EXPECT_EQ(refused.header("retry-after"), "5");
   EXPECT_NE(refused.body.find("Too many replies"), std::string::npos) << refused.body;
+  EXPECT_EQ(stack_->sql("SELECT count(*) FROM idempotency_keys WHERE key = 'over-the-limit'")[0][0],
+            "0");
   for (auto& t : running) t.join();
   EXPECT_EQ(messages(token, chats[6]).size(), 0u) << "the refused message was stored";
+  auto retried = http_stream("POST", stack_->url("/api/v2/chats/" + chats[6] + "/messages"),
+                             with_key, body(slow_script(2, 10)));
+  EXPECT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(messages(token, chats[6]).size(), 2u);
   auto later =
       send(token, chats[6], "fake-openai", script_message({{"steps", {{{"text", "ok"}}}}}));
   EXPECT_EQ(later.status, 200);

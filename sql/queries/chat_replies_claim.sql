@@ -1,0 +1,4 @@
+-- Claims the chat for a new reply, with its Idempotency-Key and the user's limit, in one round
+-- trip: see chatd_claim_reply (migration 0007).
+SELECT outcome, first_message, same_request, cancelled
+  FROM chatd_claim_reply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
