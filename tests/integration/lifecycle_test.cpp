@@ -84,6 +84,16 @@ class Lifecycle : public ReplyTest {
                "SELECT count(*) FROM chat_replies WHERE finished_at IS NULL AND chat_id = '" +
                chat + "'")[0][0] == "1";
   }
+  // A reply of `script` to `chat`, streamed into `out` on a thread of its own (to join);
+  // returns once the reply runs.
+  std::thread start_reply(const std::string& token, const std::string& chat, const json& script,
+                          StreamedResponse& out) {
+    std::thread client([this, url = stack_->url("/api/v2/chats/" + chat + "/messages"),
+                        headers = auth(token), request = body(script),
+                        &out] { out = http_stream("POST", url, headers, request); });
+    EXPECT_TRUE(wait_until([&] { return running(chat); }, 5s)) << "the reply did not start";
+    return client;
+  }
 
   static inline std::unique_ptr<Instance> b_;
 };
@@ -225,19 +235,14 @@ TEST_F(Lifecycle, AReaderThroughBGetsTheReplyFromItsFirstPart) {
   EXPECT_EQ(http("GET", b_url("/api/v2/chats/" + chat + "/stream"), auth(token)).status, 204);
 }
 
-// Each reader holds a request thread and a PostgreSQL connection: one reply has at most 8
-// (kMaxReadersPerReply, handlers/replies.hpp), across instances; one more gets 429, and a
-// place that frees up can be taken again.
+// One reply has at most max-readers-per-reply readers (8 on this stack), across instances; one
+// more gets 429, and a place that frees up can be taken again.
 TEST_F(Lifecycle, OnlySoManyReadersFollowOneReply) {
   constexpr int kMaxReaders = 8;
   auto token = stack_->new_user_token(unique("readers"));
   std::string chat = create_chat(token)["id"];
   StreamedResponse original;
-  std::thread streaming([&] {
-    original = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
-                           body(slow_script(80, 100)));
-  });
-  ASSERT_TRUE(wait_until([&] { return running(chat); }, 5s));
+  std::thread streaming = start_reply(token, chat, slow_script(80, 100), original);
   auto readers = [&] {
     return std::stoi(stack_
                          ->sql("SELECT readers FROM chat_replies WHERE finished_at IS NULL "
@@ -392,11 +397,7 @@ TEST_F(Lifecycle, AKeyRefusedBecauseTheChatWasBusyIsNotKept) {
   auto token = stack_->new_user_token(unique("idem-busy"));
   std::string chat = create_chat(token)["id"];
   StreamedResponse first;
-  std::thread ta([&] {
-    first = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
-                        body(slow_script(10, 100)));
-  });
-  ASSERT_TRUE(wait_until([&] { return running(chat); }, 5s));
+  std::thread ta = start_reply(token, chat, slow_script(10, 100), first);
   auto with_key = auth(token);
   with_key.push_back("Idempotency-Key: while-busy");
   std::string request = body(slow_script(2, 10, "keyed-" + chat));
