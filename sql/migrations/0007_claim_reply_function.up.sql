@@ -1,6 +1,6 @@
--- The claim of a new reply (POST …/messages) in one round trip instead of five (BEGIN, the
--- Idempotency-Key, the user's lock, the count of the user's replies, the claim, COMMIT): the
--- same statements in a function. It is VOLATILE, so each statement in it sees what was committed
+-- The claim of a new reply (POST …/messages) in one round trip instead of five or six (BEGIN,
+-- the Idempotency-Key if any, the user's lock, the count of the user's replies, the claim,
+-- COMMIT): the same statements in a function. It is VOLATILE, so each statement in it sees what was committed
 -- when that statement began: the count after the lock sees the reply of whoever held the lock
 -- (chat_replies_user_lock.sql says why that matters).
 --

@@ -1,7 +1,6 @@
 // Idempotency-Key (API.md §7): a POST's key, kept 24 hours with the reply it started.
 #pragma once
 
-#include <optional>
 #include <string>
 
 #include "sql/statement.hpp"
@@ -13,7 +12,8 @@ class IdempotencyStore : Executor {
  public:
   using Executor::Executor;
 
-  // A reply's key is recorded by ReplyStore::begin, in the statement that claims the reply.
+  // (A reply's key is recorded by ReplyStore::begin, in the statement that claims the reply.)
+
   // Frees the key of a reply that stored nothing (its message could not be stored).
   void forget(const NewReply& reply);
   // Drops expired keys.
