@@ -88,7 +88,7 @@ class Lifecycle : public ReplyTest {
   // returns once the reply runs.
   std::thread start_reply(const std::string& token, const std::string& chat, const json& script,
                           StreamedResponse& out) {
-    std::thread client([this, url = stack_->url("/api/v2/chats/" + chat + "/messages"),
+    std::thread client([url = stack_->url("/api/v2/chats/" + chat + "/messages"),
                         headers = auth(token), request = body(script),
                         &out] { out = http_stream("POST", url, headers, request); });
     EXPECT_TRUE(wait_until([&] { return running(chat); }, 5s)) << "the reply did not start";
