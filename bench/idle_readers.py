@@ -37,12 +37,14 @@ class Reader:
         self.keepalives = []  # monotonic times of keep-alive lines
         self.ended = False
         self.error = None
+        self.attached = asyncio.Event()  # set once the response head is in, or it failed
 
     async def run(self, port, method, path, token, body=None):
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
         except OSError as e:
             self.error = f"connect: {e}"
+            self.attached.set()
             return
         payload = json.dumps(body).encode() if body is not None else b""
         head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCoder-Session-Token: {token}\r\n"
@@ -53,6 +55,7 @@ class Reader:
             self.status = int(line.split()[1])
             while (await reader.readline()) not in (b"\r\n", b""):
                 pass
+            self.attached.set()
             pending = b""
             while True:  # chunked: size line, data, CRLF
                 size = await reader.readline()
@@ -70,6 +73,7 @@ class Reader:
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as e:
             self.error = f"{type(e).__name__}: {e}"
         finally:
+            self.attached.set()
             writer.close()
 
 
@@ -81,14 +85,16 @@ async def attach(readers, port, jobs, concurrency):
     async def one(reader, args):
         async with gate:
             task = asyncio.ensure_future(reader.run(port, *args))
-            # Attached once its status line is in (or it failed).
-            while reader.status is None and reader.error is None and not task.done():
-                await asyncio.sleep(0.01)
+            await reader.attached.wait()
         await task
 
     for reader, args in zip(readers, jobs):
         tasks.append(asyncio.ensure_future(one(reader, args)))
     return tasks
+
+
+async def all_attached(readers):
+    await asyncio.gather(*(r.attached.wait() for r in readers))
 
 
 async def measure(a, s, chats):
@@ -99,16 +105,15 @@ async def measure(a, s, chats):
     owners = [Reader() for _ in chats]
     owner_tasks = await attach(owners, port, [("POST", f"/api/v2/chats/{c}/messages", t, message)
                                               for c, t in chats], 200)
-    deadline = time.monotonic() + 60
-    while sum(o.status is not None or o.error is not None for o in owners) < len(owners):
-        if time.monotonic() > deadline:
-            raise SystemExit("the replies did not start")
-        await asyncio.sleep(0.1)
+    try:
+        await asyncio.wait_for(all_attached(owners), 60)
+    except asyncio.TimeoutError:
+        raise SystemExit("the replies did not start")
     bad = [o.error or o.status for o in owners if o.status != 200]
     if bad:
         raise SystemExit(f"{len(bad)} replies did not start: {bad[:5]}")
     app = s.services["chatd"].pids()
-    await asyncio.sleep(2)
+    await asyncio.sleep(2)  # the starts' passing allocations settle before the baseline
     rss_before = stack.rss_kb(app)
 
     readers = [Reader() for _ in range(a.readers)]
@@ -116,10 +121,10 @@ async def measure(a, s, chats):
             for i in range(a.readers)]
     started = time.monotonic()
     tasks = await attach(readers, port, jobs, a.connect_concurrency)
-    while sum(r.status is not None or r.error is not None for r in readers) < len(readers):
-        if time.monotonic() - started > 120:
-            break
-        await asyncio.sleep(0.2)
+    try:
+        await asyncio.wait_for(all_attached(readers), 120)
+    except asyncio.TimeoutError:
+        pass  # the statuses say how many did not
     attached_s = time.monotonic() - started
     watch_from = time.monotonic()
     peak = 0

@@ -16,8 +16,7 @@ struct HttpClient::Shard {
 };
 
 struct HttpClient::Transfer {
-  HttpClient* client;
-  Shard* shard;
+  Shard* shard;  // and through it the client
   Id id;
   CURL* easy = nullptr;
   HttpCall call;  // owns the URL, headers and body that curl points at
@@ -59,7 +58,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
         return CURL_WRITEFUNC_ERROR;
     }
   }
-  size_t max_body = t->client->limits().max_body;
+  size_t max_body = t->shard->client->limits().max_body;
   if (t->result.body.size() < max_body)
     t->result.body.append(data, std::min(n, max_body - t->result.body.size()));
   return n;
@@ -100,7 +99,6 @@ HttpClient::Shard& HttpClient::shard_for_new_transfer() {
 HttpClient::Id HttpClient::start(const HttpCall& call, Handlers handlers) {
   auto owned = std::make_unique<Transfer>();
   Transfer& t = *owned;
-  t.client = this;
   t.shard = &shard_for_new_transfer();
   t.id = next_id_++;
   t.call = call;

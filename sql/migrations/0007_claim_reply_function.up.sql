@@ -1,8 +1,9 @@
 -- The claim of a new reply (POST …/messages) in one round trip instead of five or six (BEGIN,
 -- the Idempotency-Key if any, the user's lock, the count of the user's replies, the claim,
--- COMMIT): the same statements in a function. It is VOLATILE, so each statement in it sees what was committed
--- when that statement began: the count after the lock sees the reply of whoever held the lock
--- (chat_replies_user_lock.sql says why that matters).
+-- COMMIT): the same statements in a function. The lock and the count stay two statements: a
+-- statement sees what was committed when it began (the function is VOLATILE, so each of its
+-- statements takes its own snapshot), and a count in the statement that waited for the lock
+-- would miss the reply of whoever held it, letting two requests take the user's last place.
 --
 -- outcome: 'claimed' (cancel_requested: the chat was interrupted after the request arrived,
 -- p_seconds before), 'repeat' (the key was used within 24 h: the first request's message id,
