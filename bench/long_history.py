@@ -82,9 +82,9 @@ def main():
         seed_s = time.monotonic() - t
         s.start_fake()
         s.start_chatd(a.workers, 64)
-        s.start_floor(a.floor_bin, a.workers, 64)
+        floor = s.start_floor(a.floor_bin, a.workers, 64)
         s.site("chatd", s.chatd_socket)
-        s.site("floor", s.floor_socket)
+        s.site("floor", floor)
         s.base_site()
         s.start_nginx()
         long_chat = s.chat_ids("longuser")[0]

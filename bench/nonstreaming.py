@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Non-streaming routes through nginx with wrk: chatd against (a) nginx answering the same bytes
-itself, (b) the floor of this stack (bench/floor_worker.cpp: libfcgi + one prepared SELECT),
-(c) PHP-FPM (bench/php/handler.php: the same token check and queries, persistent PDO, static
-pool). All four sit behind the same nginx; (b), (c) and chatd behind the very same locations
-(nginx/chatd.conf rendered once per backend). Runs are interleaved, so every run of chatd has a
+itself, (b) bench/floor_worker.cpp (libfcgi + one prepared SELECT that checks the token and
+reads the rows) in chatd's own process model (the same workers × threads × connections), (f) the
+same worker in the stack's cheapest shape (single-threaded pre-forked processes, one connection
+each: "the real floor", so that chatd ÷ (f) is what chatd's design costs), (c) PHP-FPM
+(bench/php/handler.php: the same token check and queries, persistent PDO, static pool). All sit
+behind the same nginx; (b), (f), (c) and chatd behind the very same locations (nginx/chatd.conf
+rendered once per backend). Runs are interleaved, so every run of chatd has a
 run of each baseline next to it; ratios are taken run by run and reported as median [min–max].
 
 Run it through bench/nonstreaming.sh, which builds what it needs.
@@ -21,11 +24,12 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stack  # noqa: E402
 
-BACKENDS = ["a", "b", "c", "chatd"]
-LABEL = {"a": "(a) nginx alone, same bytes", "b": "(b) floor: libfcgi + 1 SELECT",
-         "c": "(c) PHP-FPM + pdo_pgsql", "chatd": "chatd"}
-SITE = {"a": "base", "b": "floor", "c": "php", "chatd": "chatd"}
-APP = {"a": None, "b": "floor", "c": "php", "chatd": "chatd"}
+BACKENDS = ["a", "b", "f", "c", "chatd"]
+LABEL = {"a": "(a) nginx alone, same bytes", "b": "(b) floor worker, chatd's process model",
+         "f": "(f) real floor: 1-thread processes", "c": "(c) PHP-FPM + pdo_pgsql",
+         "chatd": "chatd"}
+SITE = {"a": "base", "b": "floor", "f": "realfloor", "c": "php", "chatd": "chatd"}
+APP = {"a": None, "b": "floor", "f": "realfloor", "c": "php", "chatd": "chatd"}
 
 
 def cpu_by_pid(pids):
@@ -67,6 +71,8 @@ def main():
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--threads", type=int, default=64)
     ap.add_argument("--db-pool", type=int, default=16)
+    ap.add_argument("--floor-processes", type=int, default=4,
+                    help="(f)'s single-threaded processes")
     ap.add_argument("--php-children", type=int, default=64)
     ap.add_argument("--no-php", action="store_true")
     ap.add_argument("--json", help="also write the raw results here")
@@ -80,9 +86,9 @@ def main():
         s.seed(list_chats=20, list_messages=200)
         s.start_fake()
         s.start_chatd(a.workers, a.threads, a.db_pool)
-        s.start_floor(a.floor_bin, a.workers, a.threads, a.db_pool)
         s.site("chatd", s.chatd_socket)
-        s.site("floor", s.floor_socket)
+        s.site("floor", s.start_floor(a.floor_bin, a.workers, a.threads, a.db_pool))
+        s.site("realfloor", s.start_floor(a.floor_bin, a.floor_processes, 1, 1, name="realfloor"))
         if "c" in backends:
             s.start_php(a.php_children)
             s.site("php", s.php_socket, php=True)
@@ -131,8 +137,9 @@ def main():
 
     print()
     print(f"{a.runs} runs of {a.duration} s each, interleaved; median [min–max]. chatd "
-          f"--workers {a.workers} --threads {a.threads} --db-pool-size {a.db_pool}; floor the "
-          f"same; PHP-FPM pm=static max_children={a.php_children}; nginx worker_processes auto.")
+          f"--workers {a.workers} --threads {a.threads} --db-pool-size {a.db_pool}; (b) the "
+          f"same; (f) {a.floor_processes} processes × 1 thread × 1 connection; PHP-FPM "
+          f"pm=static max_children={a.php_children}; nginx worker_processes auto.")
     print()
     print("| route | wrk | backend | req/s | p50 ms | p99 ms | errors | chatd ÷ this (req/s) "
           "| CPU µs/request: app / PostgreSQL / nginx |")
@@ -155,10 +162,10 @@ def main():
                       + " / ".join(f"{statistics.median(x[k + '_us'] for x in runs):.0f}"
                                    for k in ("app", "pg", "nginx")) + " |")
             chatd_p99 = statistics.median(x["p99"] for x in mine)
-            ratio_b = statistics.median(m["rps"] / x["rps"]
-                                        for m, x in zip(mine, results[(r, t, c, "b")]))
-            verdicts.append(f"{r} -t{t} -c{c}: chatd = {ratio_b:.0%} of the floor (target ≥ 80%)"
-                            f" {'MET' if ratio_b >= 0.8 else 'NOT MET'}")
+            ratio_f = statistics.median(m["rps"] / x["rps"]
+                                        for m, x in zip(mine, results[(r, t, c, "f")]))
+            verdicts.append(f"{r} -t{t} -c{c}: chatd = {ratio_f:.0%} of the real floor (f) (target"
+                            f" ≥ 80%) {'MET' if ratio_f >= 0.8 else 'NOT MET'}")
             if "c" in backends:
                 php = results[(r, t, c, "c")]
                 ratio_c = statistics.median(m["rps"] / x["rps"] for m, x in zip(mine, php))

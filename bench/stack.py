@@ -383,13 +383,13 @@ SELECT {chat}, now() - ({count} - i) * interval '1 second', '{FAKE_MODEL}', 'ope
         return s
 
     # -- floor worker (b) -------------------------------------------------------------------
-    def start_floor(self, binary, workers=2, threads=64, pool=16):
-        self.floor_socket = self.dir + "/floor.sock"
-        s = self.service("floor", [binary, "--listen", self.floor_socket, "--database-url",
-                                   self.database_url, "--workers", str(workers), "--threads",
-                                   str(threads), "--pool", str(pool)])
-        wait_until(lambda: "floor_worker ready" in read(s.log) or not s.running(), 10, "floor")
-        return s
+    def start_floor(self, binary, workers=2, threads=64, pool=16, name="floor"):
+        socket = f"{self.dir}/{name}.sock"
+        s = self.service(name, [binary, "--listen", socket, "--database-url",
+                                self.database_url, "--workers", str(workers), "--threads",
+                                str(threads), "--pool", str(pool)])
+        wait_until(lambda: "floor_worker ready" in read(s.log) or not s.running(), 10, name)
+        return socket
 
     # -- PHP-FPM (c) ------------------------------------------------------------------------
     def start_php(self, children=64):
@@ -448,6 +448,7 @@ php_admin_value[opcache.validate_timestamps] = 0
             text = text.replace(old, new)
         if name != "chatd":  # its upstream, zones, maps and named locations get their own names
             text = re.sub(r"\bchatd_(?=[a-z])", f"{name}_", text)
+            text = re.sub(r"(log_format |access_log \S+ )chatd\b", rf"\g<1>{name}", text)
         if php:
             text = text.replace("include fastcgi_params;", "include fastcgi_params; "
                                 f"fastcgi_param SCRIPT_FILENAME {self.dir}/php/handler.php;")
@@ -551,6 +552,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=600)
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--threads", type=int, default=64)
+    ap.add_argument("--floor-bin", help="also serve the real floor (bench/floor_worker, four "
+                    "single-threaded processes) on a site of its own")
     a = ap.parse_args()
     with Stack() as s:
         s.start_postgres()
@@ -559,9 +562,12 @@ def main():
         s.start_fake()
         s.start_chatd(a.workers, a.threads)
         s.site("chatd", s.chatd_socket)
+        if a.floor_bin:
+            s.site("realfloor", s.start_floor(a.floor_bin, 4, 1, 1, name="realfloor"))
         s.base_site(proxy_ports={"/v1/": s.fake_port})
         s.start_nginx()
         print(json.dumps({"dir": s.dir, "chatd": s.url("chatd"), "fake": s.fake_port,
+                          "floor": s.url("realfloor") if a.floor_bin else None,
                           "fake_via_nginx": s.url("base", "/v1/chat/completions"),
                           "database_url": s.database_url, "tokens": TOKENS,
                           "model": FAKE_MODEL}, indent=2), flush=True)

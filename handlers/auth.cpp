@@ -6,6 +6,7 @@
 #include "base/text.hpp"
 #include "base/token.hpp"
 #include "handlers/error.hpp"
+#include "handlers/observer.hpp"
 
 namespace chatd::http {
 
@@ -80,7 +81,7 @@ std::string find_token(const Request& request) {
   return {};
 }
 
-Identity authenticate(Context& context, const Request& request) {
+Credentials read_credentials(const Request& request) {
   std::string token = find_token(request);
   if (token.empty())
     throw signed_out("Cookie \"coder_session_token\" or query parameter must be provided.");
@@ -90,21 +91,34 @@ Identity authenticate(Context& context, const Request& request) {
   if (auto* reason = std::get_if<std::string>(&parts))
     throw signed_out("Invalid API key format: " + *reason);
   const auto& [id, secret] = std::get<base::TokenParts>(parts);
+  return {id, base::hash_secret(secret)};
+}
 
-  std::string hashed = base::hash_secret(secret);
-  // The same round trip counts the request against the user's rate limit when the key is good
-  // (a retry on a dropped connection may count it twice; that errs on the safe side).
-  auto key = context.store.auth.find_key(id, hashed, context.rate_limit);
+sql::KeyCheck key_check(const Context& context, const Request& request) {
+  return {request.credentials->api_key_id, request.credentials->hashed_secret, context.rate_limit};
+}
+
+const Identity& admit(Context& context, Request& request,
+                      const std::optional<sql::ApiKeyRecord>& key) {
+  const Credentials& credentials = *request.credentials;
   if (!key) throw signed_out("API key is invalid.");
-  if (!base::constant_time_equal(hashed, key->hashed_secret))
+  if (!base::constant_time_equal(credentials.hashed_secret, key->hashed_secret))
     throw signed_out("API key secret is invalid.");
   if (key->expired) throw signed_out("API key expired at \"" + key->expires_at + "\".");
   if (key->user_status != "active")
     throw unauthorized("User is not active (status = \"" + key->user_status +
                            "\"). Contact an admin to reactivate your account.",
                        {});
+  // The same round trip counted the request against the user's rate limit (a retry on a
+  // dropped connection may count it twice; that errs on the safe side).
   if (key->retry_after) throw rate_limited(*key->retry_after);
-  return Identity{key->user_id, id, key->user_is_admin};
+  if (context.observer) context.observer->on_user(key->user_id);
+  return request.identity.emplace(
+      Identity{key->user_id, credentials.api_key_id, key->user_is_admin});
+}
+
+const Identity& authenticate(Context& context, Request& request) {
+  return admit(context, request, context.store.auth.find_key(key_check(context, request)));
 }
 
 }  // namespace chatd::http

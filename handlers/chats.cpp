@@ -1,6 +1,7 @@
 #include "handlers/chats.hpp"
 
 #include "base/uuid.hpp"
+#include "handlers/auth.hpp"
 #include "handlers/error.hpp"
 
 namespace chatd::http {
@@ -16,26 +17,42 @@ nlohmann::ordered_json chat_json(const sql::ChatRecord& chat) {
           {"status", chat.running ? "running" : "idle"}};
 }
 
-// Messages per database round trip of GET …/messages.
+// GET …/messages reads a chat whose messages take at most this much JSON in the statement
+// that authenticates the caller; a larger one in batches of kMessageBatch messages, written as
+// they are read, so that a request holds one batch in memory, never a whole large chat.
+constexpr uint64_t kAllMessagesBytes = 1 << 20;
 constexpr int kMessageBatch = 8;
 
-}  // namespace
-
-sql::ChatRecord load_chat(Context& context, const Request& request, ChatAccess access) {
+// The {chat} of the path, read in the statement that authenticates the caller (with its first
+// messages when `messages` > 0), if the caller may read (owner or site admin) or write (owner
+// only) it.
+sql::ChatRead read_chat(Context& context, Request& request, ChatAccess access, int messages = 0,
+                        uint64_t all_bytes = 0) {
   auto id = base::parse_uuid(request.path_param("chat"));
-  if (!id) throw ApiError(400, "Invalid chat ID.");
-  auto chat = context.store.chats.get(*id);
-  const Identity& caller = *request.identity;
+  if (!id) {
+    authenticate(context, request);  // a 401 goes before the 400
+    throw ApiError(400, "Invalid chat ID.");
+  }
+  auto read = context.store.chats.get(key_check(context, request), *id, messages, all_bytes);
+  const Identity& caller = admit(context, request, read.key);
+  const auto& chat = read.value.chat;
   bool allowed = chat && (chat->owner_id == caller.user_id ||
                           (access == ChatAccess::kRead && caller.is_admin));
   if (!allowed) throw resource_not_found();
-  return *chat;
+  return std::move(read.value);
+}
+
+}  // namespace
+
+sql::ChatRecord load_chat(Context& context, Request& request, ChatAccess access) {
+  return *read_chat(context, request, access).chat;
 }
 
 void list_chats(Context& context, Request& request, ResponseWriter& out) {
+  auto listed = context.store.chats.list(key_check(context, request));
+  admit(context, request, listed.key);
   auto body = nlohmann::ordered_json::array();
-  for (const auto& chat : context.store.chats.list(request.identity->user_id))
-    body.push_back(chat_json(chat));
+  for (const auto& chat : listed.value) body.push_back(chat_json(chat));
   respond_json(out, 200, body);
 }
 
@@ -48,21 +65,20 @@ void get_chat(Context& context, Request& request, ResponseWriter& out) {
 }
 
 void list_chat_messages(Context& context, Request& request, ResponseWriter& out) {
-  auto chat = load_chat(context, request, ChatAccess::kRead);
-  // Written batch by batch as they are read: a chat may hold more than a worker should have in
-  // memory at once (messages of megabytes each). The first batch is read before the status,
-  // so that a database that is away still gets its 503; a failure after it cuts the array off.
-  auto batch = context.store.messages.batch(chat.id, 0, kMessageBatch);
+  auto read = read_chat(context, request, ChatAccess::kRead, kMessageBatch, kAllMessagesBytes);
+  // A database that is away gets its 503 from the first read, before the status; a failure of
+  // a later batch cuts the array off.
   if (!out.start(200, {{"Content-Type", "application/json; charset=utf-8"}}) || !out.write("["))
     return;
+  auto& batch = read.messages;
   std::string_view separator;
   while (true) {
     for (auto& content : batch.contents) {
       if (!out.write(separator) || !out.write(escape_html_in_json(std::move(content)))) return;
       separator = ",";
     }
-    if (batch.contents.size() < static_cast<size_t>(kMessageBatch)) break;
-    batch = context.store.messages.batch(chat.id, batch.last_id, kMessageBatch);
+    if (read.all_messages || batch.contents.size() < static_cast<size_t>(kMessageBatch)) break;
+    batch = context.store.messages.batch(read.chat->id, batch.last_id, kMessageBatch);
   }
   out.write("]");
 }

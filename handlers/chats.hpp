@@ -14,8 +14,10 @@ void list_chat_messages(Context& context, Request& request, ResponseWriter& out)
 
 enum class ChatAccess { kRead, kWrite };
 
-// The {chat} of the path, if the caller may read (owner or site admin) or write (owner only)
-// it. Throws 400 "Invalid chat ID." or the 404 that hides whether the chat exists.
-sql::ChatRecord load_chat(Context& context, const Request& request, ChatAccess access);
+// The {chat} of the path, read in the statement that authenticates the caller (the first thing
+// the handler of an Access::kUserInRead route of one chat does), if the caller may read (owner
+// or site admin) or write (owner only) it. Throws the 401 or 429 of handlers/auth.hpp, 400
+// "Invalid chat ID." or the 404 that hides whether the chat exists.
+sql::ChatRecord load_chat(Context& context, Request& request, ChatAccess access);
 
 }  // namespace chatd::http

@@ -23,6 +23,12 @@ namespace chatd::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// The token of a request, once it passed the checks that need no database (handlers/auth.hpp).
+struct Credentials {
+  std::string api_key_id;
+  std::string hashed_secret;  // hex of sha256(secret)
+};
+
 // Who made the request, once authenticated.
 struct Identity {
   std::string user_id;
@@ -42,7 +48,8 @@ struct Request {
 
   // Filled by the router.
   std::map<std::string, std::string, std::less<>> path_params;
-  std::optional<Identity> identity;
+  std::optional<Credentials> credentials;
+  std::optional<Identity> identity;  // set when the credentials were checked in the database
 
   const std::string* header(std::string_view name) const;
   const std::string& path_param(std::string_view name) const;

@@ -23,13 +23,13 @@ constexpr Route kRoutes[] = {
     // Loopback only: nginx/chatd.conf passes them on from 127.0.0.1 and ::1 alone.
     {"GET", "/metrics", Access::kPublic, get_metrics},
     {"GET", "/status", Access::kPublic, get_status},
-    {"GET", "/api/v2/chats", Access::kUser, list_chats},
+    {"GET", "/api/v2/chats", Access::kUserInRead, list_chats},
     {"POST", "/api/v2/chats", Access::kUser, create_chat},
-    {"GET", "/api/v2/chats/{chat}", Access::kUser, get_chat},
-    {"GET", "/api/v2/chats/{chat}/messages", Access::kUser, list_chat_messages},
-    {"POST", "/api/v2/chats/{chat}/messages", Access::kUser, post_chat_message},
-    {"POST", "/api/v2/chats/{chat}/interrupt", Access::kUser, interrupt_chat},
-    {"GET", "/api/v2/chats/{chat}/stream", Access::kUser, stream_chat},
+    {"GET", "/api/v2/chats/{chat}", Access::kUserInRead, get_chat},
+    {"GET", "/api/v2/chats/{chat}/messages", Access::kUserInRead, list_chat_messages},
+    {"POST", "/api/v2/chats/{chat}/messages", Access::kUserInRead, post_chat_message},
+    {"POST", "/api/v2/chats/{chat}/interrupt", Access::kUserInRead, interrupt_chat},
+    {"GET", "/api/v2/chats/{chat}/stream", Access::kUserInRead, stream_chat},
     {"GET", "/api/v2/deployment/llms", Access::kUser, list_models},
 };
 
@@ -100,12 +100,13 @@ Outcome handle_request(Context& context, Request& request, ResponseWriter& out) 
     request.path_params = std::move(match.params);
     if (auto chat = request.path_params.find("chat"); chat != request.path_params.end())
       if (auto id = base::parse_uuid(chat->second)) observer.on_chat(*id);
-    if (match.route->access == Access::kUser) {
-      request.identity = authenticate(context, request);
-      outcome.user_id = request.identity->user_id;
-      observer.on_user(outcome.user_id);
+    if (match.route->access != Access::kPublic) {
+      request.credentials = read_credentials(request);
+      if (match.route->access == Access::kUser) authenticate(context, request);
     }
     match.route->handler(context, request, out);
+    if (match.route->access != Access::kPublic && !request.identity)
+      throw std::logic_error("the handler of a kUserInRead route admitted nobody");
   } catch (const ApiError& e) {
     if (!out.started()) write_error(out, e);
   } catch (const sql::DatabaseUnavailable& e) {
@@ -115,6 +116,7 @@ Outcome handle_request(Context& context, Request& request, ResponseWriter& out) 
     outcome.error = sql::error_text(e);  // never the data a statement refused
     if (!out.started()) write_error(out, internal_error());
   }
+  if (request.identity) outcome.user_id = request.identity->user_id;
   return outcome;
 }
 

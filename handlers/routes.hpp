@@ -11,7 +11,11 @@
 
 namespace chatd::http {
 
-enum class Access { kPublic, kUser };
+// kUser: authenticated (handlers/auth.hpp) before the handler runs, in a round trip of its own.
+// kUserInRead: the handler's first statement authenticates (the read and the token check in one
+// round trip); the router only reads the credentials, and the handler admits the caller with
+// what its statement said of the key before it does anything else.
+enum class Access { kPublic, kUser, kUserInRead };
 
 using Handler = void (*)(Context&, Request&, ResponseWriter&);
 

@@ -6,6 +6,7 @@
 // is_null() on the field instead.)
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -18,6 +19,10 @@ namespace chatd::sql {
 struct Statement {
   const char* name;
 };
+
+// The statements this thread has sent through the stores, each one round trip (a transaction's
+// BEGIN and COMMIT included): the request log's `db_statements` is its growth over a request.
+inline thread_local uint64_t statements_sent = 0;
 
 // Marks a call whose statement must not run twice (it inserts, or moves a counter): when the
 // connection breaks, it may have run already, so the caller gets DatabaseUnavailable instead
@@ -55,10 +60,12 @@ class Executor {
   // On the caller's transaction (see `transaction`).
   template <class... Args>
   static pqxx::result exec(pqxx::transaction_base& tx, Statement statement, const Args&... args) {
+    ++statements_sent;
     return tx.exec_prepared(statement.name, args...);
   }
   template <class... Args>
   static pqxx::row exec1(pqxx::transaction_base& tx, Statement statement, const Args&... args) {
+    ++statements_sent;
     return tx.exec_prepared1(statement.name, args...);
   }
 
@@ -68,6 +75,7 @@ class Executor {
   auto transaction(NoRetry, Fn&& fn) {
     return pool_.run(
         [&](pqxx::connection& conn) {
+          statements_sent += 2;  // BEGIN and COMMIT
           pqxx::work tx(conn);
           return fn(tx);
         },

@@ -327,6 +327,7 @@ void Worker::keep_replies_alive() {
 // response that went live is logged when it ends, on the reply loop.
 bool Worker::handle(FCGX_Request& raw, unsigned thread) {
   auto started = Clock::now();
+  const uint64_t statements_before = sql::statements_sent;
   http::Request request;
   FcgiResponseWriter fcgi(raw, live_);
   BodyStatus body = read_request(raw, setup_.serve.max_body_size, request);
@@ -349,6 +350,8 @@ bool Worker::handle(FCGX_Request& raw, unsigned thread) {
   if (!outcome.user_id.empty()) fields["user_id"] = outcome.user_id;
   if (!notes.chat_id.empty()) fields["chat_id"] = notes.chat_id;
   if (!notes.model.empty()) fields["model"] = notes.model;
+  // Round trips to the database on this thread: a live response's later ones are the loop's.
+  fields["db_statements"] = sql::statements_sent - statements_before;
   // A reply's end (finish reason, tokens, what failed inside) comes with its live response.
   auto log_line = [this, started, fields = std::move(fields), method = request.method,
                    route = outcome.route, status = out.status(), error = outcome.error,

@@ -18,10 +18,13 @@ ChatRecord chat_from_row(const pqxx::row& row) {
 
 }  // namespace
 
-std::vector<ChatRecord> ChatStore::list(const std::string& owner_id) {
-  std::vector<ChatRecord> chats;
-  for (const auto& row : exec(query::chats_list, owner_id)) chats.push_back(chat_from_row(row));
-  return chats;
+Authenticated<std::vector<ChatRecord>> ChatStore::list(const KeyCheck& caller) {
+  auto rows = exec(query::chats_list, caller.key_id, caller.hashed_secret,
+                   caller.limit.seconds_per_request, caller.limit.burst);
+  Authenticated<std::vector<ChatRecord>> listed{key_from_rows(rows)};
+  for (const auto& row : rows)
+    if (!row["id"].is_null()) listed.value.push_back(chat_from_row(row));
+  return listed;
 }
 
 ChatRecord ChatStore::create(const std::string& owner_id) {
@@ -30,13 +33,24 @@ ChatRecord ChatStore::create(const std::string& owner_id) {
   return chat;
 }
 
-std::optional<ChatRecord> ChatStore::get(const std::string& id) {
-  auto rows = exec(query::chats_get, id);
-  if (rows.empty()) return std::nullopt;
-  auto chat = chat_from_row(rows[0]);
+Authenticated<ChatRead> ChatStore::get(const KeyCheck& caller, const std::string& id, int messages,
+                                       uint64_t all_bytes) {
+  auto rows =
+      exec(query::chats_get, caller.key_id, caller.hashed_secret, caller.limit.seconds_per_request,
+           caller.limit.burst, id, messages, static_cast<long long>(all_bytes));
+  Authenticated<ChatRead> read{key_from_rows(rows)};
+  if (rows.empty() || rows[0]["id"].is_null()) return read;
+  auto& chat = read.value.chat.emplace(chat_from_row(rows[0]));
   chat.owner_id = rows[0]["owner_id"].c_str();
   chat.stored_bytes = rows[0]["stored_bytes"].as<long long>();
-  return chat;
+  for (const auto& row : rows) {
+    if (row["message_id"].is_null()) break;
+    read.value.messages.contents.emplace_back(row["message"].c_str(), row["message"].size());
+    read.value.messages.last_id = row["message_id"].as<long long>();
+  }
+  read.value.all_messages = static_cast<uint64_t>(chat.stored_bytes) <= all_bytes ||
+                            read.value.messages.contents.size() < static_cast<size_t>(messages);
+  return read;
 }
 
 void ChatStore::set_title(const std::string& chat_id, const std::string& title) {

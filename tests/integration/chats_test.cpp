@@ -223,6 +223,11 @@ TEST_F(Chats, LargeHistoriesAreStreamedFromTheRows) {
       "'openai', jsonb_build_object('id', 'm' || i, 'role', 'assistant', 'content', "
       "repeat('x', 1000000)) FROM generate_series(1, " +
       std::to_string(kMessages) + ") i");
+  // As chatd keeps it with every message it stores (a chat up to 1 MiB is read at once).
+  stack_->sql(
+      "UPDATE chats SET stored_bytes = (SELECT sum(octet_length(content::text)) FROM "
+      "chat_messages WHERE chat_id = '" +
+      id + "') WHERE id = '" + id + "'");
   std::map<pid_t, long> before;
   for (pid_t pid : stack_->chatd->worker_pids()) before[pid] = peak_kib(pid);
   auto r = http("GET", stack_->url("/api/v2/chats/" + id + "/messages"),

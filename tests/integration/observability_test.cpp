@@ -474,6 +474,36 @@ TEST_F(Observability, ASaneIncomingRequestIdIsKept) {
   }
 }
 
+// A read authenticates in its own statement, and a reply starts in three round trips (the
+// caller with the chat, the claim, the user message with the history): counted on the request
+// thread and logged as db_statements.
+TEST_F(Observability, AReadIsOneRoundTripAndAReplyStartsInThree) {
+  auto token = stack_->new_user_token(unique("trips"));
+  std::string chat = create_chat(token)["id"];
+  auto statements = [&](const HttpResponse& r) {
+    json line = request_line(r.header("x-request-id"));
+    return line.value("db_statements", -1);
+  };
+  EXPECT_EQ(statements(call("GET", "/api/v2/chats", token)), 1);
+  EXPECT_EQ(statements(call("GET", "/api/v2/chats/" + chat, token)), 1);
+  auto reply = send(token, chat, "fake-openai", script_message({{"id", unique("trips")}}));
+  ASSERT_EQ(reply.status, 200) << reply.error;
+  EXPECT_EQ(statements(reply), 3);
+  auto listed = call("GET", "/api/v2/chats/" + chat + "/messages", token);
+  ASSERT_EQ(json::parse(listed.body).size(), 2u) << listed.body;
+  EXPECT_EQ(statements(listed), 1);
+  // A wrong secret: refused in the same one round trip.
+  std::string wrong = token;
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  auto refused = call("GET", "/api/v2/chats", wrong);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(statements(refused), 1);
+  // No database at all for a token that is not one.
+  EXPECT_EQ(statements(call("GET", "/api/v2/chats", "nonsense")), 0);
+  // The caller first, then the 400 of a chat id that is none.
+  EXPECT_EQ(statements(call("GET", "/api/v2/chats/nonsense", token)), 1);
+}
+
 TEST_F(Observability, NoTokenKeyOrMessageTextInTheLog) {
   auto token = stack_->new_user_token(unique("secret"));
   const std::string secret = token.substr(token.find('-') + 1);
