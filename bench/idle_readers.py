@@ -164,7 +164,7 @@ def main():
     ap.add_argument("--watch-s", type=float, default=50)
     ap.add_argument("--keepalive-s", type=float, default=15)
     ap.add_argument("--workers", type=int, default=os.cpu_count())
-    ap.add_argument("--threads", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--connect-concurrency", type=int, default=100)
     a = ap.parse_args()
     a.hold_s = a.watch_s + 180  # silent well past the watch, whatever the attaching took

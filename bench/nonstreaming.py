@@ -69,11 +69,12 @@ def main():
     ap.add_argument("--configs", default="1x16,2x64", help="wrk threads x connections, ...")
     ap.add_argument("--routes", default="chats,messages")
     ap.add_argument("--workers", type=int, default=os.cpu_count())
-    ap.add_argument("--threads", type=int, default=64)
-    ap.add_argument("--db-pool", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=4, help="chatd's --threads (its default)")
+    ap.add_argument("--db-pool", type=int, default=8, help="chatd's --db-pool-size (its default)")
     ap.add_argument("--floor-processes", type=int, default=4,
                     help="(f)'s single-threaded processes")
-    ap.add_argument("--php-children", type=int, default=64)
+    ap.add_argument("--php-children", type=int, default=4,
+                    help="PHP-FPM pm=static children: 4 served more than 64 here")
     ap.add_argument("--no-php", action="store_true")
     ap.add_argument("--json", help="also write the raw results here")
     a = ap.parse_args()

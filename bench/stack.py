@@ -551,7 +551,7 @@ def main():
     ap.add_argument("command", choices=["up"])
     ap.add_argument("--seconds", type=int, default=600)
     ap.add_argument("--workers", type=int, default=os.cpu_count())
-    ap.add_argument("--threads", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--floor-bin", help="also serve the real floor (bench/floor_worker, four "
                     "single-threaded processes) on a site of its own")
     a = ap.parse_args()

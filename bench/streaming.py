@@ -124,12 +124,12 @@ def main():
                     help="spread the N requests over this long (default N/500 s, at least 1)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=os.cpu_count())
-    ap.add_argument("--db-pool", type=int, default=16)
+    ap.add_argument("--db-pool", type=int, default=8)
     ap.add_argument("--node", action="store_true", help="also run peer (e), the AI SDK server")
     ap.add_argument("--before", metavar="CHATD",
                     help="also run this chatd binary (an earlier build: streaming.sh "
                          "--before-rev builds one), with a request thread per reply")
-    ap.add_argument("--threads", type=int, default=16, help="chatd's --threads")
+    ap.add_argument("--threads", type=int, default=4, help="chatd's --threads")
     ap.add_argument("--sides", default="chatd,d", help="which of chatd, d, e to run "
                     "((d) always runs: the other two are compared with it)")
     ap.add_argument("--node-max-rate", type=int, default=2500,

@@ -123,10 +123,10 @@ po::options_description serve_options() {
       "group of a unix socket chatd creates (e.g. www-data); empty: chatd's group")(
       "workers", po::value<std::string>()->default_value("0"),
       "worker processes; 0 = one per CPU core")(
-      "threads", po::value<std::string>()->default_value("16"),
+      "threads", po::value<std::string>()->default_value("4"),
       "request threads per worker: they do the short part of every request; streamed replies "
       "and their readers then run on the worker's reply loop")(
-      "db-pool-size", po::value<std::string>()->default_value("16"),
+      "db-pool-size", po::value<std::string>()->default_value("8"),
       "PostgreSQL connections per worker")("max-requests",
                                            po::value<std::string>()->default_value("0"),
                                            "recycle a worker after this many requests; 0 = never")(

@@ -89,9 +89,9 @@ class ConfigTest : public ::testing::Test {
 
 TEST_F(ConfigTest, Defaults) {
   auto values = load_serve({});
-  EXPECT_EQ(value(values, "threads"), "16");
+  EXPECT_EQ(value(values, "threads"), "4");
   EXPECT_TRUE(values.at("threads").defaulted());
-  EXPECT_EQ(value(values, "db-pool-size"), "16");
+  EXPECT_EQ(value(values, "db-pool-size"), "8");
   EXPECT_EQ(value(values, "database-url"), "postgresql:///chatd");
   EXPECT_EQ(value(values, "log-level"), "info");
   EXPECT_EQ(value(values, "listen"), "unix:/run/chatd/chatd.sock");
@@ -100,9 +100,9 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(s.listen, "unix:/run/chatd/chatd.sock");
   EXPECT_EQ(s.socket_mode, 0660u);
   EXPECT_EQ(s.socket_group, "");
-  EXPECT_EQ(s.threads, 16u);
+  EXPECT_EQ(s.threads, 4u);
   EXPECT_EQ(s.max_readers_per_reply, 256);
-  EXPECT_EQ(s.db_pool_size, 16u);
+  EXPECT_EQ(s.db_pool_size, 8u);
   EXPECT_EQ(s.max_requests, 0u);
   EXPECT_EQ(s.max_body_size, 4u << 20);
   EXPECT_EQ(s.shutdown_timeout, std::chrono::seconds(30));
@@ -135,7 +135,7 @@ TEST_F(ConfigTest, EnvironmentOverridesDefaults) {
   set_env("CHATD_THREADS", "3");
   auto values = load_serve({});
   EXPECT_EQ(value(values, "threads"), "3");
-  EXPECT_EQ(value(values, "db-pool-size"), "16");
+  EXPECT_EQ(value(values, "db-pool-size"), "8");
 }
 
 TEST_F(ConfigTest, CommandLineOverridesEverything) {
@@ -179,7 +179,7 @@ TEST_F(ConfigTest, UnknownEnvironmentVariableIsRefusedByName) {
 TEST_F(ConfigTest, OtherEnvironmentVariablesAreIgnored) {
   set_env("CHATDX_THREADS", "1");  // not the CHATD_ prefix
   set_env("NOT_CHATD_THREADS", "1");
-  EXPECT_EQ(value(load_serve({}), "threads"), "16");
+  EXPECT_EQ(value(load_serve({}), "threads"), "4");
 }
 
 TEST_F(ConfigTest, ServeVariablesAreAcceptedButIgnoredByOtherCommands) {
@@ -196,7 +196,7 @@ TEST_F(ConfigTest, ServeKeysInTheFileAreIgnoredByOtherCommands) {
   // adds the defaults of every option the file was parsed against.)
   if (values.count("threads")) {
     EXPECT_TRUE(values.at("threads").defaulted());
-    EXPECT_EQ(value(values, "threads"), "16");
+    EXPECT_EQ(value(values, "threads"), "4");
   }
   EXPECT_EQ(value(values, "log-level"), "warn");
 }
