@@ -36,3 +36,34 @@ build_floor() {
       $(pkg-config --cflags --libs libpqxx) -lcrypto -pthread
   fi
 }
+
+# chatd as of git revision $1, built (once) in $BENCH_BUILD/before/REV: prints its binary, for
+# the --before of streaming.py and nonstreaming.py.
+build_before() {
+  local rev before
+  rev="$(git -C "$repo_root" rev-parse --short "$1")"
+  before="$BENCH_BUILD/before/$rev"
+  if [ ! -x "$before/build/chatd" ]; then
+    rm -rf "$before/src"
+    mkdir -p "$before"
+    git -C "$repo_root" archive --prefix=src/ "$rev" | tar -x -C "$before"
+    cmake -S "$before/src" -B "$before/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$before/build" -j2 --target chatd >/dev/null
+  fi
+  echo "$before/build/chatd"
+}
+
+# The arguments with each `--before-rev REV` turned into `--before BINARY` (build_before), in the
+# array `args`.
+before_args() {
+  args=()
+  while [ $# -gt 0 ]; do
+    if [ "$1" = --before-rev ]; then
+      args+=(--before "$(build_before "$2")")
+      shift 2
+    else
+      args+=("$1")
+      shift
+    fi
+  done
+}

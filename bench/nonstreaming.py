@@ -24,12 +24,14 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stack  # noqa: E402
 
-BACKENDS = ["a", "b", "f", "c", "chatd"]
+BACKENDS = ["a", "b", "f", "c", "before", "chatd"]
 LABEL = {"a": "(a) nginx alone, same bytes", "b": "(b) floor worker, chatd's process model",
          "f": "(f) real floor: 1-thread processes", "c": "(c) PHP-FPM + pdo_pgsql",
-         "chatd": "chatd"}
-SITE = {"a": "base", "b": "floor", "f": "realfloor", "c": "php", "chatd": "chatd"}
-APP = {"a": None, "b": "floor", "f": "realfloor", "c": "php", "chatd": "chatd"}
+         "before": "chatd before", "chatd": "chatd"}
+SITE = {"a": "base", "b": "floor", "f": "realfloor", "c": "php", "before": "before",
+        "chatd": "chatd"}
+APP = {"a": None, "b": "floor", "f": "realfloor", "c": "php", "before": "before",
+       "chatd": "chatd"}
 
 
 def cpu_by_pid(pids):
@@ -76,9 +78,15 @@ def main():
     ap.add_argument("--php-children", type=int, default=4,
                     help="PHP-FPM pm=static children: 4 served more than 64 here")
     ap.add_argument("--no-php", action="store_true")
+    ap.add_argument("--before", metavar="CHATD", help="also run this chatd binary (an earlier "
+                    "build: nonstreaming.sh --before-rev builds one)")
+    ap.add_argument("--before-threads", type=int, default=16,
+                    help="its --threads (16: the default before issue 16)")
+    ap.add_argument("--before-db-pool", type=int, default=16)
     ap.add_argument("--json", help="also write the raw results here")
     a = ap.parse_args()
-    backends = [b for b in BACKENDS if not (b == "c" and a.no_php)]
+    backends = [b for b in BACKENDS
+                if not (b == "c" and a.no_php) and not (b == "before" and not a.before)]
     configs = [tuple(map(int, c.split("x"))) for c in a.configs.split(",")]
 
     with stack.Stack() as s:
@@ -88,6 +96,10 @@ def main():
         s.start_fake()
         s.start_chatd(a.workers, a.threads, a.db_pool)
         s.site("chatd", s.chatd_socket)
+        if a.before:
+            s.start_chatd(a.workers, a.before_threads, a.before_db_pool, binary=a.before,
+                          name="before")
+            s.site("before", f"{s.dir}/before.sock")
         s.site("floor", s.start_floor(a.floor_bin, a.workers, a.threads, a.db_pool))
         s.site("realfloor", s.start_floor(a.floor_bin, a.floor_processes, 1, 1, name="realfloor"))
         if "c" in backends:
@@ -140,7 +152,9 @@ def main():
     print(f"{a.runs} runs of {a.duration} s each, interleaved; median [min–max]. chatd "
           f"--workers {a.workers} --threads {a.threads} --db-pool-size {a.db_pool}; (b) the "
           f"same; (f) {a.floor_processes} processes × 1 thread × 1 connection; PHP-FPM "
-          f"pm=static max_children={a.php_children}; nginx worker_processes auto.")
+          f"pm=static max_children={a.php_children}; nginx worker_processes auto."
+          + (f" chatd before: {a.before} --threads {a.before_threads} --db-pool-size "
+             f"{a.before_db_pool}." if a.before else ""))
     print()
     print("| route | wrk | backend | req/s | p50 ms | p99 ms | errors | chatd ÷ this (req/s) "
           "| CPU µs/request: app / PostgreSQL / nginx |")

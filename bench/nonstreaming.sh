@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # GET /api/v2/chats (20 chats) and GET …/messages (200 messages) through nginx with wrk:
 # chatd vs (a) nginx `return 200` of the same bytes, (b) the libfcgi floor worker, (c) PHP-FPM.
-# Options go to nonstreaming.py (--duration 5 --runs 3 --configs 1x16,2x64 --no-php ...).
+# Options go to nonstreaming.py (--duration 5 --runs 3 --configs 1x16,2x64 --no-php ...), but for
+# --before-rev REV: chatd as of git revision REV is built in build-bench/before/ and run beside
+# today's, in the same invocation (nonstreaming.py --before).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need wrk
 
@@ -15,4 +17,5 @@ if ! command -v php-fpm8.2 >/dev/null || ! php-fpm8.2 -m 2>/dev/null | grep -qx 
     php8.2-pgsql >/dev/null || { echo "bench: no PHP-FPM; peer (c) skipped" >&2; php=(--no-php); }
 fi
 
-exec python3 "$bench_dir/nonstreaming.py" --floor-bin "$floor" "${php[@]}" "$@"
+before_args "$@"
+exec python3 "$bench_dir/nonstreaming.py" --floor-bin "$floor" "${php[@]}" "${args[@]}"

@@ -358,10 +358,14 @@ SELECT {chat}, now() - ({count} - i) * interval '1 second', '{FAKE_MODEL}', 'ope
         return s
 
     # -- chatd ------------------------------------------------------------------------------
-    def start_chatd(self, workers=2, threads=64, db_pool=16, extra=(), binary=None):
-        self.stop_service("chatd")
-        self.chatd_socket = self.dir + "/chatd.sock"
-        argv = [binary or self.chatd_bin, "serve", "--listen", "unix:" + self.chatd_socket,
+    def start_chatd(self, workers=2, threads=4, db_pool=8, extra=(), binary=None, name="chatd"):
+        """chatd (or an earlier build of it, `binary`) as service `name` on socket DIR/name.sock
+        (self.chatd_socket for the default name)."""
+        self.stop_service(name)
+        socket = f"{self.dir}/{name}.sock"
+        if name == "chatd":
+            self.chatd_socket = socket
+        argv = [binary or self.chatd_bin, "serve", "--listen", "unix:" + socket,
                 "--socket-mode", "0666", "--database-url", self.database_url,
                 "--workers", str(workers), "--threads", str(threads),
                 "--db-pool-size", str(db_pool), "--log-level", "warn",
@@ -372,11 +376,11 @@ SELECT {chat}, now() - ({count} - i) * interval '1 second', '{FAKE_MODEL}', 'ope
                 "--rate-limit", "0",
                 "--provider", f"type=openai;api-key=bench;base-url=http://127.0.0.1:"
                               f"{self.fake_port}/v1;models={FAKE_MODEL}", *extra]
-        s = self.service("chatd", argv)
+        s = self.service(name, argv)
         # "chatd ready" is logged at info; with --log-level warn wait for every worker instead.
         wait_until(lambda: not s.running() or (
-            os.path.exists(self.chatd_socket) and len(s.pids()) >= workers + 1 and
-            thread_count(s.pids()[1:]) >= workers * threads), 60, "chatd")
+            os.path.exists(socket) and len(s.pids()) >= workers + 1 and
+            thread_count(s.pids()[1:]) >= workers * threads), 60, name)
         if not s.running():
             raise RuntimeError("chatd did not start:\n" + read(s.log))
         time.sleep(0.5)

@@ -15,24 +15,6 @@ if [[ " $* " == *" --node "* ]] && [ ! -d "$bench_dir/node/node_modules" ]; then
   npm ci --prefix "$bench_dir/node" --no-audit --no-fund >/dev/null
 fi
 
-args=()
-while [ $# -gt 0 ]; do
-  if [ "$1" = --before-rev ]; then
-    rev="$(git -C "$repo_root" rev-parse --short "$2")"
-    before="$BENCH_BUILD/before/$rev"
-    if [ ! -x "$before/build/chatd" ]; then
-      rm -rf "$before/src"
-      mkdir -p "$before"
-      git -C "$repo_root" archive --prefix=src/ "$rev" | tar -x -C "$before"
-      cmake -S "$before/src" -B "$before/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-      cmake --build "$before/build" -j2 --target chatd >/dev/null
-    fi
-    args+=(--before "$before/build/chatd")
-    shift 2
-  else
-    args+=("$1")
-    shift
-  fi
-done
+before_args "$@"
 
 exec python3 "$bench_dir/streaming.py" --loader "$loader" "${args[@]}"
