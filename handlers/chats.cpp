@@ -23,23 +23,33 @@ nlohmann::ordered_json chat_json(const sql::ChatRecord& chat) {
 constexpr uint64_t kAllMessagesBytes = 1 << 20;
 constexpr int kMessageBatch = 8;
 
-// The {chat} of the path, read in the statement that authenticates the caller (with its first
-// messages when `messages` > 0), if the caller may read (owner or site admin) or write (owner
-// only) it.
-sql::ChatRead read_chat(Context& context, Request& request, ChatAccess access, int messages = 0,
-                        uint64_t all_bytes = 0) {
+// The {chat} of the path, read in the statement that authenticates the caller (with its
+// messages, when they take at most `messages_up_to` bytes), if the caller may read (owner or
+// site admin) or write (owner only) it.
+sql::ChatRead read_chat(Context& context, Request& request, ChatAccess access,
+                        std::optional<uint64_t> messages_up_to = std::nullopt) {
   auto id = base::parse_uuid(request.path_param("chat"));
   if (!id) {
     authenticate(context, request);  // a 401 goes before the 400
     throw ApiError(400, "Invalid chat ID.");
   }
-  auto read = context.store.chats.get(key_check(context, request), *id, messages, all_bytes);
+  auto read = context.store.chats.get(key_check(context, request), *id, messages_up_to);
   const Identity& caller = admit(context, request, read.key);
   const auto& chat = read.value.chat;
   bool allowed = chat && (chat->owner_id == caller.user_id ||
                           (access == ChatAccess::kRead && caller.is_admin));
   if (!allowed) throw resource_not_found();
   return std::move(read.value);
+}
+
+// The messages as the JSON array's elements, one write each.
+bool write_messages(ResponseWriter& out, std::vector<std::string>& contents,
+                    std::string_view& separator) {
+  for (auto& content : contents) {
+    if (!out.write(separator) || !out.write(escape_html_in_json(std::move(content)))) return false;
+    separator = ",";
+  }
+  return true;
 }
 
 }  // namespace
@@ -65,20 +75,21 @@ void get_chat(Context& context, Request& request, ResponseWriter& out) {
 }
 
 void list_chat_messages(Context& context, Request& request, ResponseWriter& out) {
-  auto read = read_chat(context, request, ChatAccess::kRead, kMessageBatch, kAllMessagesBytes);
-  // A database that is away gets its 503 from the first read, before the status; a failure of
-  // a later batch cuts the array off.
+  auto read = read_chat(context, request, ChatAccess::kRead, kAllMessagesBytes);
+  // A small chat came with its read; a large one is read batch by batch, the first before the
+  // status, so that a database that is away still gets its 503 (a failure after it cuts the
+  // array off).
+  sql::MessageBatch batch;
+  if (!read.messages) batch = context.store.messages.batch(read.chat->id, 0, kMessageBatch);
   if (!out.start(200, {{"Content-Type", "application/json; charset=utf-8"}}) || !out.write("["))
     return;
-  auto& batch = read.messages;
-  std::string_view separator;
-  while (true) {
-    for (auto& content : batch.contents) {
-      if (!out.write(separator) || !out.write(escape_html_in_json(std::move(content)))) return;
-      separator = ",";
-    }
-    if (read.all_messages || batch.contents.size() < static_cast<size_t>(kMessageBatch)) break;
-    batch = context.store.messages.batch(read.chat->id, batch.last_id, kMessageBatch);
+  if (read.messages) {
+    if (!out.write(escape_html_in_json(std::move(*read.messages)))) return;
+  } else {
+    std::string_view separator;
+    while (write_messages(out, batch.contents, separator) &&
+           batch.contents.size() == static_cast<size_t>(kMessageBatch))
+      batch = context.store.messages.batch(read.chat->id, batch.last_id, kMessageBatch);
   }
   out.write("]");
 }

@@ -33,23 +33,20 @@ ChatRecord ChatStore::create(const std::string& owner_id) {
   return chat;
 }
 
-Authenticated<ChatRead> ChatStore::get(const KeyCheck& caller, const std::string& id, int messages,
-                                       uint64_t all_bytes) {
-  auto rows =
-      exec(query::chats_get, caller.key_id, caller.hashed_secret, caller.limit.seconds_per_request,
-           caller.limit.burst, id, messages, static_cast<long long>(all_bytes));
+Authenticated<ChatRead> ChatStore::get(const KeyCheck& caller, const std::string& id,
+                                       std::optional<uint64_t> messages_up_to) {
+  auto rows = exec(query::chats_get, caller.key_id, caller.hashed_secret,
+                   caller.limit.seconds_per_request, caller.limit.burst, id,
+                   messages_up_to.has_value(), static_cast<long long>(messages_up_to.value_or(0)));
   Authenticated<ChatRead> read{key_from_rows(rows)};
   if (rows.empty() || rows[0]["id"].is_null()) return read;
   auto& chat = read.value.chat.emplace(chat_from_row(rows[0]));
   chat.owner_id = rows[0]["owner_id"].c_str();
   chat.stored_bytes = rows[0]["stored_bytes"].as<long long>();
-  for (const auto& row : rows) {
-    if (row["message_id"].is_null()) break;
-    read.value.messages.contents.emplace_back(row["message"].c_str(), row["message"].size());
-    read.value.messages.last_id = row["message_id"].as<long long>();
+  if (messages_up_to && static_cast<uint64_t>(chat.stored_bytes) <= *messages_up_to) {
+    const auto& messages = rows[0]["messages"];
+    read.value.messages.emplace(messages.c_str(), messages.size());  // NULL: ""
   }
-  read.value.all_messages = static_cast<uint64_t>(chat.stored_bytes) <= all_bytes ||
-                            read.value.messages.contents.size() < static_cast<size_t>(messages);
   return read;
 }
 

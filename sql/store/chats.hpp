@@ -23,11 +23,13 @@ struct ChatRecord {
   long long stored_bytes = 0;  // its messages' JSON (filled by get only)
 };
 
-// A chat looked up, with its first messages when they were asked for.
+// A chat looked up, with its messages when they were asked for and small enough.
 struct ChatRead {
   std::optional<ChatRecord> chat;  // none: no such chat
-  MessageBatch messages;
-  bool all_messages = false;  // `messages` are all of the chat's
+  // All of the chat's messages, oldest first, as their JSON texts joined by commas (empty: the
+  // chat has none); or nothing, when they take more than the bytes asked for (read them in
+  // batches: MessageStore::batch).
+  std::optional<std::string> messages;
 };
 
 class ChatStore : Executor {
@@ -37,11 +39,10 @@ class ChatStore : Executor {
   // The caller's chats, newest first (owner_id not filled).
   Authenticated<std::vector<ChatRecord>> list(const KeyCheck& caller);
   ChatRecord create(const std::string& owner_id);
-  // The chat, whoever owns it. With `messages` > 0 also its messages, oldest first, if the
-  // caller may read them (its owner or an admin): all of them when they take at most
-  // `all_bytes` of JSON, else the first `messages`.
-  Authenticated<ChatRead> get(const KeyCheck& caller, const std::string& id, int messages = 0,
-                              uint64_t all_bytes = 0);
+  // The chat, whoever owns it; with `messages_up_to` bytes, also its messages if the caller
+  // may read them (its owner or an admin) and they take at most so many bytes of JSON.
+  Authenticated<ChatRead> get(const KeyCheck& caller, const std::string& id,
+                              std::optional<uint64_t> messages_up_to = std::nullopt);
   void set_title(const std::string& chat_id, const std::string& title);
 };
 
