@@ -112,6 +112,8 @@ const Identity& admit(Context& context, Request& request,
   // The same round trip counted the request against the user's rate limit (a retry on a
   // dropped connection may count it twice; that errs on the safe side).
   if (key->retry_after) throw rate_limited(*key->retry_after);
+  // The statement judged the same; a read joined its data on its verdict.
+  if (!key->admitted) throw signed_out("API key is invalid.");
   if (context.observer) context.observer->on_user(key->user_id);
   return request.identity.emplace(
       Identity{key->user_id, credentials.api_key_id, key->user_is_admin});
