@@ -15,6 +15,7 @@ namespace chatd::http {
 
 struct ReplySettings {
   std::string system_prompt;
+  std::string default_model;     // announced to pages when the catalog offers it; empty: none
   int max_replies_per_user = 0;  // 0: no limit
   int max_readers_per_reply = 256;
   int max_history_messages = 200;

@@ -169,6 +169,9 @@ po::options_description serve_options() {
       "a streamed reply silent this long gets an empty line, so proxies keep it open")(
       "system-prompt", po::value<std::string>()->default_value(kDefaultSystemPrompt),
       "the system prompt of every chat")(
+      "default-model", po::value<std::string>()->default_value(""),
+      "the model a page preselects (GET /api/v2/deployment/llms: default_model); empty: the "
+      "page's first")(
       "mcp-server", po::value<std::vector<std::string>>(),
       "an MCP server whose tools the model may call, repeatable: 'name=N;url=URL;timeout=30s;"
       "tools=a,b;header=Name: value;bearer-token-file=F' (see README)")(
@@ -290,6 +293,7 @@ Serve serve(const po::variables_map& values) {
   if (out.on_disconnect != "continue" && out.on_disconnect != "stop")
     throw ConfigError("on-disconnect: must be continue or stop, got \"" + out.on_disconnect + "\"");
   out.system_prompt = value_of(values, "system-prompt");
+  out.default_model = value_of(values, "default-model");
   out.mcp_refresh = duration_of(values, "mcp-refresh");
   out.tool_result_limit =
       size_of(values, "tool-result-limit", 1024, uint64_t{16} << 20, "1KiB to 16MiB");

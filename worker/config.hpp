@@ -70,6 +70,7 @@ struct Serve {
   uint64_t max_message_size = 4 << 20;
   uint64_t max_chat_size = uint64_t{64} << 20;
   std::string system_prompt;
+  std::string default_model;  // empty: none
   std::chrono::milliseconds mcp_refresh{300'000};
   uint64_t tool_result_limit = 64 << 10;
 };

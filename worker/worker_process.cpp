@@ -76,6 +76,7 @@ sql::RateLimit rate_limit(const config::Serve& serve) {
 http::ReplySettings reply_settings(const config::Serve& serve) {
   http::ReplySettings settings;
   settings.system_prompt = serve.system_prompt;
+  settings.default_model = serve.default_model;
   settings.options.max_steps = serve.max_steps;
   settings.max_replies_per_user = serve.max_replies_per_user;
   settings.max_readers_per_reply = serve.max_readers_per_reply;
@@ -170,6 +171,9 @@ class Worker {
                  tools_.get(), replies_, listen_,    worker_name(),   &observer_,
                  &reply_loop_},
         stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (const auto& id = reply_settings_.default_model; !id.empty() && !models_.find(id))
+      log::warn("default-model is not among the models offered; pages choose their own",
+                {{"model", id}});
     pool_.set_wait_observer([this](std::chrono::microseconds waited, bool timed_out) {
       observer_.pool_wait(waited, timed_out);
     });

@@ -1,6 +1,7 @@
 // POST /api/v2/chats/{chat}/messages through nginx against the fake provider, for each wire
 // format: parts arrive over time, the real AI SDK client accepts every stream, and the stored
 // message is the one the client rebuilds (API.md §4 POST, issue 3).
+#include <filesystem>
 #include <thread>
 
 #include "fixture.hpp"
@@ -403,6 +404,39 @@ TEST_F(Stream, DeploymentModels) {
   EXPECT_EQ(r.body.find("test-key"), std::string::npos);
   EXPECT_EQ(r.body.find("127.0.0.1"), std::string::npos);
   EXPECT_EQ(call("GET", "/api/v2/deployment/llms").status, 401);
+}
+
+// default-model (API.md §3): announced when the catalog offers it; an id it does not offer is
+// not announced (the page picks its own), and the worker says so in its log.
+TEST_F(Stream, DeploymentModelsAnnounceTheOperatorsDefault) {
+  auto token = stack_->new_user_token(unique("default"));
+  for (std::string id : {"fake-zeta", "fake-nope"}) {
+    SCOPED_TRACE(id);
+    std::string dir = stack_->dir + "/default-" + id;
+    std::filesystem::create_directories(dir);
+    Chatd chatd(dir, stack_->postgres->url(),
+                {"--workers", "1", "--threads", "2", "--default-model", id, "--provider",
+                 "type=openai;api-key=k;base-url=http://127.0.0.1:9/v1;models=fake-alpha,"
+                 "fake-zeta"});
+    chatd.start();
+    Nginx nginx(dir + "/nginx", chatd.socket_path());
+    auto r = http("GET", nginx.base_url() + "/api/v2/deployment/llms",
+                  {"Coder-Session-Token: " + token});
+    ASSERT_EQ(r.status, 200) << r.body;
+    json body = json::parse(r.body);
+    EXPECT_EQ(body["models"].size(), 2u);
+    if (id == "fake-zeta") {
+      EXPECT_EQ(body.value("default_model", ""), "fake-zeta") << r.body;
+    } else {
+      EXPECT_FALSE(body.contains("default_model")) << r.body;
+      EXPECT_TRUE(wait_until(
+          [&] {
+            return read_file(chatd.log_path()).find("default-model is not among") !=
+                   std::string::npos;
+          },
+          5s));
+    }
+  }
 }
 
 }  // namespace

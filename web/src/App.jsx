@@ -56,6 +56,7 @@ function Workspace({ onSignOut }) {
   const [chats, setChats] = useState(null); // null while loading
   const [listError, setListError] = useState(null);
   const [models, setModels] = useState(null);
+  const [defaultModel, setDefaultModel] = useState("");
   const [model, setModel] = useState(getSavedModel);
   const [thinking, setThinking] = useState(getSavedThinking);
   const [drawerOpen, setDrawerOpen] = useState(false);
@@ -87,16 +88,23 @@ function Workspace({ onSignOut }) {
   useEffect(() => {
     refreshChats();
     listModels()
-      .then((config) => setModels(config?.models ?? []))
+      .then((config) => {
+        setModels(config?.models ?? []);
+        setDefaultModel(config?.default_model ?? "");
+      })
       .catch((error) => {
         if (!handleError(error)) setListError(describeError(error));
         setModels([]);
       });
   }, [refreshChats, handleError]);
 
-  // The remembered model if it is still offered, else the first one.
+  // The remembered model if it is still offered, else the operator's default, else the first.
   const modelIds = (models ?? []).map((m) => m.id);
-  const selectedModel = modelIds.includes(model) ? model : (modelIds[0] ?? "");
+  const selectedModel = modelIds.includes(model)
+    ? model
+    : modelIds.includes(defaultModel)
+      ? defaultModel
+      : (modelIds[0] ?? "");
   const chooseModel = (id) => {
     setModel(id);
     setSavedModel(id);
