@@ -218,6 +218,7 @@ try {
     const text = await error.innerText();
     assert(text.includes("That token was not accepted"), `the error says so: ${text}`);
     assert(text.includes("API key is invalid."), `the error carries chatd's detail: ${text}`);
+    assert(!text.includes("signed out"), `one who never signed in is not told they are signed out: ${text}`);
     assertEqual(await page.evaluate(() => localStorage.getItem("chatd_token")), null, "a refused token is not kept");
   });
 

@@ -54,7 +54,8 @@ export default function Composer({
         <textarea
           ref={textareaRef}
           aria-label="Message"
-          placeholder="Write a message… (Enter sends, Shift+Enter for a new line)"
+          placeholder="Write a message…"
+          title="Enter sends, Shift+Enter starts a new line"
           rows={1}
           disabled={loading}
           value={text}

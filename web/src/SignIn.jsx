@@ -2,6 +2,20 @@
 import { useState } from "react";
 import { describeError, isUnauthorized, listModels } from "./api.js";
 
+// A refused token, in the words of someone signing in: not "signed out or expired" (they were
+// never in) and not the API's wording about cookies and query parameters, which the page never
+// uses. chatd's own reason stays where it helps (an expired key, a suspended user).
+const kSignedOut = "You are signed out";
+function notAccepted(described) {
+  const reason = described.title && !described.title.startsWith(kSignedOut) ? described.title : described.detail;
+  const plain = reason && !/cookie|query parameter/i.test(reason);
+  return {
+    kind: "auth",
+    title: "That token was not accepted.",
+    detail: plain ? reason : "Paste the whole token as it was given to you, or ask an administrator for a new one.",
+  };
+}
+
 export default function SignIn({ error: initialError, onSignedIn }) {
   const [value, setValue] = useState("");
   const [error, setError] = useState(initialError);
@@ -20,9 +34,7 @@ export default function SignIn({ error: initialError, onSignedIn }) {
       await listModels(token);
       onSignedIn(token);
     } catch (e) {
-      const described = describeError(e);
-      if (isUnauthorized(e)) described.title = `That token was not accepted. ${described.title}`;
-      setError(described);
+      setError(isUnauthorized(e) ? notAccepted(describeError(e)) : describeError(e));
       setChecking(false);
     }
   };
