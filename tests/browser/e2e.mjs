@@ -508,10 +508,26 @@ try {
     await composer().waitFor();
   });
 
+  await test("a message typed while the token was lost survives signing in again", async () => {
+    const draft = "Half a thought, not sent yet";
+    await composer().fill(draft);
+    await page.evaluate((t) => localStorage.setItem("chatd_token", t), WRONG_TOKEN);
+    await page.reload();
+    await page.locator('[data-testid="signin-error"]').waitFor();
+    await signIn(token);
+    await composer().waitFor();
+    await waitFor(async () => (await composer().inputValue()) === draft, "the draft to be back");
+  });
+
   await test("sign out clears the token", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("API token").waitFor();
     assertEqual(await page.evaluate(() => localStorage.getItem("chatd_token")), null, "no token is kept");
+    assertEqual(
+      await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("chatd_draft:")).length),
+      0,
+      "a deliberate sign-out drops the drafts",
+    );
     await page.reload();
     await page.getByLabel("API token").waitFor();
   });

@@ -4,6 +4,7 @@
 // nginx answers both with index.html.
 import { useCallback, useEffect, useRef, useState } from "react";
 import {
+  clearDrafts,
   createChat,
   describeError,
   getSavedModel,
@@ -31,7 +32,9 @@ export default function App() {
   const [token, setTokenState] = useState(getToken);
   const [signInError, setSignInError] = useState(null);
 
+  // error: the token was lost (what is typed is kept for after signing in); none: signed out.
   const signOut = useCallback((error) => {
+    if (!error) clearDrafts();
     setToken(null);
     setTokenState(null);
     setSignInError(error ? describeError(error) : null);
@@ -227,6 +230,7 @@ function Workspace({ onSignOut }) {
               onSend={startChat}
               modelPicker={modelPicker}
               autoFocus
+              draftKey="new"
             />
           </div>
         )}

@@ -241,6 +241,7 @@ function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onT
         onStop={stopReply}
         modelPicker={modelPicker}
         autoFocus
+        draftKey={chatId}
       />
     </div>
   );

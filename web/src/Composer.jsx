@@ -1,6 +1,7 @@
 // The message box: Enter sends, Shift+Enter is a new line, Escape stops a running reply.
 // The Send and Stop buttons share one slot, so nothing moves when a reply starts or ends.
 import { useEffect, useRef, useState } from "react";
+import { getDraft, setDraft } from "./api.js";
 
 export default function Composer({
   busy,
@@ -12,8 +13,13 @@ export default function Composer({
   onStop,
   modelPicker,
   autoFocus = false,
+  draftKey = null, // where the unsent text is kept (api.js getDraft); null: nowhere
 }) {
-  const [text, setText] = useState("");
+  const [text, setText] = useState(() => (draftKey ? getDraft(draftKey) : ""));
+
+  useEffect(() => {
+    if (draftKey) setDraft(draftKey, text);
+  }, [draftKey, text]);
   const textareaRef = useRef(null);
 
   useEffect(() => {

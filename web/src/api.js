@@ -24,6 +24,36 @@ function storageSet(key, value) {
   }
 }
 
+// What is typed but not sent, per chat ("new" for a new chat), for this tab (sessionStorage): it
+// survives a reload and a lost token's sign-in; a deliberate sign-out drops it.
+const DRAFT_PREFIX = "chatd_draft:";
+
+export function getDraft(key) {
+  try {
+    return window.sessionStorage.getItem(DRAFT_PREFIX + key) ?? "";
+  } catch {
+    return "";
+  }
+}
+
+export function setDraft(key, text) {
+  try {
+    if (text) window.sessionStorage.setItem(DRAFT_PREFIX + key, text);
+    else window.sessionStorage.removeItem(DRAFT_PREFIX + key);
+  } catch {
+    // Private mode or a full quota: the draft lives for this page only.
+  }
+}
+
+export function clearDrafts() {
+  try {
+    for (const key of Object.keys(window.sessionStorage))
+      if (key.startsWith(DRAFT_PREFIX)) window.sessionStorage.removeItem(key);
+  } catch {
+    // Nothing was kept.
+  }
+}
+
 export const getToken = () => storageGet(TOKEN_KEY);
 export const setToken = (token) => storageSet(TOKEN_KEY, token);
 export const getSavedModel = () => storageGet(MODEL_KEY);
