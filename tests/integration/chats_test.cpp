@@ -133,9 +133,14 @@ TEST_F(Chats, InvalidIdNotFoundAndStatusOrder) {
              token);
     EXPECT_EQ(r.status, 404);
     EXPECT_EQ(r.body, kNotFound);
-    // 401 comes before 400.
+    // 401 comes before 400: no token, and a well-formed token whose secret is wrong (which only
+    // the database can tell).
     r = call("GET", std::string("/api/v2/chats/not-a-uuid") + suffix);
     EXPECT_EQ(r.status, 401);
+    std::string wrong = token;
+    wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+    r = call("GET", std::string("/api/v2/chats/not-a-uuid") + suffix, wrong);
+    EXPECT_EQ(r.status, 401) << r.body;
   }
 }
 
@@ -154,6 +159,16 @@ TEST_F(Chats, UsersAreIsolatedAndAdminsMayRead) {
     EXPECT_EQ(call("GET", "/api/v2/chats/" + id + suffix, admin).status, 200);
   }
   EXPECT_EQ(call("GET", "/api/v2/chats/" + id, admin).body, created.body);
+  // The messages too, read with the admin's token check (not only an empty list).
+  stack_->sql("INSERT INTO chat_messages (chat_id, model, provider, content) VALUES ('" + id +
+              "', 'm', 'openai', '{\"id\": \"a1\", \"role\": \"user\", \"content\": "
+              "\"hi <b>\"}'::jsonb)");
+  auto own = call("GET", "/api/v2/chats/" + id + "/messages", alice);
+  ASSERT_EQ(own.status, 200);
+  EXPECT_NE(own.body.find("\"a1\""), std::string::npos) << own.body;
+  EXPECT_NE(own.body.find("hi \\u003cb\\u003e"), std::string::npos) << own.body;
+  EXPECT_EQ(call("GET", "/api/v2/chats/" + id + "/messages", admin).body, own.body);
+  EXPECT_EQ(call("GET", "/api/v2/chats/" + id + "/messages", bob).status, 404);
   // An admin reads by id but never lists other users' chats.
   EXPECT_EQ(call("GET", "/api/v2/chats", admin).body, "[]");
 }
