@@ -227,12 +227,22 @@ TEST_F(ReplyLoop, StreamsStartedOneByOneSpreadOverTheWorkers) {
       break;
     }
   }
-  auto r = http("GET", two.url("/status"));
+  // The claim (the row counted above) comes before the reply goes live on a loop: wait until
+  // the scoreboard shows every one running.
+  HttpResponse r;
+  std::vector<int> running;
+  wait_until(
+      [&] {
+        r = http("GET", two.url("/status"));
+        running.clear();
+        if (r.status != 200) return false;
+        json status = json::parse(r.body);
+        for (const auto& w : status["workers"]) running.push_back(w["replies_running"].get<int>());
+        return running.size() == 2 && running[0] + running[1] == n;
+      },
+      10s);
   for (auto& client : clients) client.join();
   ASSERT_EQ(r.status, 200) << r.error;
-  std::vector<int> running;
-  json status = json::parse(r.body);
-  for (const auto& w : status["workers"]) running.push_back(w["replies_running"].get<int>());
   ASSERT_EQ(running.size(), 2u) << r.body;
   EXPECT_EQ(running[0] + running[1], n) << r.body;
   EXPECT_GE(std::min(running[0], running[1]), n / 4) << r.body;
