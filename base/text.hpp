@@ -26,5 +26,7 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix);
 // %XX escapes decoded (a '%' not followed by two hex digits stays as it is); '+' is a space
 // only when `plus_is_space` (a query string), never in a path or a data: URL.
 std::string percent_decode(std::string_view text, bool plus_is_space = false);
+// Every byte but RFC 3986's unreserved ones (A-Z a-z 0-9 - . _ ~) as %XX.
+std::string percent_encode(std::string_view text);
 
 }  // namespace chatd::base

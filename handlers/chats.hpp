@@ -1,4 +1,4 @@
-// /api/v2/chats and /api/v2/chats/{chat}[/messages].
+// /api/v2/chats and /api/v2/chats/{chat}[/messages]: list, create, read, change, delete.
 #pragma once
 
 #include "handlers/context.hpp"
@@ -10,6 +10,8 @@ namespace chatd::http {
 void list_chats(Context& context, Request& request, ResponseWriter& out);
 void create_chat(Context& context, Request& request, ResponseWriter& out);
 void get_chat(Context& context, Request& request, ResponseWriter& out);
+void update_chat(Context& context, Request& request, ResponseWriter& out);
+void delete_chat(Context& context, Request& request, ResponseWriter& out);
 void list_chat_messages(Context& context, Request& request, ResponseWriter& out);
 
 enum class ChatAccess { kRead, kWrite };

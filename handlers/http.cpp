@@ -23,7 +23,8 @@ const std::string& Request::path_param(std::string_view name) const {
   return it == path_params.end() ? kEmpty : it->second;
 }
 
-std::optional<std::string> Request::query_param(std::string_view name) const {
+std::vector<std::string> Request::query_params(std::string_view name) const {
+  std::vector<std::string> values;
   std::string_view rest = query;
   while (!rest.empty()) {
     size_t amp = rest.find('&');
@@ -31,10 +32,17 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
     rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
     size_t eq = pair.find('=');
     if (base::percent_decode(pair.substr(0, eq), true) != name) continue;
-    return eq == std::string_view::npos ? std::string{}
-                                        : base::percent_decode(pair.substr(eq + 1), true);
+    values.push_back(eq == std::string_view::npos
+                         ? std::string{}
+                         : base::percent_decode(pair.substr(eq + 1), true));
   }
-  return std::nullopt;
+  return values;
+}
+
+std::optional<std::string> Request::query_param(std::string_view name) const {
+  auto values = query_params(name);
+  if (values.empty()) return std::nullopt;
+  return std::move(values.front());
 }
 
 std::optional<std::string> Request::cookie(std::string_view name) const {

@@ -55,6 +55,8 @@ struct Request {
   const std::string& path_param(std::string_view name) const;
   // The first value of a query parameter, percent-decoded.
   std::optional<std::string> query_param(std::string_view name) const;
+  // Every value of a repeatable query parameter, percent-decoded, in order.
+  std::vector<std::string> query_params(std::string_view name) const;
   // A cookie's value from the Cookie header.
   std::optional<std::string> cookie(std::string_view name) const;
 };

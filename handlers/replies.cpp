@@ -244,9 +244,10 @@ class LiveFollower : public std::enable_shared_from_this<LiveFollower> {
     bool same_reply = read && read->message_id == reply_id_;
     if (same_reply && !send(read->parts)) return end();  // the reader left
     if (!same_reply || read->finished) {
-      // A reply that ended without its `d` (its worker died): the client learns it failed.
+      // A reply that ended without its `d`: its chat was deleted (no row), or its worker died.
       if (last_line_.rfind("d:", 0) != 0 && last_line_.rfind("3:", 0) != 0)
-        send(llm::encode_part('3', "The reply was interrupted by a server failure."));
+        send(llm::encode_part('3', read ? "The reply was interrupted by a server failure."
+                                        : "The chat was deleted."));
       return end();
     }
     next();

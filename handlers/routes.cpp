@@ -13,6 +13,7 @@
 #include "handlers/replies.hpp"
 #include "sql/error_text.hpp"
 #include "sql/pool.hpp"
+#include "sql/statement.hpp"
 
 namespace chatd::http {
 
@@ -26,6 +27,8 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/v2/chats", Access::kUserInRead, list_chats},
     {"POST", "/api/v2/chats", Access::kUser, create_chat},
     {"GET", "/api/v2/chats/{chat}", Access::kUserInRead, get_chat},
+    {"PATCH", "/api/v2/chats/{chat}", Access::kUserInRead, update_chat},
+    {"DELETE", "/api/v2/chats/{chat}", Access::kUserInRead, delete_chat},
     {"GET", "/api/v2/chats/{chat}/messages", Access::kUserInRead, list_chat_messages},
     {"POST", "/api/v2/chats/{chat}/messages", Access::kUserInRead, post_chat_message},
     {"POST", "/api/v2/chats/{chat}/interrupt", Access::kUserInRead, interrupt_chat},
@@ -109,6 +112,8 @@ Outcome handle_request(Context& context, Request& request, ResponseWriter& out) 
       throw std::logic_error("the handler of a kUserInRead route admitted nobody");
   } catch (const ApiError& e) {
     if (!out.started()) write_error(out, e);
+  } catch (const sql::ReferenceGone&) {  // the chat was deleted while the request used it
+    if (!out.started()) write_error(out, resource_not_found());
   } catch (const sql::DatabaseUnavailable& e) {
     outcome.error = e.what();
     if (!out.started()) write_error(out, database_unavailable());

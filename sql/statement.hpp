@@ -24,6 +24,12 @@ struct Statement {
 // BEGIN and COMMIT included): the request log's `db_statements` is its growth over a request.
 inline thread_local uint64_t statements_sent = 0;
 
+// A statement wrote a row that refers to one deleted meanwhile (a foreign key): a chat deleted
+// while a request was using it. The router answers it as the chat not found.
+class ReferenceGone : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // Marks a call whose statement must not run twice (it inserts, or moves a counter): when the
 // connection breaks, it may have run already, so the caller gets DatabaseUnavailable instead
 // of a retry on a fresh connection.
@@ -89,7 +95,11 @@ class Executor {
     return pool_.run(
         [&](pqxx::connection& conn) {
           pqxx::nontransaction tx(conn);
-          return fn(tx);
+          try {
+            return fn(tx);
+          } catch (const pqxx::foreign_key_violation& e) {
+            throw ReferenceGone(e.what());
+          }
         },
         idempotent);
   }

@@ -7,7 +7,8 @@
 -- $1 key id, $2 hex SHA-256 of the secret, $3 seconds per request (0: no limit), $4 burst,
 -- $5 chat id, $6 whether to read the messages, $7 at most so many bytes of them.
 SELECT a.*, c.id, c.owner_id, chatd_time(c.created_at) AS created_at,
-       chatd_time(c.updated_at) AS updated_at, c.title, c.stored_bytes,
+       chatd_time(c.updated_at) AS updated_at, c.title, c.archived, c.pin_order,
+       c.labels::text AS labels, c.stored_bytes,
        EXISTS (SELECT 1 FROM chat_replies r WHERE r.chat_id = c.id AND r.finished_at IS NULL)
            AS running,
        (SELECT string_agg(m.content::text, ',' ORDER BY m.created_at, m.id)

@@ -1,5 +1,6 @@
 #include "sql/store/chats.hpp"
 
+#include "sql/channels.hpp"
 #include "sql_queries.hpp"
 
 namespace chatd::sql {
@@ -12,18 +13,24 @@ ChatRecord chat_from_row(const pqxx::row& row) {
   chat.created_at = row["created_at"].c_str();
   chat.updated_at = row["updated_at"].c_str();
   chat.title = row["title"].c_str();
+  chat.archived = row["archived"].as<bool>();
+  chat.pin_order = row["pin_order"].as<int>();
+  chat.labels = row["labels"].c_str();
   chat.running = row["running"].as<bool>();
   return chat;
 }
 
 }  // namespace
 
-Authenticated<std::vector<ChatRecord>> ChatStore::list(const KeyCheck& caller) {
-  auto rows = exec(query::chats_list, caller.key_id, caller.hashed_secret,
-                   caller.limit.seconds_per_request, caller.limit.burst);
-  Authenticated<std::vector<ChatRecord>> listed{key_from_rows(rows)};
+Authenticated<ChatPage> ChatStore::list(const KeyCheck& caller, const ChatListQuery& query) {
+  auto rows =
+      exec(query::chats_list, caller.key_id, caller.hashed_secret, caller.limit.seconds_per_request,
+           caller.limit.burst, query.archived, query.running, query.title, query.labels,
+           query.words, query.limit, query.before);
+  Authenticated<ChatPage> listed{key_from_rows(rows)};
+  if (!rows.empty()) listed.value.cursor_found = rows[0]["cursor_found"].as<bool>();
   for (const auto& row : rows)
-    if (!row["id"].is_null()) listed.value.push_back(chat_from_row(row));
+    if (!row["id"].is_null()) listed.value.chats.push_back(chat_from_row(row));
   return listed;
 }
 
@@ -52,6 +59,19 @@ Authenticated<ChatRead> ChatStore::get(const KeyCheck& caller, const std::string
 
 void ChatStore::set_title(const std::string& chat_id, const std::string& title) {
   exec(query::chats_set_title, chat_id, title);
+}
+
+bool ChatStore::update(const std::string& chat_id, const std::string& owner_id,
+                       const ChatChange& change) {
+  return !exec(query::chats_update, chat_id, owner_id, change.title, change.archived,
+               change.pin_order, change.labels)
+              .empty();
+}
+
+bool ChatStore::remove(const std::string& chat_id, const std::string& owner_id) {
+  return !exec(kNoRetry, query::chats_delete, chat_id, owner_id, kCancelChannel,
+               reply_channel(chat_id))
+              .empty();
 }
 
 }  // namespace chatd::sql

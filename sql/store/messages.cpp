@@ -13,6 +13,22 @@ MessageBatch MessageStore::batch(const std::string& chat_id, long long after_id,
   return batch;
 }
 
+MessagePage MessageStore::page(const std::string& chat_id, const MessagePageQuery& query) {
+  auto rows =
+      exec(query::chat_messages_page, chat_id, query.limit, query.before_id, query.after_id);
+  MessagePage page;
+  page.cursors_found = rows[0]["cursors_found"].as<bool>();
+  page.older = rows[0]["older"].as<bool>();
+  page.newer = rows[0]["newer"].as<bool>();
+  for (const auto& row : rows) {
+    if (row["content"].is_null()) continue;
+    page.contents.emplace_back(row["content"].c_str(), row["content"].size());
+    if (page.first_id.empty()) page.first_id = row["message_id"].c_str();
+    page.last_id = row["message_id"].c_str();
+  }
+  return page;
+}
+
 RecentMessages MessageStore::append(const StoredMessage& m, int recent, uint64_t max_bytes) {
   auto rows = exec(kNoRetry, query::chat_messages_append, m.chat_id, m.model, m.provider, m.content,
                    m.finish_reason, m.prompt_tokens, m.completion_tokens, recent,

@@ -33,6 +33,20 @@ struct MessageBatch {
   long long last_id = 0;              // where the next batch starts (after this one)
 };
 
+// A page of GET …/messages (API.md §8): messages are named by their AI SDK id.
+struct MessagePageQuery {
+  int limit = 50;
+  std::optional<std::string> before_id;  // the newest `limit` before it (none: of all)
+  std::optional<std::string> after_id;   // the oldest `limit` after it
+};
+
+struct MessagePage {
+  bool cursors_found = true;          // before_id and after_id are messages of the chat
+  std::vector<std::string> contents;  // the UI messages as JSON texts, oldest first
+  std::string first_id, last_id;      // of the page's first and last message
+  bool older = false, newer = false;  // messages before the first, after the last
+};
+
 class MessageStore : Executor {
  public:
   using Executor::Executor;
@@ -40,6 +54,7 @@ class MessageStore : Executor {
   // Up to `size` of the chat's messages, oldest first, from just after the message `after_id`
   // (0: from the first), as their stored JSON texts.
   MessageBatch batch(const std::string& chat_id, long long after_id, int size);
+  MessagePage page(const std::string& chat_id, const MessagePageQuery& query);
   // Stores the message and moves chats.updated_at to its time; returns the chat's newest
   // messages from before it, at most `recent` and at most `max_bytes` of JSON, all in one
   // statement.

@@ -31,7 +31,7 @@ TEST_F(Chats, UnknownRoutesAndMethods) {
   EXPECT_EQ(r.header("allow"), "GET, POST");
   r = call("PUT", "/api/v2/chats/" + std::string("00000000-0000-0000-0000-000000000000"), token);
   EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(r.header("allow"), "GET");
+  EXPECT_EQ(r.header("allow"), "GET, PATCH, DELETE");
   r = call("POST", "/healthz");
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.header("allow"), "GET");
@@ -69,7 +69,10 @@ TEST_F(Chats, CreateGetAndList) {
   EXPECT_LT(r.body.find("\"created_at\""), r.body.find("\"updated_at\""));
   EXPECT_LT(r.body.find("\"updated_at\""), r.body.find("\"title\""));
   EXPECT_LT(r.body.find("\"title\""), r.body.find("\"status\""));
-  EXPECT_EQ(chat.size(), 5u);
+  // API.md §8's fields after them.
+  EXPECT_LT(r.body.find("\"status\""),
+            r.body.find("\"archived\":false,\"pin_order\":0,\"labels\":{}}"));
+  EXPECT_EQ(chat.size(), 8u);
   EXPECT_EQ(chat["status"], "idle");
   EXPECT_EQ(chat["title"], "New Chat");
   EXPECT_EQ(chat["created_at"], chat["updated_at"]);

@@ -411,7 +411,7 @@ std::vector<Case> hostile_cases() {
       // --- Odd methods. chatd answers 405 with Allow; nginx refuses TRACE and lower-case
       // methods itself.
       {"method_patch", "PATCH", "/api/v2/chats", {valid_token}, "{}", 405, kNotAllowed},
-      {"method_delete_chat", "DELETE", "/api/v2/chats/@CHAT@", {valid_token}, "", 405, kNotAllowed},
+      {"method_put_chat", "PUT", "/api/v2/chats/@CHAT@", {valid_token}, "", 405, kNotAllowed},
       {"method_put_messages", "PUT", kMessages, kJsonAuth, kValidBody, 405, kNotAllowed},
       {"method_options", "OPTIONS", "/api/v2/chats", {}, "", 405, kNotAllowed},
       {"method_propfind", "PROPFIND", "/api/v2/chats", {valid_token}, "", 405, kNotAllowed},

@@ -166,6 +166,50 @@ TEST_F(Lifecycle, InterruptThroughBStopsAReplyStreamingFromA) {
   EXPECT_EQ(http("POST", b_url("/api/v2/chats/" + chat + "/interrupt"), auth(other)).status, 404);
 }
 
+// DELETE through B while the chat's reply streams from A, with a reader following it on B
+// (API.md §8): the reply stops, both streams end within a second, and nothing of the chat is
+// left or written again by the reply's worker.
+TEST_F(Lifecycle, DeleteStopsAReplyRunningOnAnotherInstanceAndLeavesNothing) {
+  auto token = stack_->new_user_token(unique("deleting"));
+  std::string chat = create_chat(token)["id"];
+  StreamedResponse r, follower;
+  Received received;
+  std::thread streaming([&] {
+    r = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                    body(slow_script(40, 150)), 60s, received.observer());
+  });
+  ASSERT_TRUE(wait_until([&] { return received.has("w3"); }, 5s));
+  std::thread following([&] {
+    follower = http_stream("GET", b_url("/api/v2/chats/" + chat + "/stream"), auth(token), "");
+  });
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return stack_->sql("SELECT readers FROM chat_replies WHERE chat_id = '" + chat + "'")
+                   .at(0)
+                   .at(0) == "1";
+      },
+      5s));
+  auto deleted = http("DELETE", b_url("/api/v2/chats/" + chat), auth(token));
+  auto deleted_at = Clock::now();
+  EXPECT_EQ(deleted.status, 204);
+  streaming.join();
+  following.join();
+  EXPECT_LT(r.chunks.back().at - deleted_at, 1s) << "the reply's stream did not end within 1 s";
+  EXPECT_LT(follower.chunks.back().at - deleted_at, 1s) << "the reader did not end within 1 s";
+  auto lines = r.lines();
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines.back().rfind("d:{\"finishReason\":\"stop\"", 0), 0u) << r.body;
+  EXPECT_EQ(follower.lines().back(), "3:\"The chat was deleted.\"") << follower.body;
+  EXPECT_EQ(r.body.find("w39"), std::string::npos);
+  // The reply's worker stored its end before its stream ended: nothing came back.
+  for (const char* table : {"chats WHERE id", "chat_messages WHERE chat_id",
+                            "chat_replies WHERE chat_id", "idempotency_keys WHERE chat_id"})
+    EXPECT_EQ(stack_->sql(std::string("SELECT count(*) FROM ") + table + " = '" + chat + "'")[0][0],
+              "0")
+        << table;
+  EXPECT_EQ(call("GET", "/api/v2/chats/" + chat, token).status, 404);
+}
+
 // An interrupt that arrives while the POST is still on its way to its claim, when nothing runs
 // yet (API.md §7: 204 either way), stops that reply all the same: the interrupt wins.
 TEST_F(Lifecycle, AnInterruptBeforeTheClaimStillWins) {
@@ -201,6 +245,38 @@ TEST_F(Lifecycle, AnInterruptBeforeTheClaimStillWins) {
   auto next = http_stream("POST", b_url("/api/v2/chats/" + chat + "/messages"), auth(token),
                           body(slow_script(3, 10)));
   EXPECT_NE(next.body.find("w2"), std::string::npos) << next.body;
+}
+
+// A chat deleted while a POST to it is on its way to its claim: the POST gets the 404 of a
+// chat that is not there (not a 500), and nothing is stored.
+TEST_F(Lifecycle, APostToAChatDeletedBeforeItsClaimIs404) {
+  std::string user = unique("deletedearly");
+  auto token = stack_->new_user_token(user);
+  std::string chat = create_chat(token)["id"];
+  pqxx::connection locker(stack_->postgres->url());
+  pqxx::work hold(locker);
+  hold.exec("SELECT pg_advisory_xact_lock(hashtextextended('chatd_user_" + stack_->user_id(user) +
+            "', 0))");
+  StreamedResponse r;
+  std::thread posting([&] {
+    r = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                    body(slow_script(20, 50)));
+  });
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return stack_->sql(
+                   "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT "
+                   "granted")[0][0] != "0";
+      },
+      10s));
+  EXPECT_EQ(http("DELETE", b_url("/api/v2/chats/" + chat), auth(token)).status, 204);
+  hold.commit();  // the POST goes on to its claim
+  posting.join();
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(json::parse(r.body)["message"],
+            "Resource not found or you do not have access to this resource");
+  EXPECT_EQ(stack_->sql("SELECT count(*) FROM chat_messages WHERE chat_id = '" + chat + "'")[0][0],
+            "0");
 }
 
 TEST_F(Lifecycle, AReaderThroughBGetsTheReplyFromItsFirstPart) {

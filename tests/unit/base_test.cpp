@@ -26,6 +26,25 @@ TEST(Trim, ChosenCharacters) {
   EXPECT_EQ(trim("//path//", "/"), "path");
 }
 
+TEST(PercentEncode, KeepsOnlyUnreservedBytes) {
+  EXPECT_EQ(percent_encode("aZ09-._~"), "aZ09-._~");
+  EXPECT_EQ(percent_encode("a b&c=d/\xc3\xa9"), "a%20b%26c%3Dd%2F%C3%A9");
+  EXPECT_EQ(percent_decode(percent_encode("x y+%z")), "x y+%z");
+}
+
+TEST(Utf8, LengthTrimAndControls) {
+  EXPECT_EQ(utf8_length(""), 0u);
+  EXPECT_EQ(utf8_length("a\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80"), 4u);
+  EXPECT_EQ(utf8_trim_space(" \t\xc2\xa0\xe3\x80\x80x y\xe2\x80\xa8\n"), "x y");
+  EXPECT_EQ(utf8_trim_space("\xe2\x80\x8bx"), "\xe2\x80\x8bx");  // U+200B is not White_Space
+  EXPECT_EQ(utf8_trim_space("  "), "");
+  EXPECT_FALSE(utf8_has_control("plain \xc3\xa9 text"));
+  EXPECT_TRUE(utf8_has_control("a\tb"));
+  EXPECT_TRUE(utf8_has_control("a\x7f"));
+  EXPECT_TRUE(utf8_has_control("a\xc2\x85"));   // U+0085
+  EXPECT_FALSE(utf8_has_control("a\xc2\xa0"));  // U+00A0 is not Cc
+}
+
 TEST(Blank, OnlyWhiteSpace) {
   EXPECT_TRUE(is_blank(""));
   EXPECT_TRUE(is_blank(" \n\t"));

@@ -98,6 +98,7 @@ TEST(MatchRoute, EveryRouteWithAWrongMethodListsTheAllowedMethods) {
   for (const auto& route : routes()) {
     auto concrete = concrete_path(route.pattern);
     for (const char* method : {"DELETE", "PUT", "PATCH", "OPTIONS", "HEAD", "get"}) {
+      if (allow_for(route.pattern).find(method) != std::string::npos) continue;
       SCOPED_TRACE(std::string(method) + " " + concrete.path);
       auto match = match_route(routes(), method, concrete.path);
       EXPECT_EQ(match.route, nullptr);
@@ -110,7 +111,7 @@ TEST(MatchRoute, EveryRouteWithAWrongMethodListsTheAllowedMethods) {
 TEST(MatchRoute, AllowHeadersOfTheKnownPaths) {
   EXPECT_EQ(match_route(routes(), "DELETE", "/api/v2/chats").allow, "GET, POST");
   EXPECT_EQ(match_route(routes(), "POST", "/healthz").allow, "GET");
-  EXPECT_EQ(match_route(routes(), "DELETE", "/api/v2/chats/abc").allow, "GET");
+  EXPECT_EQ(match_route(routes(), "PUT", "/api/v2/chats/abc").allow, "GET, PATCH, DELETE");
   EXPECT_EQ(match_route(routes(), "PUT", "/api/v2/chats/abc/messages").allow, "GET, POST");
   EXPECT_EQ(match_route(routes(), "POST", "/api/v2/deployment/llms").allow, "GET");
 }

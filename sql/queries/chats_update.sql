@@ -1,0 +1,14 @@
+-- PATCH /api/v2/chats/{chat}: the fields given (NULL: keep), in one statement. A title set
+-- here is the user's: a title generated later never replaces it (chats_set_title.sql).
+-- Archiving unpins; an archived chat stays unpinned.
+-- $1 chat id, $2 owner, $3 title, $4 archived, $5 pin_order, $6 labels (a JSON object).
+UPDATE chats
+   SET title = coalesce($3::text, title),
+       title_set = title_set OR $3::text IS NOT NULL,
+       archived = coalesce($4::boolean, archived),
+       pin_order = CASE WHEN coalesce($4::boolean, archived) THEN 0
+                        ELSE coalesce($5::integer, pin_order) END,
+       labels = coalesce($6::jsonb, labels),
+       updated_at = now()
+ WHERE id = $1 AND owner_id = $2
+RETURNING id
