@@ -96,8 +96,8 @@ class LiveReply {
                     result.usage.prompt_tokens,
                     result.usage.completion_tokens};
     // Model text may hold invalid UTF-8: it is stored with U+FFFD, as it was streamed.
-    recorder_.finish(base::json_text(result.message), result.finish_reason, result.usage,
-                     [this, end = std::move(end)]() mutable {
+    recorder_.finish(base::json_text(result.message), result.finish_reason, result.interrupted,
+                     result.usage, [this, end = std::move(end)]() mutable {
                        end.failure = recorder_.failure();
                        start_.out->finish(end);
                        context_.reply_loop->loop.post([this] { delete this; });

@@ -215,7 +215,7 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
     }
     try {
       context.store.replies.finish(chat.id, message_id, {"", 0, "{\"parts\":[]}"},
-                                   std::string(llm::wire_name(llm::FinishReason::kError)),
+                                   {std::string(llm::wire_name(llm::FinishReason::kError)), true},
                                    std::nullopt, std::nullopt);
     } catch (...) {
       // Recovery frees the chat once the claim's heartbeat is stale.

@@ -138,22 +138,22 @@ void ReplyRecorder::checkpointed(sql::ReplyProgress progress,
   if (auto finish = std::move(finish_pending_)) finish();
 }
 
-void ReplyRecorder::finish(std::string message, llm::FinishReason finish_reason,
+void ReplyRecorder::finish(std::string message, llm::FinishReason finish_reason, bool interrupted,
                            const llm::Usage& usage, std::function<void()> done) {
   if (in_flight_) {
-    finish_pending_ = [this, message = std::move(message), finish_reason, usage,
+    finish_pending_ = [this, message = std::move(message), finish_reason, interrupted, usage,
                        done = std::move(done)]() mutable {
-      finish(std::move(message), finish_reason, usage, std::move(done));
+      finish(std::move(message), finish_reason, interrupted, usage, std::move(done));
     };
     return;
   }
   // The store keeps the reason as the data stream spells it.
   auto job = [this, progress = take(std::move(message)), reason = llm::wire_name(finish_reason),
-              usage]() mutable {
+              interrupted, usage]() mutable {
     auto& store = context_.store.replies;
     try {
-      store.finish(chat_id_, message_id_, progress, std::string(reason), usage.prompt_tokens,
-                   usage.completion_tokens);
+      store.finish(chat_id_, message_id_, progress, {std::string(reason), interrupted},
+                   usage.prompt_tokens, usage.completion_tokens);
       return;
     } catch (const sql::DatabaseUnavailable& e) {
       failure_ = sql::error_text(e);  // recovery finishes it from its last checkpoint
@@ -165,8 +165,8 @@ void ReplyRecorder::finish(std::string message, llm::FinishReason finish_reason,
     progress.message = std::nullopt;  // the last checkpointed message
     try {
       store.finish(chat_id_, message_id_, progress,
-                   std::string(llm::wire_name(llm::FinishReason::kError)), usage.prompt_tokens,
-                   usage.completion_tokens);
+                   {std::string(llm::wire_name(llm::FinishReason::kError)), true},
+                   usage.prompt_tokens, usage.completion_tokens);
     } catch (const std::exception&) {
       // Recovery finishes it from its last checkpoint.
     }

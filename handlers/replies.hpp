@@ -57,10 +57,11 @@ class ReplyRecorder : public llm::PartSink {
   llm::TickVerdict tick(const llm::MessageBuilder& message);
   // Stores the final message and marks the reply finished (see chat_replies_finish.sql), after
   // the checkpoint on its way if any; then `done`, on the loop. When the database refuses the
-  // message, the reply is finished as failed with its last checkpointed message: what can be
-  // stored is. Once.
-  void finish(std::string message, llm::FinishReason finish_reason, const llm::Usage& usage,
-              std::function<void()> done);
+  // message, the reply is finished as failed (and interrupted) with its last checkpointed
+  // message: what can be stored is. Once. `interrupted`: the reply stopped before its end
+  // (llm::ReplyResult::interrupted).
+  void finish(std::string message, llm::FinishReason finish_reason, bool interrupted,
+              const llm::Usage& usage, std::function<void()> done);
   // What went wrong inside, for the request's log line (sql::error_text; never data).
   const std::string& failure() const { return failure_; }
 

@@ -577,7 +577,8 @@ void Reply::Machine::conclude() {
   result_.message = builder_.message();
   result_.finish_reason = finish_reason_;
   result_.reader_gone = stream_.reader_gone();
-  result_.interrupted = interrupted_;
+  result_.interrupted =
+      interrupted_ || (stream_.reader_gone() && in_.options.on_disconnect == OnDisconnect::kStop);
   if (in_.observer) in_.observer->reply_finished(&result_);
   if (auto on_end = std::move(in_.on_end)) on_end(std::move(result_));
 }

@@ -69,7 +69,9 @@ struct ReplyResult {
   Usage usage;                                       // summed over the steps
   std::string error;                                 // the `3:` text when the reply failed
   bool reader_gone = false;
-  bool interrupted = false;  // on_tick asked to stop (kStop)
+  // Stopped before its end: on_tick asked to (kStop), or its reader left under
+  // on-disconnect = stop.
+  bool interrupted = false;
 };
 
 struct ReplyInputs {

@@ -1,5 +1,5 @@
 -- Replies whose worker died (no heartbeat for 5 s): the partial message is stored with
--- finish reason error and the chat is free again. Any worker runs this; SKIP LOCKED lets
+-- finish reason error (and "interrupted": true on it) and the chat is free again. Any worker runs this; SKIP LOCKED lets
 -- several run it at once.
 -- $1 the prefix of the replies' channels: each is the prefix and the chat id without dashes
 -- (sql/channels.hpp).
@@ -13,7 +13,8 @@ WITH dead AS (
     RETURNING r.chat_id, r.model, r.provider, r.message
 ), stored AS (
     INSERT INTO chat_messages (chat_id, model, provider, content, finish_reason)
-    SELECT chat_id, model, provider, message, 'error'
+    SELECT chat_id, model, provider,
+           message || '{"finish_reason": "error", "interrupted": true}'::jsonb, 'error'
       FROM reply
      WHERE message IS NOT NULL AND jsonb_array_length(message->'parts') > 0
     RETURNING chat_id, created_at, octet_length(content::text) AS bytes

@@ -75,11 +75,12 @@ ReplyStore::BatchAnswer ReplyStore::checkpoint(const std::vector<ReplyCheckpoint
 }
 
 void ReplyStore::finish(const std::string& chat_id, const std::string& message_id,
-                        const ReplyProgress& p, const std::string& finish_reason,
+                        const ReplyProgress& p, const ReplyEnd& end,
                         std::optional<long long> prompt_tokens,
                         std::optional<long long> completion_tokens) {
   exec(kNoRetry, query::chat_replies_finish, chat_id, message_id, p.parts, p.part_count, p.message,
-       finish_reason, prompt_tokens, completion_tokens, reply_channel(chat_id));
+       end.finish_reason, prompt_tokens, completion_tokens, reply_channel(chat_id),
+       end.interrupted);
 }
 
 void ReplyStore::heartbeat(const std::vector<std::string>& chat_ids) {

@@ -51,6 +51,13 @@ struct ReplyCheckpoint {
   ReplyProgress progress;
 };
 
+// How a reply ended, stored on its message (API.md §8): the `d` part's finish reason, and
+// whether it was stopped before its end (interrupt, on-disconnect = stop, a server failure).
+struct ReplyEnd {
+  std::string finish_reason;
+  bool interrupted = false;
+};
+
 struct ReplyRead {
   std::string message_id;
   std::string parts;  // from the requested byte offset on
@@ -78,9 +85,10 @@ class ReplyStore : Executor {
     std::map<std::string, std::string> refused;  // chat id -> sql::error_text
   };
   BatchAnswer checkpoint(const std::vector<ReplyCheckpoint>& batch);
-  // Stores the assistant message (when it has parts) and marks the reply finished.
+  // Stores the assistant message (when it has parts), with how it ended, and marks the reply
+  // finished.
   void finish(const std::string& chat_id, const std::string& message_id,
-              const ReplyProgress& progress, const std::string& finish_reason,
+              const ReplyProgress& progress, const ReplyEnd& end,
               std::optional<long long> prompt_tokens, std::optional<long long> completion_tokens);
   // Keeps these replies (of chats by id) alive for recovery: see chat_replies_heartbeat.sql.
   void heartbeat(const std::vector<std::string>& chat_ids);

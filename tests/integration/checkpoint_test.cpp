@@ -23,7 +23,7 @@ TEST_F(Checkpoints, ABatchWritesEveryReplyAndOneRefusedRecordFailsOnlyItsOwn) {
     ASSERT_EQ(claim.outcome, sql::ReplyClaim::kClaimed);
   }
   // The last one ended already: it has no answer.
-  store.replies.finish(chats[3], "msg-3", {"", 0, std::nullopt}, "stop", std::nullopt,
+  store.replies.finish(chats[3], "msg-3", {"", 0, std::nullopt}, {"stop"}, std::nullopt,
                        std::nullopt);
   stack_->sql(R"(
     CREATE OR REPLACE FUNCTION refuse_batch_marker() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -69,7 +69,7 @@ TEST_F(Checkpoints, ABatchWritesEveryReplyAndOneRefusedRecordFailsOnlyItsOwn) {
       stack_->sql("SELECT parts FROM chat_replies WHERE chat_id = '" + chats[1] + "'").at(0).at(0),
       "");
   for (int i = 0; i < 3; ++i)
-    store.replies.finish(chats[i], "msg-" + std::to_string(i), {"", 1, std::nullopt}, "stop",
+    store.replies.finish(chats[i], "msg-" + std::to_string(i), {"", 1, std::nullopt}, {"stop"},
                          std::nullopt, std::nullopt);
 }
 

@@ -110,6 +110,8 @@ TEST_F(Lifecycle, DisconnectWithContinueStoresTheWholeReply) {
   ASSERT_EQ(stored.size(), 2u);
   EXPECT_NE(stored[1]["content"].get<std::string>().find("w19"), std::string::npos)
       << stored[1]["content"];
+  EXPECT_EQ(stored[1]["finish_reason"], "stop");
+  EXPECT_FALSE(stored[1].contains("interrupted")) << "a reply that ran to its end";
   EXPECT_EQ(status(token, chat), "idle");
 }
 
@@ -130,6 +132,8 @@ TEST_F(Lifecycle, DisconnectWithStopStoresThePartialReplyWithinASecond) {
   auto reason = stack_->sql("SELECT finish_reason FROM chat_messages WHERE chat_id = '" + chat +
                             "' AND content->>'role' = 'assistant'");
   EXPECT_EQ(reason.at(0).at(0), "stop");
+  EXPECT_EQ(stored[1]["finish_reason"], "stop");
+  EXPECT_EQ(stored[1]["interrupted"], true);
 }
 
 TEST_F(Lifecycle, InterruptThroughBStopsAReplyStreamingFromA) {
@@ -160,6 +164,8 @@ TEST_F(Lifecycle, InterruptThroughBStopsAReplyStreamingFromA) {
   ASSERT_EQ(stored.size(), 2u);
   expect_stored_as_rebuilt(r, stored[1]);
   EXPECT_EQ(stored[1]["content"].get<std::string>().find("w39"), std::string::npos);
+  EXPECT_EQ(stored[1]["finish_reason"], "stop");
+  EXPECT_EQ(stored[1]["interrupted"], true);
   EXPECT_EQ(status(token, chat), "idle");
   // Only the owner may interrupt.
   auto other = stack_->new_user_token(unique("intruder"));
@@ -631,6 +637,9 @@ TEST_F(Lifecycle, AKilledWorkerLeavesNoStuckChatAndNoLostReply) {
   auto reason = stack_->sql("SELECT finish_reason FROM chat_messages WHERE chat_id = '" + chat +
                             "' AND content->>'role' = 'assistant'");
   EXPECT_EQ(reason.at(0).at(0), "error");
+  // …and says so in GET …/messages, for a page to mark it after a reload (API.md §8).
+  EXPECT_EQ(stored[1]["finish_reason"], "error");
+  EXPECT_EQ(stored[1]["interrupted"], true);
   auto next = send(token, chat, "fake-openai", script_message({{"steps", {{{"text", "again"}}}}}));
   EXPECT_EQ(count_prefix(next.lines(), "d:"), 1u) << next.body;
 }
