@@ -134,35 +134,46 @@ std::string idempotency_key(const Request& request) {
   return *key;
 }
 
-// What makes two requests the same request: the body without what the server assigns.
-std::string request_hash(const ChatMessageRequest& decoded) {
+// What makes two requests the same request: the body without what the server assigns, and
+// the message edited, if any.
+std::string request_hash(const ChatMessageRequest& decoded, const std::string* edited) {
   json message = decoded.message;
   message.erase("createdAt");
   message.erase("id");
-  return base::hash_secret(base::json_text(
-      {{"model", decoded.model}, {"message", message}, {"thinking", decoded.thinking}}));
+  json request = {{"model", decoded.model}, {"message", message}, {"thinking", decoded.thinking}};
+  if (edited) request["edits"] = *edited;
+  return base::hash_secret(base::json_text(request));
 }
 
-// max-message-size and max-chat-size, in bytes of JSON as stored. A reply may take a chat past
-// its limit (by at most max-message-size); the next message is refused.
+// max-message-size and max-chat-size, in bytes of JSON as stored (`chat.stored_bytes` without
+// what an edit deletes). A reply may take a chat past its limit (by at most max-message-size);
+// the next message is refused.
 void check_stored_size(const ReplySettings& limits, const sql::ChatRecord& chat, uint64_t size) {
   if (size > limits.max_message_bytes)
     throw ApiError(413, "Message too large.",
                    "The message is " + std::to_string(size) +
                        " bytes of JSON; a message may have at most " +
                        std::to_string(limits.max_message_bytes) + ".");
-  if (static_cast<uint64_t>(chat.stored_bytes) + size > limits.max_chat_bytes)
+  if (static_cast<uint64_t>(std::max(0LL, chat.stored_bytes)) + size > limits.max_chat_bytes)
     throw ApiError(400, "This chat is full.",
-                   "It stores " + std::to_string(chat.stored_bytes) +
+                   "It stores " + std::to_string(std::max(0LL, chat.stored_bytes)) +
                        " bytes of messages and may store at most " +
                        std::to_string(limits.max_chat_bytes) + "; start a new chat.");
 }
 
-}  // namespace
-
-void post_chat_message(Context& context, Request& request, ResponseWriter& out) {
+// POST …/messages, and PATCH …/messages/{message} with `edited` (API.md §4, §8): stores the
+// user's message (for an edit, in place of the edited one and all after it) and streams the
+// reply.
+void send_message(Context& context, Request& request, ResponseWriter& out,
+                  const std::string* edited) {
   auto chat = load_chat(context, request, ChatAccess::kWrite);
+  if (edited) {
+    auto removed = context.store.messages.edit_target(chat.id, *edited);
+    if (!removed) throw resource_not_found();
+    chat.stored_bytes -= *removed;
+  }
   auto decoded = decode_chat_message(request.body);
+  if (edited) decoded.message["id"] = *edited;  // stored under the same id
   std::string key = idempotency_key(request);
   const llm::Model* model = context.models.find(decoded.model);
   if (!model) throw ApiError(400, "Model not found");
@@ -180,7 +191,7 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
       model->provider_type,
       context.worker,
       key,
-      key.empty() ? "" : request_hash(decoded),
+      key.empty() ? "" : request_hash(decoded, edited),
       context.reply.max_replies_per_user,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - request.received).count()};
   auto claim = context.store.replies.begin(reply);
@@ -205,7 +216,8 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
   try {
     before =
         context.store.messages.append({chat.id, model->id, model->provider_type, stored_message},
-                                      static_cast<int>(keep), context.reply.max_history_bytes);
+                                      static_cast<int>(keep), context.reply.max_history_bytes,
+                                      edited ? std::optional<std::string>(*edited) : std::nullopt);
   } catch (...) {
     // Nothing was stored: the chat is free again, and so is the key, for the client's retry.
     try {
@@ -233,6 +245,16 @@ void post_chat_message(Context& context, Request& request, ResponseWriter& out) 
     start.fallback_title = llm::fallback_title(message_text(decoded.message));
   }
   start_live_reply(context, std::move(start));
+}
+
+}  // namespace
+
+void post_chat_message(Context& context, Request& request, ResponseWriter& out) {
+  send_message(context, request, out, nullptr);
+}
+
+void edit_chat_message(Context& context, Request& request, ResponseWriter& out) {
+  send_message(context, request, out, &request.path_param("message"));
 }
 
 }  // namespace chatd::http

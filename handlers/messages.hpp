@@ -1,5 +1,5 @@
 // POST /api/v2/chats/{chat}/messages: store the user's message and stream the reply
-// (API.md §4).
+// (API.md §4); PATCH …/messages/{message}: edit a user message and run again (§8).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -31,5 +31,8 @@ nlohmann::json history_window(const std::vector<std::string>& newest_first, size
                               bool whole);
 
 void post_chat_message(Context& context, Request& request, ResponseWriter& out);
+// PATCH …/messages/{message} (API.md §8): the user message and every later one are replaced by
+// the body's message, under the same id, and the reply streams as for POST.
+void edit_chat_message(Context& context, Request& request, ResponseWriter& out);
 
 }  // namespace chatd::http

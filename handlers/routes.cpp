@@ -31,6 +31,7 @@ constexpr Route kRoutes[] = {
     {"DELETE", "/api/v2/chats/{chat}", Access::kUserInRead, delete_chat},
     {"GET", "/api/v2/chats/{chat}/messages", Access::kUserInRead, list_chat_messages},
     {"POST", "/api/v2/chats/{chat}/messages", Access::kUserInRead, post_chat_message},
+    {"PATCH", "/api/v2/chats/{chat}/messages/{message}", Access::kUserInRead, edit_chat_message},
     {"POST", "/api/v2/chats/{chat}/interrupt", Access::kUserInRead, interrupt_chat},
     {"GET", "/api/v2/chats/{chat}/stream", Access::kUserInRead, stream_chat},
     {"GET", "/api/v2/deployment/llms", Access::kUser, list_models},

@@ -29,10 +29,18 @@ MessagePage MessageStore::page(const std::string& chat_id, const MessagePageQuer
   return page;
 }
 
-RecentMessages MessageStore::append(const StoredMessage& m, int recent, uint64_t max_bytes) {
+std::optional<long long> MessageStore::edit_target(const std::string& chat_id,
+                                                   const std::string& message_id) {
+  auto rows = exec(query::chat_messages_edit_target, chat_id, message_id);
+  if (rows.empty()) return std::nullopt;
+  return rows[0]["bytes"].as<long long>();
+}
+
+RecentMessages MessageStore::append(const StoredMessage& m, int recent, uint64_t max_bytes,
+                                    const std::optional<std::string>& edited) {
   auto rows = exec(kNoRetry, query::chat_messages_append, m.chat_id, m.model, m.provider, m.content,
                    m.finish_reason, m.prompt_tokens, m.completion_tokens, recent,
-                   static_cast<long long>(max_bytes));
+                   static_cast<long long>(max_bytes), edited);
   RecentMessages before;
   before.newest_first.reserve(rows.size());
   for (const auto& row : rows)

@@ -57,8 +57,13 @@ class MessageStore : Executor {
   MessagePage page(const std::string& chat_id, const MessagePageQuery& query);
   // Stores the message and moves chats.updated_at to its time; returns the chat's newest
   // messages from before it, at most `recent` and at most `max_bytes` of JSON, all in one
-  // statement.
-  RecentMessages append(const StoredMessage& message, int recent, uint64_t max_bytes);
+  // statement. With `edited`, the message replaces the user message of that id and every later
+  // one (edit_target), and "before it" is before that message.
+  RecentMessages append(const StoredMessage& message, int recent, uint64_t max_bytes,
+                        const std::optional<std::string>& edited = std::nullopt);
+  // The bytes of JSON the user message `message_id` of the chat and every later message take:
+  // what an edit of it deletes; none when the chat has no such user message.
+  std::optional<long long> edit_target(const std::string& chat_id, const std::string& message_id);
 };
 
 }  // namespace chatd::sql

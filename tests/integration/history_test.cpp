@@ -56,16 +56,24 @@ class History : public ReplyTest {
                 "', 'fake-openai', 'openai', '" + content.dump() + "'::jsonb)";
     }
     stack_->sql("INSERT INTO chat_messages (chat_id, model, provider, content) VALUES " + values);
+    stack_->sql(
+        "UPDATE chats SET stored_bytes = (SELECT sum(octet_length(content::text)) FROM "
+        "chat_messages WHERE chat_id = chats.id) WHERE id = '" +
+        chat + "'");
   }
 
-  // Sends "now" and returns the texts of the non-system messages chatd sent the model for the
-  // reply (not for the title), and whether a title was asked for.
+  // Sends "now" (with `edited`, as an edit of that message: PATCH) and returns the texts of the
+  // non-system messages chatd sent the model for the reply (not for the title), and whether a
+  // title was asked for.
   std::pair<std::vector<std::string>, bool> send_and_see(const std::string& token,
-                                                         const std::string& chat) {
+                                                         const std::string& chat,
+                                                         const std::string& edited = "") {
     std::string log = fake_->requests_log();
     size_t before = std::filesystem::exists(log) ? std::filesystem::file_size(log) : 0;
     auto r = http_stream(
-        "POST", nginx_->base_url() + "/api/v2/chats/" + chat + "/messages",
+        edited.empty() ? "POST" : "PATCH",
+        nginx_->base_url() + "/api/v2/chats/" + chat + "/messages" +
+            (edited.empty() ? "" : "/" + edited),
         {"Coder-Session-Token: " + token, "Content-Type: application/json"},
         json({{"model", "fake-openai"}, {"message", {{"role", "user"}, {"content", "now"}}}})
             .dump());
@@ -172,6 +180,39 @@ TEST_F(History, AChatWithoutAUserMessageGetsATitle) {
   auto [texts, title] = send_and_see(token, chat);
   EXPECT_EQ(texts, (Texts{"now"}));
   EXPECT_TRUE(title);
+}
+
+// An edit (PATCH …/messages/{message}) runs the model on what came before the edited message
+// and the new text: the edited message and everything after it are gone, in the window and in
+// the chat, and the chat's stored_bytes stays exact. Editing the first user message names the
+// chat again.
+TEST_F(History, AnEditSeesOnlyWhatCameBeforeTheEditedMessage) {
+  auto token = stack_->new_user_token(unique("history"));
+  std::string chat = create_chat(token)["id"];
+  store(chat, {"user", "assistant", "user", "assistant", "user", "assistant"});
+  auto [texts, title] = send_and_see(token, chat, "id-m2");
+  EXPECT_EQ(texts, (Texts{"m0", "m1", "now"}));
+  EXPECT_FALSE(title);
+  auto stored = messages(token, chat);
+  ASSERT_EQ(stored.size(), 4u);
+  EXPECT_EQ(stored[0]["id"], "id-m0");
+  EXPECT_EQ(stored[1]["id"], "id-m1");
+  EXPECT_EQ(stored[2]["id"], "id-m2") << "the edited message keeps its id";
+  EXPECT_EQ(stored[2]["content"], "now");
+  EXPECT_EQ(stored[3]["role"], "assistant");
+  auto bytes = [&] {
+    return stack_->sql(
+        "SELECT c.stored_bytes = (SELECT sum(octet_length(content::text)) FROM "
+        "chat_messages WHERE chat_id = c.id) FROM chats c WHERE c.id = '" +
+        chat + "'")[0][0];
+  };
+  EXPECT_EQ(bytes(), "t");
+
+  auto [first, first_title] = send_and_see(token, chat, "id-m0");
+  EXPECT_EQ(first, (Texts{"now"}));
+  EXPECT_TRUE(first_title);
+  EXPECT_EQ(messages(token, chat).size(), 2u);
+  EXPECT_EQ(bytes(), "t");
 }
 
 }  // namespace

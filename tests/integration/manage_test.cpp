@@ -390,5 +390,109 @@ TEST_F(Manage, MessagePagesWithCursorsAndLinks) {
   EXPECT_EQ(call("GET", base + "?limit=2", admin).body, call("GET", base + "?limit=2", token).body);
 }
 
+// PATCH …/messages/{message}: an edit truncates and runs again, streaming exactly as a POST;
+// the stored history afterwards is what the AI SDK client shows. Regenerating is the same call
+// with the message unchanged.
+TEST_F(Manage, AnEditTruncatesAndRunsAgainAndRegenerates) {
+  auto token = stack_->new_user_token(unique("edit"));
+  std::string chat = create_chat(token)["id"];
+  auto first = script_message({{"steps", {{{"text", "one"}}}}}, "first");
+  first["id"] = "u-1";
+  ASSERT_EQ(send(token, chat, "fake-openai", first).status, 200);
+  ASSERT_EQ(
+      send(token, chat, "fake-openai", script_message({{"steps", {{{"text", "two"}}}}}, "second"))
+          .status,
+      200);
+  auto before = messages(token, chat);
+  ASSERT_EQ(before.size(), 4u);
+  std::string path = "/api/v2/chats/" + chat + "/messages/u-1";
+  auto edit = [&](const json& message, std::vector<std::string> headers = {}) {
+    headers.push_back("Coder-Session-Token: " + token);
+    return http_stream("PATCH", stack_->url(path), headers,
+                       json({{"model", "fake-anthropic"}, {"message", message}}).dump());
+  };
+  auto edited = edit(script_message({{"steps", {{{"text", "edited answer"}}}}}, "first, edited"));
+  ASSERT_EQ(edited.status, 200) << edited.body;
+  EXPECT_EQ(edited.header("x-vercel-ai-data-stream"), "v1");
+  EXPECT_EQ(count_prefix(edited.lines(), "d:"), 1u) << edited.body;
+  auto after = messages(token, chat);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0]["id"], "u-1");
+  EXPECT_NE(after[0]["content"].get<std::string>().find("first, edited"), std::string::npos);
+  expect_stored_as_rebuilt(edited, after[1]);
+  EXPECT_NE(after[1]["id"], before[1]["id"]);
+
+  // Regenerate: the same message again gives a new answer in place of the old.
+  auto again = edit(after[0]);
+  ASSERT_EQ(again.status, 200) << again.body;
+  auto regenerated = messages(token, chat);
+  ASSERT_EQ(regenerated.size(), 2u);
+  EXPECT_EQ(regenerated[0]["content"], after[0]["content"]);
+  EXPECT_NE(regenerated[1]["id"], after[1]["id"]);
+  expect_stored_as_rebuilt(again, regenerated[1]);
+  EXPECT_EQ(stack_->sql("SELECT c.stored_bytes = (SELECT sum(octet_length(content::text)) FROM "
+                        "chat_messages WHERE chat_id = c.id) FROM chats c WHERE c.id = '" +
+                        chat + "'")[0][0],
+            "t");
+
+  // Idempotency-Key: the repeat of a finished edit is the 409 of an already sent message.
+  auto keyed = edit(after[0], {"Idempotency-Key: e1"});
+  ASSERT_EQ(keyed.status, 200);
+  auto repeat = edit(after[0], {"Idempotency-Key: e1"});
+  EXPECT_EQ(repeat.status, 409);
+  EXPECT_EQ(json::parse(repeat.body)["message"], "This message was already sent.");
+  EXPECT_EQ(messages(token, chat).size(), 2u);
+}
+
+TEST_F(Manage, AnEditIsRefusedInTheOrderOfTheContract) {
+  auto token = stack_->new_user_token(unique("editbad"));
+  std::string chat = chat_with_messages(token, 4);  // m0 user, m1 assistant, …
+  std::string base = "/api/v2/chats/" + chat + "/messages/";
+  std::string good =
+      json({{"model", "fake-openai"}, {"message", script_message({{"steps", {{{"text", "x"}}}}})}})
+          .dump();
+  auto patch_message = [&](const std::string& t, const std::string& id, const std::string& body) {
+    return call("PATCH", base + id, t, body);
+  };
+  EXPECT_EQ(patch_message("", "m0", good).status, 401);
+  EXPECT_EQ(call("PATCH", "/api/v2/chats/nope/messages/m0", token, "{").status, 400);
+  // Not a user message of this chat: 404, before the body is read.
+  for (const char* id : {"m1", "nope", "m9"}) {
+    auto r = patch_message(token, id, "{");
+    EXPECT_EQ(r.status, 404) << id;
+    EXPECT_EQ(json::parse(r.body)["message"],
+              "Resource not found or you do not have access to this resource");
+  }
+  auto other = stack_->new_user_token(unique("editother"));
+  auto admin = stack_->new_user_token(unique("editadmin"), /*admin=*/true);
+  EXPECT_EQ(patch_message(other, "m0", good).status, 404);
+  EXPECT_EQ(patch_message(admin, "m0", good).status, 404);
+  auto bad = patch_message(
+      token, "m2", R"({"model":"fake-openai","message":{"role":"assistant","content":"x"}})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["message"], "Failed to decode chat message");
+  auto unknown =
+      patch_message(token, "m2", R"({"model":"nope","message":{"role":"user","content":"x"}})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(unknown.body, R"({"message":"Model not found"})");
+  EXPECT_EQ(messages(token, chat).size(), 4u) << "a refused edit deleted messages";
+
+  // While a reply runs: 409, and nothing is deleted.
+  std::thread running([&] {
+    send(token, chat, "fake-openai",
+         script_message({{"steps", {{{"text", "a b c d e f g h"}, {"token_delay_ms", 150}}}}}));
+  });
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return json::parse(call("GET", "/api/v2/chats/" + chat, token).body)["status"] == "running";
+      },
+      5s));
+  auto busy = patch_message(token, "m2", good);
+  EXPECT_EQ(busy.status, 409);
+  EXPECT_EQ(json::parse(busy.body)["message"], "A reply is already being generated for this chat.");
+  running.join();
+  EXPECT_EQ(messages(token, chat).size(), 6u);
+}
+
 }  // namespace
 }  // namespace chatd::test
