@@ -8,9 +8,7 @@
 
 namespace chatd::http {
 
-namespace {
-
-// Field order as Coder's codersdk.Chat.
+// Field order as Coder's codersdk.Chat, then API.md §8's.
 nlohmann::ordered_json chat_json(const sql::ChatRecord& chat) {
   return {{"id", chat.id},
           {"created_at", chat.created_at},
@@ -21,6 +19,8 @@ nlohmann::ordered_json chat_json(const sql::ChatRecord& chat) {
           {"pin_order", chat.pin_order},
           {"labels", nlohmann::ordered_json::parse(chat.labels)}};
 }
+
+namespace {
 
 constexpr size_t kMaxTitle = 200;
 constexpr size_t kMaxLabels = 50;

@@ -14,6 +14,9 @@ void update_chat(Context& context, Request& request, ResponseWriter& out);
 void delete_chat(Context& context, Request& request, ResponseWriter& out);
 void list_chat_messages(Context& context, Request& request, ResponseWriter& out);
 
+// The API's Chat object (API.md §3, §8).
+nlohmann::ordered_json chat_json(const sql::ChatRecord& chat);
+
 enum class ChatAccess { kRead, kWrite };
 
 // The {chat} of the path, read in the statement that authenticates the caller (the first thing

@@ -11,6 +11,7 @@
 #include "handlers/observability.hpp"
 #include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
+#include "handlers/watch.hpp"
 #include "sql/error_text.hpp"
 #include "sql/pool.hpp"
 #include "sql/statement.hpp"
@@ -26,6 +27,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/status", Access::kPublic, get_status},
     {"GET", "/api/v2/chats", Access::kUserInRead, list_chats},
     {"POST", "/api/v2/chats", Access::kUser, create_chat},
+    {"GET", "/api/v2/chats/watch", Access::kUser, watch_chats},
     {"GET", "/api/v2/chats/{chat}", Access::kUserInRead, get_chat},
     {"PATCH", "/api/v2/chats/{chat}", Access::kUserInRead, update_chat},
     {"DELETE", "/api/v2/chats/{chat}", Access::kUserInRead, delete_chat},
@@ -74,9 +76,17 @@ RouteMatch match_route(std::span<const Route> table, std::string_view method,
                        std::string_view path) {
   RouteMatch result;
   auto path_segments = segments(path);
+  // A path that a pattern names literally is that pattern's ("/api/v2/chats/watch" is not a
+  // chat): only the patterns with the fewest parameters among those that match count.
+  size_t fewest = SIZE_MAX;
   for (const auto& route : table) {
     std::map<std::string, std::string, std::less<>> params;
-    if (!match_pattern(route.pattern, path_segments, params)) continue;
+    if (match_pattern(route.pattern, path_segments, params))
+      fewest = std::min(fewest, params.size());
+  }
+  for (const auto& route : table) {
+    std::map<std::string, std::string, std::less<>> params;
+    if (!match_pattern(route.pattern, path_segments, params) || params.size() != fewest) continue;
     if (route.method == method) {
       result.route = &route;
       result.params = std::move(params);

@@ -16,4 +16,9 @@ inline constexpr const char* kReplyChannelPrefix = "chatd_reply_";
 // notifies many chats, builds the same name from the prefix.
 std::string reply_channel(const std::string& chat_id);
 
+// A user's chats changed (GET /api/v2/chats/watch): "chatd_user_" and the user id without its
+// dashes, as chatd_user_channel (migration 0010) names it for the statements that notify. The
+// payload is {"kind": "created|updated|status_change|title_change|deleted", "chat": "<id>"}.
+std::string user_channel(const std::string& user_id);
+
 }  // namespace chatd::sql

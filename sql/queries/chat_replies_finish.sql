@@ -11,7 +11,7 @@ WITH reply AS (
            finished_at = now(),
            heartbeat_at = now()
      WHERE chat_id = $1 AND message_id = $2 AND finished_at IS NULL
-    RETURNING chat_id, model, provider, message, readers
+    RETURNING chat_id, user_id, model, provider, message, readers
 ), stored AS (
     INSERT INTO chat_messages (chat_id, model, provider, content, finish_reason, prompt_tokens,
                                completion_tokens)
@@ -27,4 +27,5 @@ WITH reply AS (
       FROM stored
      WHERE chats.id = stored.chat_id
 )
-SELECT pg_notify($9, '') FROM reply
+-- The chat is idle again: its readers (the reply's channel) and the owner's watchers hear it.
+SELECT pg_notify($9, ''), chatd_chat_event(user_id, chat_id, 'status_change') FROM reply

@@ -10,7 +10,7 @@ WITH dead AS (
 ), reply AS (
     UPDATE chat_replies r SET finished_at = now()
       FROM dead WHERE r.chat_id = dead.chat_id AND r.message_id = dead.message_id
-    RETURNING r.chat_id, r.model, r.provider, r.message
+    RETURNING r.chat_id, r.user_id, r.model, r.provider, r.message
 ), stored AS (
     INSERT INTO chat_messages (chat_id, model, provider, content, finish_reason)
     SELECT chat_id, model, provider,
@@ -23,4 +23,6 @@ WITH dead AS (
       FROM stored
      WHERE chats.id = stored.chat_id
 )
-SELECT chat_id, pg_notify($1 || replace(chat_id::text, '-', ''), '') FROM reply
+SELECT chat_id, pg_notify($1 || replace(chat_id::text, '-', ''), ''),
+       chatd_chat_event(user_id, chat_id, 'status_change')
+  FROM reply

@@ -1,5 +1,6 @@
--- PATCH /api/v2/chats/{chat}: the fields given (NULL: keep), in one statement. A title set
--- here is the user's: a title generated later never replaces it (chats_set_title.sql).
+-- PATCH /api/v2/chats/{chat}: the fields given (NULL: keep), in one statement, announced to
+-- the owner's watchers ("title_change" when the title is among them, else "updated"). A title
+-- set here is the user's: a title generated later never replaces it (chats_set_title.sql).
 -- Archiving unpins; an archived chat stays unpinned.
 -- $1 chat id, $2 owner, $3 title, $4 archived, $5 pin_order, $6 labels (a JSON object).
 UPDATE chats
@@ -11,4 +12,5 @@ UPDATE chats
        labels = coalesce($6::jsonb, labels),
        updated_at = now()
  WHERE id = $1 AND owner_id = $2
-RETURNING id
+RETURNING chatd_chat_event(owner_id, id, CASE WHEN $3::text IS NULL THEN 'updated'
+                                             ELSE 'title_change' END) AS announced

@@ -57,6 +57,12 @@ Authenticated<ChatRead> ChatStore::get(const KeyCheck& caller, const std::string
   return read;
 }
 
+std::optional<ChatRecord> ChatStore::find(const std::string& chat_id, const std::string& owner_id) {
+  auto rows = exec(query::chats_find, chat_id, owner_id);
+  if (rows.empty()) return std::nullopt;
+  return chat_from_row(rows[0]);
+}
+
 void ChatStore::set_title(const std::string& chat_id, const std::string& title) {
   exec(query::chats_set_title, chat_id, title);
 }

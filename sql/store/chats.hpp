@@ -71,6 +71,8 @@ class ChatStore : Executor {
   // may read them (its owner or an admin) and they take at most so many bytes of JSON.
   Authenticated<ChatRead> get(const KeyCheck& caller, const std::string& id,
                               std::optional<uint64_t> messages_up_to = std::nullopt);
+  // The owner's chat, for a watcher (owner_id not filled); none when it is not there.
+  std::optional<ChatRecord> find(const std::string& chat_id, const std::string& owner_id);
   // A generated title: kept only while the user has not set one (update).
   void set_title(const std::string& chat_id, const std::string& title);
   // False when the owner has no such chat (any more).

@@ -216,6 +216,78 @@ TEST_F(Lifecycle, DeleteStopsAReplyRunningOnAnotherInstanceAndLeavesNothing) {
   EXPECT_EQ(call("GET", "/api/v2/chats/" + chat, token).status, 404);
 }
 
+// GET /api/v2/chats/watch on A hears, within a second each, the changes made through B: a chat
+// created, renamed, archived, running and idle again with its generated title, deleted. Another
+// user's watcher hears none of them.
+TEST_F(Lifecycle, AWatcherHearsEveryChangeMadeOnTheOtherInstance) {
+  auto token = stack_->new_user_token(unique("watcher"));
+  auto stranger = stack_->new_user_token(unique("stranger"));
+  std::mutex mutex;
+  std::string events, stranger_events;
+  auto watch = [&](const std::string& t, std::string& into) {
+    return http_stream("GET", stack_->url("/api/v2/chats/watch"), auth(t), "", 60s,
+                       [&](const std::string& body) {
+                         std::lock_guard lock(mutex);
+                         into = body;
+                         return body.find("\"kind\":\"deleted\"") != std::string::npos ||
+                                body.find("stop watching") != std::string::npos;
+                       });
+  };
+  StreamedResponse watched, strangers;
+  std::thread watching([&] { watched = watch(token, events); });
+  std::thread other([&] { strangers = watch(stranger, stranger_events); });
+  // A watch opens with a comment, sent once it listens: from then on nothing is missed.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lock(mutex);
+        return events.rfind(": watching\n\n", 0) == 0 &&
+               stranger_events.rfind(": watching", 0) == 0;
+      },
+      5s));
+  // Each change, then its event within a second.
+  auto heard = [&](const std::string& text) {
+    EXPECT_TRUE(wait_until(
+        [&] {
+          std::lock_guard lock(mutex);
+          return events.find(text) != std::string::npos;
+        },
+        1s))
+        << "not heard within 1 s: " << text << "\n"
+        << events;
+  };
+  std::string chat = json::parse(http("POST", b_url("/api/v2/chats"), auth(token)).body)["id"];
+  heard("\"kind\":\"created\",\"chat\":{\"id\":\"" + chat + "\"");
+  EXPECT_EQ(
+      http("PATCH", b_url("/api/v2/chats/" + chat), auth(token), R"({"title":"Renamed"})").status,
+      204);
+  heard("\"kind\":\"title_change\",\"chat\":{\"id\":\"" + chat + "\"");
+  heard("\"title\":\"Renamed\"");
+  EXPECT_EQ(
+      http("PATCH", b_url("/api/v2/chats/" + chat), auth(token), R"({"archived":true})").status,
+      204);
+  heard("\"kind\":\"updated\",\"chat\":{\"id\":\"" + chat + "\"");
+  heard("\"archived\":true");
+  auto reply = http_stream("POST", b_url("/api/v2/chats/" + chat + "/messages"), auth(token),
+                           body(slow_script(3, 10)));
+  EXPECT_EQ(reply.status, 200);
+  heard("\"status\":\"running\"");
+  heard("\"kind\":\"status_change\",\"chat\":{\"id\":\"" + chat + "\"");
+  heard("\"status\":\"idle\"");
+  EXPECT_EQ(http("DELETE", b_url("/api/v2/chats/" + chat), auth(token)).status, 204);
+  heard("\"kind\":\"deleted\",\"chat\":{\"id\":\"" + chat + "\"}");
+  watching.join();  // the client hung up once it heard "deleted"
+  EXPECT_EQ(watched.header("content-type"), "text/event-stream");
+  // Every event is one `data:` line and a blank line.
+  for (const auto& line : watched.lines())
+    EXPECT_TRUE(line.empty() || line == ": watching" || line.rfind("data: {\"kind\":", 0) == 0)
+        << line;
+  // The stranger heard nothing of it; its watch ends when its own chat goes.
+  std::string own = json::parse(http("POST", b_url("/api/v2/chats"), auth(stranger)).body)["id"];
+  EXPECT_EQ(http("DELETE", b_url("/api/v2/chats/" + own), auth(stranger)).status, 204);
+  other.join();
+  EXPECT_EQ(strangers.body.find(chat), std::string::npos) << strangers.body;
+}
+
 // An interrupt that arrives while the POST is still on its way to its claim, when nothing runs
 // yet (API.md §7: 204 either way), stops that reply all the same: the interrupt wins.
 TEST_F(Lifecycle, AnInterruptBeforeTheClaimStillWins) {

@@ -114,6 +114,12 @@ TEST(MatchRoute, AllowHeadersOfTheKnownPaths) {
   EXPECT_EQ(match_route(routes(), "PUT", "/api/v2/chats/abc").allow, "GET, PATCH, DELETE");
   EXPECT_EQ(match_route(routes(), "PUT", "/api/v2/chats/abc/messages").allow, "GET, POST");
   EXPECT_EQ(match_route(routes(), "POST", "/api/v2/deployment/llms").allow, "GET");
+  // A literal segment wins over a parameter: "watch" is not a chat.
+  EXPECT_EQ(match_route(routes(), "DELETE", "/api/v2/chats/watch").allow, "GET");
+  EXPECT_EQ(match_route(routes(), "GET", "/api/v2/chats/watch").route->pattern,
+            "/api/v2/chats/watch");
+  EXPECT_EQ(match_route(routes(), "GET", "/api/v2/chats/watcher").route->pattern,
+            "/api/v2/chats/{chat}");
 }
 
 TEST(MatchRoute, GetAndPostOnChatsReachDifferentRoutes) {
@@ -171,7 +177,6 @@ TEST(MatchRoute, NearMissesMatchNothingAndAllowNothing) {
            "/api/v2/chats/abc//",
            "/api/v2/chats/abc/messages/",
            "/api/v2/chats/abc/messages/x/y",
-           "/api/v2/chats/abc/messages/",
            "/api/v2/chats/abc/message",
            "/api/v2/chatsx",
            "/api/v2/chat",
