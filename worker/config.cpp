@@ -178,7 +178,9 @@ po::options_description serve_options() {
       "mcp-refresh", po::value<std::string>()->default_value("5m"),
       "how often each worker refetches the MCP servers' tool lists")(
       "tool-result-limit", po::value<std::string>()->default_value("64KiB"),
-      "a tool result larger than this is cut (with a marker) before the model sees it");
+      "a tool result larger than this is cut (with a marker) before the model sees it")(
+      "archived-chat-retention", po::value<std::string>()->default_value("off"),
+      "archived chats not updated for this long (e.g. 720h) are deleted; off: kept");
   return desc;
 }
 
@@ -297,6 +299,12 @@ Serve serve(const po::variables_map& values) {
   out.mcp_refresh = duration_of(values, "mcp-refresh");
   out.tool_result_limit =
       size_of(values, "tool-result-limit", 1024, uint64_t{16} << 20, "1KiB to 16MiB");
+  if (value_of(values, "archived-chat-retention") != "off") {
+    auto retention = duration_of(values, "archived-chat-retention");
+    if (retention < std::chrono::seconds(1))
+      throw ConfigError("archived-chat-retention: must be off or at least 1s");
+    out.archived_chat_retention = std::chrono::duration_cast<std::chrono::seconds>(retention);
+  }
   return out;
 }
 

@@ -73,6 +73,7 @@ struct Serve {
   std::string default_model;  // empty: none
   std::chrono::milliseconds mcp_refresh{300'000};
   uint64_t tool_result_limit = 64 << 10;
+  std::chrono::seconds archived_chat_retention{0};  // 0: archived chats are kept
 };
 
 // Validated views of the map; throw ConfigError naming the key.

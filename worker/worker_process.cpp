@@ -53,6 +53,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Archived chats past their retention go this many per statement.
+constexpr int kExpireBatch = 500;
+
 // Blocked in every thread of a worker; the main thread takes them with sigtimedwait.
 sigset_t control_signals() {
   sigset_t set;
@@ -295,7 +298,8 @@ void Worker::listen_for_interrupts() {
 }
 
 // Any worker finishes the replies of workers that died (no heartbeat for 5 s), on any host,
-// and drops finished replies and old idempotency keys.
+// drops finished replies and old idempotency keys, and deletes the archived chats past their
+// retention (one worker at a time, in batches, until none is left).
 void Worker::recover_dead_replies() {
   int round = 0;
   while (!stopping_.load()) {
@@ -306,6 +310,13 @@ void Worker::recover_dead_replies() {
       if (++round % 30 == 0) {
         store_.replies.prune();
         store_.idempotency.prune();
+      }
+      if (auto age = setup_.serve.archived_chat_retention; age.count() > 0) {
+        size_t expired = 0;
+        for (size_t n = kExpireBatch; n == kExpireBatch && !stopping_.load();)
+          expired += n = store_.chats.expire(age, kExpireBatch);
+        if (expired > 0)
+          log::info("archived chats past their retention deleted", {{"chats", expired}});
       }
     } catch (const std::exception& e) {
       log::debug("reply recovery skipped", {{"error", e.what()}});

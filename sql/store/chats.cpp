@@ -74,6 +74,12 @@ bool ChatStore::update(const std::string& chat_id, const std::string& owner_id,
               .empty();
 }
 
+size_t ChatStore::expire(std::chrono::seconds age, int batch) {
+  auto row = exec1(kNoRetry, query::chats_expire, static_cast<double>(age.count()), batch,
+                   kCancelChannel, kReplyChannelPrefix);
+  return row["deleted"].as<size_t>();
+}
+
 bool ChatStore::remove(const std::string& chat_id, const std::string& owner_id) {
   return !exec(kNoRetry, query::chats_delete, chat_id, owner_id, kCancelChannel,
                reply_channel(chat_id))

@@ -2,6 +2,7 @@
 // authenticate the caller in their own statement (one round trip: sql/store/auth.hpp).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -80,6 +81,9 @@ class ChatStore : Executor {
   // Stops the chat's running reply and deletes the chat with everything it holds; false when
   // the owner has no such chat.
   bool remove(const std::string& chat_id, const std::string& owner_id);
+  // Deletes, as remove() does, up to `batch` archived chats not updated for `age`, unless
+  // another worker is doing so; returns how many.
+  size_t expire(std::chrono::seconds age, int batch);
 };
 
 }  // namespace chatd::sql

@@ -494,5 +494,26 @@ TEST_F(Manage, AnEditIsRefusedInTheOrderOfTheContract) {
   EXPECT_EQ(messages(token, chat).size(), 6u);
 }
 
+// archived-chat-retention (24h in the test stack): archived chats untouched for longer go, with
+// their messages; archived ones touched since, and old ones not archived, stay.
+TEST_F(Manage, ArchivedChatsPastTheirRetentionAreDeleted) {
+  auto token = stack_->new_user_token(unique("retention"));
+  std::string old_archived = chat_with_messages(token, 3);
+  std::string fresh_archived = create_chat(token)["id"];
+  std::string old_kept = create_chat(token)["id"];
+  for (const auto& chat : {old_archived, fresh_archived})
+    ASSERT_EQ(patch(token, chat, R"({"archived":true})").status, 204);
+  stack_->sql("UPDATE chats SET updated_at = now() - interval '25 hours' WHERE id IN ('" +
+              old_archived + "', '" + old_kept + "')");
+  EXPECT_TRUE(wait_until(
+      [&] { return call("GET", "/api/v2/chats/" + old_archived, token).status == 404; }, 10s))
+      << "the expired chat is still there";
+  EXPECT_EQ(stack_->sql("SELECT count(*) FROM chat_messages WHERE chat_id = '" + old_archived +
+                        "'")[0][0],
+            "0");
+  EXPECT_EQ(call("GET", "/api/v2/chats/" + fresh_archived, token).status, 200);
+  EXPECT_EQ(call("GET", "/api/v2/chats/" + old_kept, token).status, 200);
+}
+
 }  // namespace
 }  // namespace chatd::test

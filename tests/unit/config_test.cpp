@@ -329,6 +329,18 @@ TEST_F(ConfigTest, ShutdownTimeout) {
   }
 }
 
+TEST_F(ConfigTest, ArchivedChatRetention) {
+  EXPECT_EQ(serve(load_serve({})).archived_chat_retention, std::chrono::seconds(0));
+  EXPECT_EQ(serve(load_serve({"--archived-chat-retention", "off"})).archived_chat_retention,
+            std::chrono::seconds(0));
+  EXPECT_EQ(serve(load_serve({"--archived-chat-retention", "720h"})).archived_chat_retention,
+            std::chrono::hours(720));
+  EXPECT_EQ(serve_error({"--archived-chat-retention=500ms"}),
+            "archived-chat-retention: must be off or at least 1s");
+  EXPECT_EQ(serve_error({"--archived-chat-retention=0"}),
+            "archived-chat-retention: must be a duration such as 30s, got \"0\"");
+}
+
 TEST_F(ConfigTest, MaxBodySize) {
   EXPECT_EQ(serve(load_serve({"--max-body-size", "1MiB"})).max_body_size, 1u << 20);
   EXPECT_EQ(serve(load_serve({"--max-body-size", "1"})).max_body_size, 1u);
