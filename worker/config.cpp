@@ -80,7 +80,10 @@ po::options_description general_options() {
       "INI configuration file (lowest precedence: the environment and the command line win)")(
       "database-url", po::value<std::string>()->default_value("postgresql:///chatd"),
       "PostgreSQL connection string (URL or key=value)")(
-      "log-level", po::value<std::string>()->default_value("info"), "debug, info, warn or error");
+      "log-level", po::value<std::string>()->default_value("info"), "debug, info, warn or error")(
+      "search-language", po::value<std::string>()->default_value("simple"),
+      "PostgreSQL text search configuration of the chat search (simple, english, ...); a change "
+      "rebuilds the index when the migrations run");
   return desc;
 }
 
@@ -229,7 +232,14 @@ po::variables_map load(const std::vector<std::string>& args, const po::options_d
 
 General general(const po::variables_map& values) {
   General out{value_of(values, "config"), value_of(values, "database-url"),
-              value_of(values, "log-level")};
+              value_of(values, "log-level"), value_of(values, "search-language")};
+  if (out.search_language.empty() || out.search_language.size() > 63 ||
+      out.search_language.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
+          std::string::npos)
+    throw ConfigError(
+        "search-language: must be the name of a text search configuration such as "
+        "simple or english, got \"" +
+        out.search_language + "\"");
   static const std::set<std::string> kLevels = {"debug", "info", "warn", "error"};
   if (!kLevels.count(out.log_level))
     throw ConfigError("log-level: must be debug, info, warn or error, got \"" + out.log_level +

@@ -44,6 +44,7 @@ struct General {
   std::string config_file;
   std::string database_url;
   std::string log_level;
+  std::string search_language;  // a PostgreSQL text search configuration
 };
 
 struct Serve {

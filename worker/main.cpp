@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "sql/migrate.hpp"
+#include "sql/search_language.hpp"
 #include "worker/commands.hpp"
 #include "worker/config.hpp"
 #include "worker/log.hpp"
@@ -47,9 +48,12 @@ int serve(const po::variables_map& values, const std::vector<std::string>& args)
 }
 
 int migrate(const po::variables_map& values, const std::vector<std::string>&) {
-  pqxx::connection conn(config::general(values).database_url);
+  auto general = config::general(values);
+  pqxx::connection conn(general.database_url);
   auto result = sql::migrate(conn, sql::order_migrations(sql::embedded_migrations()));
   for (const auto& name : result.applied) std::cout << "applied " << name << "\n";
+  if (sql::set_search_language(conn, general.search_language))
+    std::cout << "search language " << general.search_language << ", index rebuilt\n";
   std::cout << "schema version " << result.current_version << "\n";
   return 0;
 }

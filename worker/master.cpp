@@ -18,6 +18,7 @@
 
 #include "sql/error_text.hpp"
 #include "sql/migrate.hpp"
+#include "sql/search_language.hpp"
 #include "worker/listen_socket.hpp"
 #include "worker/log.hpp"
 #include "worker/metrics.hpp"
@@ -430,6 +431,9 @@ int run_master(const ServeSettings& initial, const std::function<ServeSettings()
     if (result.unknown_newer > 0)
       log::warn("the database has migrations this binary does not know (a newer chatd ran?)",
                 {{"count", result.unknown_newer}});
+    if (sql::set_search_language(conn, initial.general.search_language))
+      log::warn("search language changed: the search index was rebuilt",
+                {{"search_language", initial.general.search_language}});
     check_connection_budget(conn, initial.serve);
   } catch (const std::exception& e) {
     log::error("cannot migrate the database", {{"error", e.what()}});

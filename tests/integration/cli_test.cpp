@@ -161,5 +161,47 @@ TEST_F(Cli, ConcurrentMigrationsApplyOnce) {
             migrations.size());
 }
 
+// search-language: `chatd migrate` makes it the database's and rebuilds the index with it
+// (english stems: "running dogs" is found by "run dog"); back to simple, it no longer is; an
+// unknown configuration is refused by name and changes nothing.
+TEST_F(Cli, SearchLanguageIsTheDatabasesAndRebuildsTheIndex) {
+  stack_->sql("CREATE DATABASE search_language");
+  std::string url = "host=" + stack_->dir + "/pg dbname=search_language user=postgres";
+  ASSERT_EQ(chatd({"migrate", "--database-url", url}).exit_code, 0);
+  pqxx::connection conn(url);
+  {
+    pqxx::nontransaction tx(conn);
+    tx.exec("INSERT INTO users (username) VALUES ('searcher')");
+    tx.exec("INSERT INTO chats (owner_id, title) SELECT id, 'Running dogs' FROM users");
+  }
+  auto found = [&](const std::string& words) {
+    pqxx::nontransaction tx(conn);
+    return tx
+        .exec_params(
+            "SELECT count(*) FROM chats WHERE search @@ "
+            "plainto_tsquery(chatd_search_config(), $1)",
+            words)[0][0]
+        .as<int>();
+  };
+  EXPECT_EQ(found("run dog"), 0);
+  auto english = chatd({"migrate", "--database-url", url, "--search-language", "english"});
+  EXPECT_EQ(english.exit_code, 0) << english.err;
+  EXPECT_NE(english.out.find("search language english, index rebuilt"), std::string::npos);
+  EXPECT_EQ(found("run dog"), 1);
+  auto again = chatd({"migrate", "--database-url", url, "--search-language", "english"});
+  EXPECT_EQ(again.out.find("index rebuilt"), std::string::npos) << "nothing to rebuild";
+  auto unknown = chatd({"migrate", "--database-url", url, "--search-language", "klingon"});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("search-language: PostgreSQL has no text search configuration "
+                             "\"klingon\""),
+            std::string::npos)
+      << unknown.err;
+  EXPECT_EQ(found("run dog"), 1);
+  EXPECT_NE(chatd({"migrate", "--database-url", url, "--search-language", "x;drop"}).exit_code, 0);
+  ASSERT_EQ(chatd({"migrate", "--database-url", url}).exit_code, 0);
+  EXPECT_EQ(found("run dog"), 0);
+  EXPECT_EQ(found("running dogs"), 1);
+}
+
 }  // namespace
 }  // namespace chatd::test
