@@ -210,7 +210,8 @@ class Stack:
         self._as_postgres([PG_BIN + "initdb", "-D", pg + "/data", "-A", "trust", "-U", "postgres",
                            "--no-sync"])
         opts = (f"-k {pg} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-                f"-c max_connections={max_connections} -c shared_buffers=512MB")
+                f"-c max_connections={max_connections} -c shared_buffers=512MB "
+                + os.environ.get("BENCH_PG_OPTIONS", ""))
         self._as_postgres([PG_BIN + "pg_ctl", "-D", pg + "/data", "-w", "-l", pg + "/postgres.log",
                            "-o", opts, "start"])
         self.pg_running = True

@@ -13,12 +13,20 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kMaxLimit = 200;
+constexpr int kMaxLimit = 200;  // as the detail of limit_param says
 constexpr int kDefaultMessagePage = 50;
-constexpr size_t kMaxTerms = 32;
+constexpr size_t kMaxTerms = 32;  // as its detail says
 
 [[noreturn]] void invalid(const std::string& field, const std::string& detail) {
   throw ApiError(400, "Invalid query parameters.", detail, {{field, detail}});
+}
+
+// `"<term>": <what>`. (Appended, not added: GCC 12 at -O3 warns falsely on operator+ here.)
+[[noreturn]] void invalid_term(const std::string& field, std::string_view term,
+                               std::string_view what) {
+  std::string detail;
+  detail.append("\"").append(term).append("\": ").append(what);
+  invalid(field, detail);
 }
 
 std::optional<int> limit_param(const Request& request) {
@@ -27,7 +35,7 @@ std::optional<int> limit_param(const Request& request) {
   int value = 0;
   auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (error != std::errc() || end != text->data() + text->size() || value < 1 || value > kMaxLimit)
-    invalid("limit", "limit must be an integer from 1 to " + std::to_string(kMaxLimit) + ".");
+    invalid("limit", "limit must be an integer from 1 to 200.");
   return value;
 }
 
@@ -43,8 +51,7 @@ bool valid_label_key(std::string_view key) {
 json label_filter(std::string_view term, std::string_view text, const std::string& field) {
   size_t colon = text.find(':');
   if (colon == std::string_view::npos || !valid_label_key(text.substr(0, colon)))
-    invalid(field, "\"" + std::string(term) +
-                       "\": a label filter is key:value, the key 1 to 64 of A-Z a-z 0-9 _ . -");
+    invalid_term(field, term, "a label filter is key:value, the key 1 to 64 of A-Z a-z 0-9 _ . -");
   return json{{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))}};
 }
 
@@ -60,8 +67,7 @@ std::vector<Term> terms(std::string_view q) {
   size_t i = 0;
   auto quoted = [&](size_t open, Term& term) {  // from the '"' at `open` to its pair
     size_t close = q.find('"', open + 1);
-    if (close == std::string_view::npos)
-      invalid("q", "\"" + std::string(q.substr(i)) + "\": a quote is not closed");
+    if (close == std::string_view::npos) invalid_term("q", q.substr(i), "a quote is not closed");
     term.value = std::string(q.substr(open + 1, close - open - 1));
     return close + 1;
   };
@@ -92,8 +98,7 @@ std::vector<Term> terms(std::string_view q) {
     }
     term.text = std::string(q.substr(i, end - i));
     out.push_back(std::move(term));
-    if (out.size() > kMaxTerms)
-      invalid("q", "q may hold at most " + std::to_string(kMaxTerms) + " terms");
+    if (out.size() > kMaxTerms) invalid("q", "q may hold at most 32 terms");
     i = end;
   }
   return out;
@@ -103,13 +108,13 @@ std::optional<bool> archived_filter(const Term& term) {
   if (term.value == "true") return true;
   if (term.value == "false") return false;
   if (term.value == "any") return std::nullopt;
-  invalid("q", "\"" + term.text + "\": archived is true, false or any");
+  invalid_term("q", term.text, "archived is true, false or any");
 }
 
 bool running_filter(const Term& term) {
   if (term.value == "running") return true;
   if (term.value == "idle") return false;
-  invalid("q", "\"" + term.text + "\": status is idle or running");
+  invalid_term("q", term.text, "status is idle or running");
 }
 
 }  // namespace
@@ -126,7 +131,7 @@ sql::ChatListQuery chat_list_query(const Request& request) {
     } else if (term.key == "status") {
       query.running = running_filter(term);
     } else if (term.key == "title") {
-      if (term.value.empty()) invalid("q", "\"" + term.text + "\": the title filter is empty");
+      if (term.value.empty()) invalid_term("q", term.text, "the title filter is empty");
       query.title = term.value;
     } else if (term.key == "label") {
       labels.push_back(label_filter(term.text, term.value, "q"));
@@ -135,7 +140,7 @@ sql::ChatListQuery chat_list_query(const Request& request) {
     }
   }
   for (const auto& label : request.query_params("label"))
-    labels.push_back(label_filter("label=" + label, label, "label"));
+    labels.push_back(label_filter(std::string("label=").append(label), label, "label"));
   query.labels = labels.dump();
   query.words = words.dump();
   query.limit = limit_param(request);
@@ -175,7 +180,9 @@ std::string page_link(const Request& request, std::initializer_list<std::string_
   for (const auto& [name, value] : set)
     query.append(name).append("=").append(base::percent_encode(value)).append("&");
   query.pop_back();
-  return "<" + request.path + "?" + query + ">; rel=\"" + std::string(rel) + "\"";
+  std::string link;
+  link.append("<").append(request.path).append("?").append(query).append(">; rel=\"");
+  return link.append(rel).append("\"");
 }
 
 }  // namespace chatd::http

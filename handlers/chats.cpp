@@ -67,7 +67,9 @@ sql::ChatChange decode_chat_change(const std::string& body) {
         if (key.empty() || key.size() > 64 ||
             key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                   "0123456789_.-") != std::string::npos)
-          invalid_field(field, "label keys are 1 to 64 of A-Z a-z 0-9 _ . -: \"" + key + "\"");
+          invalid_field(field, std::string("label keys are 1 to 64 of A-Z a-z 0-9 _ . -: \"")
+                                   .append(key)
+                                   .append("\""));
         if (!label.is_string() ||
             base::utf8_length(label.get_ref<const std::string&>()) > kMaxLabelValue)
           invalid_field(field, "label values are strings of at most " +

@@ -1,5 +1,6 @@
 # Compiles the SQL files into the binary: every sql/queries/NAME.sql becomes the prepared
-# statement NAME, every sql/migrations/NNNN_name.up.sql a migration. Editing a .sql file
+# statement NAME (or one planned per call, when it says so), every
+# sql/migrations/NNNN_name.up.sql a migration. Editing a .sql file
 # re-runs this at the next build.
 #
 # Writes two files into `output_dir`:
@@ -25,7 +26,13 @@ function(embed_sql output_dir)
     endif()
     file(READ ${path} text)
     string(APPEND body "      {\"${name}\", R\"chatd_sql(${text})chatd_sql\"},\n")
-    string(APPEND constants "inline constexpr Statement ${name}{\"${name}\"};\n")
+    # A statement whose filters are optional says "-- plan: per call": one cached plan would
+    # fit one set of them, so it is planned for each call's values instead of prepared.
+    if(text MATCHES "\n-- plan: per call")
+      string(APPEND constants "inline constexpr Statement ${name}{\"${name}\", true};\n")
+    else()
+      string(APPEND constants "inline constexpr Statement ${name}{\"${name}\"};\n")
+    endif()
     string(APPEND names "    query::${name},\n")
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path})
   endforeach()

@@ -65,6 +65,9 @@ void Pool::release(std::unique_ptr<pqxx::connection> conn) {
 std::unique_ptr<pqxx::connection> Pool::connect() {
   try {
     auto conn = std::make_unique<pqxx::connection>(url_);
+    // Every statement is short; JIT compiling one whose estimate is high (a generic plan of a
+    // statement with optional filters) took 300 ms where running it took 0.2.
+    pqxx::nontransaction(*conn).exec("SET jit = off");
     prepare_all(*conn);
     return conn;
   } catch (const pqxx::broken_connection& e) {

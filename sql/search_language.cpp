@@ -17,11 +17,13 @@ bool set_search_language(pqxx::connection_base& conn, const std::string& languag
     throw std::invalid_argument("search-language: PostgreSQL has no text search configuration \"" +
                                 language + "\" (psql's \\dF lists them)");
   if (found[0]["current"].as<bool>()) return false;
-  // A name PostgreSQL gave, quoted as a literal: nothing of the option reaches the DDL as SQL.
-  tx.exec(
-      "CREATE OR REPLACE FUNCTION chatd_search_config() RETURNS regconfig"
-      " LANGUAGE sql STABLE PARALLEL SAFE RETURN " +
-      tx.quote(found[0]["name"].c_str()) + "::regconfig");
+  // A name PostgreSQL gave, quoted by PostgreSQL (format's %L): nothing of the option reaches
+  // the DDL as SQL.
+  tx.exec(tx.exec_params1("SELECT format('CREATE OR REPLACE FUNCTION chatd_search_config()"
+                          " RETURNS regconfig LANGUAGE sql STABLE PARALLEL SAFE"
+                          " RETURN %L::regconfig', $1::text)",
+                          found[0]["name"].as<std::string>())[0]
+              .as<std::string>());
   tx.exec("UPDATE chats SET search = to_tsvector(chatd_search_config(), title)");
   tx.exec(
       "UPDATE chat_messages"

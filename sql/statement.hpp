@@ -15,10 +15,16 @@
 
 namespace chatd::sql {
 
-// A statement prepared on every connection (sql/catalog.hpp: prepare_all).
+// A statement prepared on every connection (sql/catalog.hpp: prepare_all), or, `per_call`,
+// sent with its text and planned for each call's values (its .sql file says "-- plan: per
+// call": a statement of optional filters, which a cached generic plan serves badly).
 struct Statement {
   const char* name;
+  bool per_call = false;
 };
+
+// The text of a per-call statement (sql/catalog.cpp).
+const std::string& statement_text(Statement statement);
 
 // The statements this thread has sent through the stores, each one round trip (a transaction's
 // BEGIN and COMMIT included): the request log's `db_statements` is its growth over a request.
@@ -67,11 +73,13 @@ class Executor {
   template <class... Args>
   static pqxx::result exec(pqxx::transaction_base& tx, Statement statement, const Args&... args) {
     ++statements_sent;
+    if (statement.per_call) return tx.exec_params(statement_text(statement), args...);
     return tx.exec_prepared(statement.name, args...);
   }
   template <class... Args>
   static pqxx::row exec1(pqxx::transaction_base& tx, Statement statement, const Args&... args) {
     ++statements_sent;
+    if (statement.per_call) return tx.exec_params1(statement_text(statement), args...);
     return tx.exec_prepared1(statement.name, args...);
   }
 

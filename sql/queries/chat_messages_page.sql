@@ -5,6 +5,8 @@
 -- carrying whether the named messages are the chat's and whether older or newer messages than
 -- the page's exist; with no message on the page, id and content are NULL.
 -- $1 chat id, $2 page size, $3 before this message (NULL: none), $4 after this one (NULL: none).
+-- A missing cursor is a bound past the end (±infinity), never an OR with NULL: the one cached
+-- plan then reads the index from the cursor, whichever is given.
 WITH before_cursor AS (
     SELECT created_at, id FROM chat_messages
      WHERE chat_id = $1 AND message_id = $3::text
@@ -17,7 +19,8 @@ WITH before_cursor AS (
     SELECT m.created_at, m.id, m.message_id, m.content::text AS content
       FROM chat_messages m
      WHERE $4::text IS NULL AND m.chat_id = $1
-       AND ($3::text IS NULL OR (m.created_at, m.id) < (SELECT created_at, id FROM before_cursor))
+       AND (m.created_at, m.id) < (coalesce((SELECT created_at FROM before_cursor), 'infinity'),
+                                   coalesce((SELECT id FROM before_cursor), 0))
      ORDER BY m.created_at DESC, m.id DESC
      LIMIT $2
 ), oldest AS (
@@ -25,7 +28,8 @@ WITH before_cursor AS (
       FROM chat_messages m
      WHERE $4::text IS NOT NULL AND m.chat_id = $1
        AND (m.created_at, m.id) > (SELECT created_at, id FROM after_cursor)
-       AND ($3::text IS NULL OR (m.created_at, m.id) < (SELECT created_at, id FROM before_cursor))
+       AND (m.created_at, m.id) < (coalesce((SELECT created_at FROM before_cursor), 'infinity'),
+                                   coalesce((SELECT id FROM before_cursor), 0))
      ORDER BY m.created_at, m.id
      LIMIT $2
 ), page AS (
@@ -37,12 +41,13 @@ WITH before_cursor AS (
 )
 SELECT ($3::text IS NULL OR EXISTS (SELECT 1 FROM before_cursor))
            AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM after_cursor)) AS cursors_found,
-       EXISTS (SELECT 1 FROM chat_messages o, first
-                WHERE o.chat_id = $1 AND (o.created_at, o.id) < (first.created_at, first.id))
-           AS older,
-       EXISTS (SELECT 1 FROM chat_messages n, last
-                WHERE n.chat_id = $1 AND (n.created_at, n.id) > (last.created_at, last.id))
-           AS newer,
+       -- In the index's order, so that a page at an end stops at once (EXISTS would scan).
+       coalesce((SELECT true FROM chat_messages o
+                  WHERE o.chat_id = $1 AND (o.created_at, o.id) < (SELECT created_at, id FROM first)
+                  ORDER BY o.created_at DESC, o.id DESC LIMIT 1), false) AS older,
+       coalesce((SELECT true FROM chat_messages n
+                  WHERE n.chat_id = $1 AND (n.created_at, n.id) > (SELECT created_at, id FROM last)
+                  ORDER BY n.created_at, n.id LIMIT 1), false) AS newer,
        page.message_id, page.content
   FROM (SELECT 1) AS one
   LEFT JOIN page ON true

@@ -23,10 +23,16 @@ ChatRecord chat_from_row(const pqxx::row& row) {
 }  // namespace
 
 Authenticated<ChatPage> ChatStore::list(const KeyCheck& caller, const ChatListQuery& query) {
-  auto rows =
-      exec(query::chats_list, caller.key_id, caller.hashed_secret, caller.limit.seconds_per_request,
-           caller.limit.burst, query.archived, query.running, query.title, query.labels,
-           query.words, query.limit, query.before);
+  // The sidebar's list (no filter but archived or not) follows the index; a search reads more.
+  bool plain = query.archived && !query.running && !query.title && query.labels == "[]" &&
+               query.words == "[]";
+  auto rows = plain ? exec(query::chats_list, caller.key_id, caller.hashed_secret,
+                           caller.limit.seconds_per_request, caller.limit.burst, *query.archived,
+                           query.limit, query.before)
+                    : exec(query::chats_search, caller.key_id, caller.hashed_secret,
+                           caller.limit.seconds_per_request, caller.limit.burst, query.archived,
+                           query.running, query.title, query.labels, query.words, query.limit,
+                           query.before);
   Authenticated<ChatPage> listed{key_from_rows(rows)};
   if (!rows.empty()) listed.value.cursor_found = rows[0]["cursor_found"].as<bool>();
   for (const auto& row : rows)
