@@ -116,9 +116,37 @@ async function waitModelsLoaded() {
   await waitFor(async () => (await page.locator('select[aria-label="Model"]').inputValue()) !== "", "the models to load");
 }
 
+// The message's own text: without its foot (how it ended, Regenerate, Edit).
 async function assistantText(locator = lastAssistant()) {
-  return ((await locator.count()) ? await locator.innerText() : "").trim();
+  if (!(await locator.count())) return "";
+  return (
+    await locator.evaluate((el) => {
+      const copy = el.cloneNode(true);
+      copy.querySelectorAll(".message-foot").forEach((foot) => foot.remove());
+      document.body.appendChild(copy);
+      const text = copy.innerText;
+      copy.remove();
+      return text;
+    })
+  ).trim();
 }
+
+// The API, called as another tab of the same user would (the token from localStorage).
+async function api(method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const headers = { "Coder-Session-Token": localStorage.getItem("chatd_token") };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await r.text();
+      return { status: r.status, body: text ? JSON.parse(text) : null };
+    },
+    { method, path, body },
+  );
+}
+
+const sidebarIds = () => page.locator(".chat-list li a[data-chat-id]").evaluateAll((els) => els.map((e) => e.dataset.chatId));
+const chatMenu = (id) => page.locator(`.chat-list li:has(a[data-chat-id="${id}"]) button.more`);
 
 async function signIn(value) {
   const input = page.getByLabel("API token");
@@ -379,9 +407,10 @@ try {
     assert(partial.length > 0 && partial.length < full.length && full.startsWith(partial), `a partial reply: ${partial}`);
     await page.getByRole("button", { name: "Send" }).waitFor();
     await page.reload();
-    await waitFor(async () => (await assistantText()) === partial, "the same partial text after a reload");
+    await waitFor(async () => (await assistantText()).startsWith(partial), "the same partial text after a reload");
     await sleep(500);
     assertEqual(await assistantText(), partial, "and it stays that way");
+    await lastAssistant().locator(".end-note.stopped").waitFor(); // marked as stopped (API.md §8)
   });
 
   await test("model output with <script> or onerror is shown as text, never executed", async () => {
@@ -474,6 +503,100 @@ try {
     }
     await chatError().getByRole("button", { name: "Reconnect" }).click();
     await waitFor(async () => (await chatError().count()) === 0 && (await replyState()) === "ready", "the chat to load again");
+  });
+
+  await test("the sidebar follows chats created and renamed elsewhere, at once (watch)", async () => {
+    const made = await api("POST", "/api/v2/chats");
+    assertEqual(made.status, 201, "created through the API");
+    const id = made.body.id;
+    await waitFor(async () => (await sidebarIds()).includes(id), "the new chat in the sidebar", 3000);
+    assertEqual(await api("PATCH", `/api/v2/chats/${id}`, { title: "Named in another tab" }).then((r) => r.status), 204, "renamed");
+    await page.locator(`a[data-chat-id="${id}"] .title`, { hasText: "Named in another tab" }).waitFor({ timeout: 3000 });
+    assertEqual(await api("DELETE", `/api/v2/chats/${id}`).then((r) => r.status), 204, "deleted");
+    await waitFor(async () => !(await sidebarIds()).includes(id), "the chat gone from the sidebar", 3000);
+  });
+
+  await test("rename inline, pin, archive and delete (confirmed inline) from the sidebar", async () => {
+    const a = (await api("POST", "/api/v2/chats")).body.id;
+    const b = (await api("POST", "/api/v2/chats")).body.id;
+    await waitFor(async () => (await sidebarIds()).includes(a) && (await sidebarIds()).includes(b), "both chats listed");
+    // Rename b.
+    await chatMenu(b).click();
+    await page.getByRole("button", { name: "Rename" }).click();
+    const input = page.getByLabel("Chat title", { exact: true });
+    await input.fill("Renamed on the page");
+    await input.press("Enter");
+    await page.locator(`a[data-chat-id="${b}"] .title`, { hasText: "Renamed on the page" }).waitFor();
+    assertEqual((await api("GET", `/api/v2/chats/${b}`)).body.title, "Renamed on the page", "stored");
+    // Pin b: first in the list, marked.
+    await chatMenu(b).click();
+    await page.getByRole("button", { name: "Pin", exact: true }).click();
+    await waitFor(async () => (await sidebarIds())[0] === b, "the pinned chat first");
+    await page.locator(`a[data-chat-id="${b}"] .pin`).waitFor();
+    assert((await api("GET", `/api/v2/chats/${b}`)).body.pin_order > 0, "pinned on the server");
+    // Archive b: it leaves the list.
+    await chatMenu(b).click();
+    await page.getByRole("button", { name: "Archive", exact: true }).click();
+    await waitFor(async () => !(await sidebarIds()).includes(b), "the archived chat out of the list");
+    assertEqual((await api("GET", `/api/v2/chats/${b}`)).body.archived, true, "archived on the server");
+    // Delete a: asked first, on the page itself; Cancel keeps it.
+    await chatMenu(a).click();
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
+    const confirm = page.getByRole("group", { name: "Delete this chat?" });
+    await confirm.getByRole("button", { name: "Cancel" }).click();
+    assert((await sidebarIds()).includes(a), "kept after Cancel");
+    await chatMenu(a).click();
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
+    await confirm.getByRole("button", { name: "Delete" }).click();
+    await waitFor(async () => !(await sidebarIds()).includes(a), "the deleted chat out of the list");
+    assertEqual((await api("GET", `/api/v2/chats/${a}`)).status, 404, "deleted on the server");
+    // The archived one is found with the search's archived: filter.
+    await page.getByLabel("Search chats").fill("archived:true");
+    await waitFor(async () => (await sidebarIds()).join() === b, "only the archived chat");
+    await page.getByLabel("Search chats").fill("");
+    await waitFor(async () => !(await sidebarIds()).includes(b), "the list without it again");
+  });
+
+  await test("the search box finds a chat by a word of its messages", async () => {
+    await newChat();
+    await send(scripted("Tell me about the xylophonist", { steps: [{ text: "They play mallets" }] }));
+    await waitReplyDone();
+    const id = chatIdFromUrl();
+    await page.getByLabel("Search chats").fill("xylophonist");
+    await waitFor(async () => (await sidebarIds()).join() === id, "only that chat listed");
+    await page.getByLabel("Search chats").fill("mallets");
+    await waitFor(async () => (await sidebarIds()).join() === id, "found by a word of the answer");
+    await page.getByLabel("Search chats").fill("nosuchwordanywhere");
+    await page.getByText("No chat matches.").waitFor();
+    await page.getByLabel("Search chats").fill("");
+    await waitFor(async () => (await sidebarIds()).length > 1, "every chat again");
+  });
+
+  await test("regenerate the last answer; edit a message and run again", async () => {
+    await newChat();
+    await send(scripted("First question", { steps: [{ text: "first answer" }] }));
+    await waitReplyDone();
+    const id = chatIdFromUrl();
+    const before = (await api("GET", `/api/v2/chats/${id}/messages`)).body;
+    assertEqual(before.length, 2, "one exchange stored");
+    await page.getByRole("button", { name: "Regenerate" }).click();
+    await waitFor(async () => (await api("GET", `/api/v2/chats/${id}/messages`)).body[1]?.id !== before[1].id, "a new answer stored");
+    await waitReplyDone();
+    assertEqual(await assistantMessages().count(), 1, "the answer replaced, not added");
+    assertEqual((await api("GET", `/api/v2/chats/${id}/messages`)).body.length, 2, "still one exchange");
+    // Edit the question: the answer after it is replaced by the new run's.
+    await page.locator("article.message.user").getByRole("button", { name: "Edit" }).click();
+    await page.getByLabel("Edit message").fill(scripted("Second question", { steps: [{ text: "second answer" }] }));
+    await page.locator("form.edit").getByRole("button", { name: "Send" }).click();
+    await waitFor(async () => (await assistantText()).includes("second answer"), "the edited run's answer");
+    await waitReplyDone();
+    const after = (await api("GET", `/api/v2/chats/${id}/messages`)).body;
+    assertEqual(after.length, 2, "the history is the edited exchange");
+    assertEqual(after[0].id, before[0].id, "the edited message kept its id");
+    assert(after[0].content.startsWith("Second question"), `the edited text stored: ${after[0].content}`);
+    assertEqual(await page.locator("article.message.user").count(), 1, "one question on the page");
+    await page.reload();
+    await waitFor(async () => (await assistantText()).includes("second answer"), "the same after a reload");
   });
 
   await test("phone width: no horizontal scrolling; the chat list is a drawer", async () => {

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import {
   clearDrafts,
   createChat,
+  deleteChat,
   describeError,
   getSavedModel,
   getSavedThinking,
@@ -16,6 +17,8 @@ import {
   setSavedModel,
   setSavedThinking,
   setToken,
+  updateChat,
+  watchChats,
 } from "./api.js";
 import SignIn from "./SignIn.jsx";
 import ChatList from "./ChatList.jsx";
@@ -58,6 +61,9 @@ function Workspace({ onSignOut }) {
   const [chatId, setChatId] = useState(() => chatIdFromPath(window.location.pathname));
   const [chats, setChats] = useState(null); // null while loading
   const [listError, setListError] = useState(null);
+  const [query, setQuery] = useState(""); // the search box
+  const queryRef = useRef("");
+  queryRef.current = query;
   const [models, setModels] = useState(null);
   const [defaultModel, setDefaultModel] = useState("");
   const [model, setModel] = useState(getSavedModel);
@@ -80,13 +86,27 @@ function Workspace({ onSignOut }) {
   );
 
   const refreshChats = useCallback(async () => {
+    const asked = queryRef.current;
     try {
-      setChats(await listChats());
+      const list = await listChats(asked);
+      if (asked !== queryRef.current) return; // the search changed meanwhile
+      setChats(list);
       setListError(null);
     } catch (error) {
       if (!handleError(error)) setListError(describeError(error));
     }
   }, [handleError]);
+
+  // The search box: the list follows what is typed, a moment after the typing stops.
+  const firstQuery = useRef(true);
+  useEffect(() => {
+    if (firstQuery.current) {
+      firstQuery.current = false;
+      return undefined;
+    }
+    const timer = setTimeout(refreshChats, 200);
+    return () => clearTimeout(timer);
+  }, [query, refreshChats]);
 
   useEffect(() => {
     refreshChats();
@@ -134,6 +154,56 @@ function Workspace({ onSignOut }) {
     setChats((list) => list && list.map((c) => (c.id === id ? { ...c, title } : c)));
   }, []);
 
+  // The sidebar stays current with changes made anywhere (another tab, another device): every
+  // event of GET /api/v2/chats/watch reads the list again. A lost watch is opened again.
+  const chatIdRef = useRef(chatId);
+  chatIdRef.current = chatId;
+  useEffect(() => {
+    const controller = new AbortController();
+    let retry = null;
+    const watch = () =>
+      watchChats((event) => {
+        if (event.kind === "deleted" && event.chat?.id === chatIdRef.current) navigate(null);
+        refreshChats();
+      }, controller.signal)
+        .catch((error) => handleError(error))
+        .finally(() => {
+          if (!controller.signal.aborted) retry = setTimeout(watch, 3000);
+        });
+    watch();
+    return () => {
+      controller.abort();
+      clearTimeout(retry);
+    };
+  }, [refreshChats, handleError, navigate]);
+
+  // The chat menu's actions; the list is read again after each (the watch would too).
+  const act = useCallback(
+    async (work) => {
+      try {
+        await work();
+        setListError(null);
+      } catch (error) {
+        if (!handleError(error)) setListError(describeError(error));
+      }
+      await refreshChats();
+    },
+    [handleError, refreshChats],
+  );
+  const chatActions = {
+    rename: (chat, title) => act(() => updateChat(chat.id, { title })),
+    pin: (chat) => {
+      const top = Math.max(0, ...(chats ?? []).map((c) => c.pin_order));
+      return act(() => updateChat(chat.id, { pin_order: chat.pin_order > 0 ? 0 : top + 1 }));
+    },
+    archive: (chat) => act(() => updateChat(chat.id, { archived: !chat.archived })),
+    remove: (chat) =>
+      act(async () => {
+        await deleteChat(chat.id);
+        if (chat.id === chatIdRef.current) navigate(null);
+      }),
+  };
+
   const startChat = async (text) => {
     setStarting(true);
     setStartError(null);
@@ -176,7 +246,16 @@ function Workspace({ onSignOut }) {
             New chat
           </a>
         </div>
-        <ChatList chats={chats} activeId={chatId} error={listError} onOpen={navigate} onRetry={refreshChats} />
+        <ChatList
+          chats={chats}
+          activeId={chatId}
+          error={listError}
+          query={query}
+          onQuery={setQuery}
+          onOpen={navigate}
+          onRetry={refreshChats}
+          actions={chatActions}
+        />
         <div className="sidebar-bottom">
           <button type="button" className="button subtle" onClick={() => onSignOut(null)}>
             Sign out

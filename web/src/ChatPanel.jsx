@@ -96,6 +96,9 @@ function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onT
   const [stopping, setStopping] = useState(false);
   const stopRef = useRef({ timer: null, whileSubmitted: false });
   const setMessagesRef = useRef(null);
+  // The ids of the user messages the server holds: sending one of them again (regenerate, or an
+  // edit) is PATCH …/messages/{id}, which replaces it and what follows.
+  const storedIds = useRef(new Set(initialMessages.filter((m) => m.role === "user").map((m) => m.id)));
 
   // useChat's fetch: adds the token, sends experimental_resume's GET to …/stream, and turns an
   // error answer into an ApiError (status, message, detail) instead of plain text.
@@ -108,11 +111,22 @@ function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onT
         delete headers["Content-Type"];
       } else {
         // The user message's id: a retry of the same send can never start a second reply.
+        let id = null;
         try {
-          const id = JSON.parse(init.body)?.message?.id;
-          if (typeof id === "string" && id) headers["Idempotency-Key"] = id;
+          id = JSON.parse(init.body)?.message?.id;
         } catch {
           // not JSON: send it as it is
+        }
+        if (typeof id === "string" && id) {
+          if (storedIds.current.has(id)) {
+            // Run again from this message: each edit or regenerate is a request of its own.
+            target = `/api/v2/chats/${encodeURIComponent(chatId)}/messages/${encodeURIComponent(id)}`;
+            init = { ...init, method: "PATCH" };
+            headers["Idempotency-Key"] = `${id}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+          } else {
+            headers["Idempotency-Key"] = id;
+            storedIds.current.add(id);
+          }
         }
       }
       const response = await fetch(target, { ...init, headers, credentials: "omit", cache: "no-store" });
@@ -134,7 +148,7 @@ function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onT
   const bodyRef = useRef({ model, thinking });
   bodyRef.current = { model, thinking };
 
-  const { messages, status, error, append, stop, setMessages, data, experimental_resume } = useChat({
+  const { messages, status, error, append, reload, stop, setMessages, data, experimental_resume } = useChat({
     id: sessionId,
     api: `/api/v2/chats/${encodeURIComponent(chatId)}/messages`,
     initialMessages,
@@ -223,6 +237,23 @@ function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onT
     return true;
   };
 
+  // Regenerate the last answer; edit a user message (everything after it goes) and run again.
+  const regenerate = useCallback(() => {
+    setNoticeError(null);
+    reload();
+  }, [reload]);
+  const edit = useCallback(
+    (message, text) => {
+      setNoticeError(null);
+      setMessages((all) => {
+        const at = all.findIndex((m) => m.id === message.id);
+        return at < 0 ? all : [...all.slice(0, at), { ...message, content: text, parts: [{ type: "text", text }] }];
+      });
+      reload();
+    },
+    [setMessages, reload],
+  );
+
   const shownError = noticeError ?? (error ? describeError(error) : null);
   let action = null;
   if (shownError?.kind === "network") action = "Reconnect";
@@ -230,7 +261,13 @@ function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onT
 
   return (
     <div className="chat">
-      <MessageList messages={messages} streaming={streaming} status={status} />
+      <MessageList
+        messages={messages}
+        streaming={streaming}
+        status={status}
+        onRegenerate={regenerate}
+        onEdit={edit}
+      />
       <ReplyStatus messages={messages} streaming={streaming} />
       <ErrorBanner error={shownError} action={action} onAction={onReconnect} />
       <Composer
@@ -248,7 +285,7 @@ function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onT
 }
 
 // The messages, kept scrolled to the bottom while the reader is there.
-function MessageList({ messages, streaming, status }) {
+function MessageList({ messages, streaming, status, onRegenerate, onEdit }) {
   const ref = useRef(null);
   const stickRef = useRef(true);
 
@@ -275,6 +312,8 @@ function MessageList({ messages, streaming, status }) {
             key={m.id ?? i}
             message={m}
             streaming={streaming && i === messages.length - 1 && m.role === "assistant"}
+            onRegenerate={!streaming && i === messages.length - 1 && m.role === "assistant" ? onRegenerate : null}
+            onEdit={!streaming && m.role === "user" ? onEdit : null}
           />
         ))}
       </div>

@@ -1,6 +1,6 @@
 // One message: the user's text as typed; the assistant's parts as the AI SDK builds them
 // (text as sanitised Markdown, reasoning and tool calls folded away).
-import { memo, useMemo } from "react";
+import { memo, useMemo, useState } from "react";
 import { renderMarkdown } from "./markdown.js";
 
 function Markdown({ text }) {
@@ -75,13 +75,70 @@ function userText(message) {
   return texts.length ? texts.join("\n") : (message.content ?? "");
 }
 
-function MessageView({ message, streaming }) {
-  if (message.role === "user")
-    return (
-      <article className="message user" data-role="user" data-message-id={message.id}>
-        <div className="bubble plain">{userText(message)}</div>
-      </article>
-    );
+function EditForm({ text, onSave, onCancel }) {
+  const [value, setValue] = useState(text);
+  return (
+    <form
+      className="edit"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (value.trim()) onSave(value);
+      }}
+    >
+      <textarea aria-label="Edit message" value={value} onChange={(e) => setValue(e.target.value)} rows={3} />
+      <div className="edit-actions">
+        <button type="submit" className="button primary">
+          Send
+        </button>
+        <button type="button" className="button subtle" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+// How a stored reply ended, when not by itself (API.md §8: finish_reason, interrupted).
+function EndNote({ message }) {
+  if (message.finish_reason === "error")
+    return <p className="end-note failed">The reply failed{message.interrupted ? " (interrupted)" : ""}.</p>;
+  if (message.interrupted) return <p className="end-note stopped">Stopped.</p>;
+  if (message.finish_reason === "length") return <p className="end-note">Cut off at the length limit.</p>;
+  return null;
+}
+
+function UserMessage({ message, onEdit }) {
+  const [editing, setEditing] = useState(false);
+  const text = userText(message);
+  return (
+    <article className="message user" data-role="user" data-message-id={message.id}>
+      {editing ? (
+        <EditForm
+          text={text}
+          onSave={(value) => {
+            setEditing(false);
+            onEdit(message, value);
+          }}
+          onCancel={() => setEditing(false)}
+        />
+      ) : (
+        <>
+          <div className="bubble plain">{text}</div>
+          {onEdit && (
+            <div className="message-foot">
+              <button type="button" className="button subtle small" onClick={() => setEditing(true)}>
+                Edit
+              </button>
+            </div>
+          )}
+        </>
+      )}
+    </article>
+  );
+}
+
+function MessageView({ message, streaming, onRegenerate, onEdit }) {
+  if (message.role === "user") return <UserMessage message={message} onEdit={onEdit} />;
   if (message.role !== "assistant") return null;
   const parts = partsOf(message);
   return (
@@ -109,6 +166,14 @@ function MessageView({ message, streaming }) {
             return null; // step-start, file
         }
       })}
+      <div className="message-foot">
+        {!streaming && <EndNote message={message} />}
+        {onRegenerate && (
+          <button type="button" className="button subtle small regenerate" onClick={onRegenerate}>
+            Regenerate
+          </button>
+        )}
+      </div>
     </article>
   );
 }

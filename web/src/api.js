@@ -113,7 +113,41 @@ export async function apiJson(path, options) {
   return response.json();
 }
 
-export const listChats = () => apiJson("/api/v2/chats");
+// q: the search box's text (API.md §8: words, archived:, status:, title:, label:).
+export const listChats = (q = "") =>
+  apiJson(q.trim() ? `/api/v2/chats?q=${encodeURIComponent(q.trim())}` : "/api/v2/chats");
+export const updateChat = (id, fields) =>
+  apiJson(`/api/v2/chats/${encodeURIComponent(id)}`, { method: "PATCH", body: fields });
+export const deleteChat = (id) =>
+  apiJson(`/api/v2/chats/${encodeURIComponent(id)}`, { method: "DELETE" });
+
+// GET /api/v2/chats/watch: calls onEvent({kind, chat}) for every change to the user's chats,
+// made anywhere, until `signal` aborts; resolves when the stream ends. (fetch, not EventSource:
+// the token goes in a header.)
+export async function watchChats(onEvent, signal) {
+  const response = await apiFetch("/api/v2/chats/watch", { signal });
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      for (const line of block.split("\n"))
+        if (line.startsWith("data: ")) {
+          try {
+            onEvent(JSON.parse(line.slice(6)));
+          } catch {
+            // not JSON: not an event of ours
+          }
+        }
+    }
+  }
+}
 export const createChat = () => apiJson("/api/v2/chats", { method: "POST" });
 export const getChat = (id) => apiJson(`/api/v2/chats/${encodeURIComponent(id)}`);
 export const getMessages = (id) => apiJson(`/api/v2/chats/${encodeURIComponent(id)}/messages`);
