@@ -599,6 +599,33 @@ try {
     await waitFor(async () => (await assistantText()).includes("second answer"), "the same after a reload");
   });
 
+  await test("a long chat opens on its newest messages; older ones load on scrolling up", async () => {
+    const id = (await api("POST", "/api/v2/chats")).body.id;
+    // 35 exchanges (70 messages) through the API, each reply read to its end.
+    await page.evaluate(async (chat) => {
+      const headers = { "Coder-Session-Token": localStorage.getItem("chatd_token"), "Content-Type": "application/json" };
+      for (let i = 1; i <= 35; i++) {
+        const body = JSON.stringify({
+          model: "fake-openai",
+          message: { role: "user", content: `q${i}\nSCRIPT {"steps":[{"text":"a${i}","token_delay_ms":0}]}` },
+        });
+        const r = await fetch(`/api/v2/chats/${chat}/messages`, { method: "POST", headers, body });
+        await r.text();
+      }
+    }, id);
+    await page.goto(`${baseUrl}/chats/${id}`);
+    await waitFor(async () => (await page.locator(".message-list article").count()) === 50, "the newest 50 messages");
+    await page.getByTestId("older").waitFor();
+    const firstShown = () => page.locator(".message-list article").first().innerText();
+    assert((await firstShown()).startsWith("q11"), `the page starts at q11: ${await firstShown()}`);
+    await page.locator(".messages").first().evaluate((el) => (el.scrollTop = 0));
+    await waitFor(async () => (await page.locator(".message-list article").count()) === 70, "all 70 messages");
+    assert((await firstShown()).startsWith("q1\n") || (await firstShown()).startsWith("q1 "), `from the first: ${await firstShown()}`);
+    await waitFor(async () => (await page.getByTestId("older").count()) === 0, "no more to load");
+    const ids = await page.locator(".message-list article").evaluateAll((els) => els.map((e) => e.dataset.messageId));
+    assertEqual(new Set(ids).size, 70, "each message once");
+  });
+
   await test("phone width: no horizontal scrolling; the chat list is a drawer", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${baseUrl}/chats/${toolChat}`);

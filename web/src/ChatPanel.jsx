@@ -6,7 +6,7 @@ import {
   describeError,
   errorFromResponse,
   getChat,
-  getMessages,
+  getMessagesPage,
   getToken,
   interruptChat,
 } from "./api.js";
@@ -26,7 +26,7 @@ export default function ChatPanel({ chatId, pendingRef, modelPicker, onError, on
     const pending = pendingRef.current;
     if (!pending || pending.chat.id !== chatId) return null;
     pendingRef.current = null;
-    return { chat: pending.chat, messages: [], pending: pending.text };
+    return { chat: pending.chat, messages: [], older: false, pending: pending.text };
   });
   const [loadError, setLoadError] = useState(null);
   const skipFirstLoad = useRef(loaded !== null);
@@ -43,8 +43,8 @@ export default function ChatPanel({ chatId, pendingRef, modelPicker, onError, on
       try {
         // The chat first: if it says "running", the history cannot yet hold that reply.
         const chat = await getChat(chatId);
-        const messages = await getMessages(chatId);
-        if (!cancelled) setLoaded({ chat, messages, pending: null });
+        const { messages, older } = await getMessagesPage(chatId);
+        if (!cancelled) setLoaded({ chat, messages, older, pending: null });
       } catch (error) {
         if (cancelled || onError(error)) return;
         setLoadError(describeError(error));
@@ -74,6 +74,7 @@ export default function ChatPanel({ chatId, pendingRef, modelPicker, onError, on
       key={generation}
       chat={loaded.chat}
       initialMessages={loaded.messages}
+      initialOlder={loaded.older}
       pending={loaded.pending}
       modelPicker={modelPicker}
       onError={onError}
@@ -89,10 +90,23 @@ export default function ChatPanel({ chatId, pendingRef, modelPicker, onError, on
 // never shows through.
 let sessionCount = 0;
 
-function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onTitle, onReplyEnded, onReconnect }) {
+function ChatSession({
+  chat,
+  initialMessages,
+  initialOlder,
+  pending,
+  modelPicker,
+  onError,
+  onTitle,
+  onReplyEnded,
+  onReconnect,
+}) {
   const chatId = chat.id;
   const [sessionId] = useState(() => `${chatId}#${++sessionCount}`);
   const [noticeError, setNoticeError] = useState(null);
+  // Older messages than those shown exist; a page of them is being read.
+  const [older, setOlder] = useState(initialOlder);
+  const [loadingOlder, setLoadingOlder] = useState(false);
   const [stopping, setStopping] = useState(false);
   const stopRef = useRef({ timer: null, whileSubmitted: false });
   const setMessagesRef = useRef(null);
@@ -134,8 +148,11 @@ function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onT
       if (response.status === 204) {
         // No reply runs any more: it ended between loading the chat and attaching. The history
         // has it now.
-        getMessages(chatId)
-          .then((messages) => setMessagesRef.current?.(messages))
+        getMessagesPage(chatId)
+          .then((page) => {
+            setOlder(page.older);
+            setMessagesRef.current?.(page.messages);
+          })
           .catch(() => {});
         return new Response("", { status: 200, headers: { "Content-Type": "text/plain" } });
       }
@@ -237,6 +254,22 @@ function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onT
     return true;
   };
 
+  // Scrolled to the top: the page of messages before the first one shown.
+  const loadOlder = useCallback(async () => {
+    if (!older || loadingOlder || messages.length === 0) return;
+    setLoadingOlder(true);
+    try {
+      const page = await getMessagesPage(chatId, messages[0].id);
+      for (const m of page.messages) if (m.role === "user") storedIds.current.add(m.id);
+      setMessages((all) => [...page.messages, ...all]);
+      setOlder(page.older);
+    } catch (e) {
+      if (!onError(e)) setNoticeError(describeError(e));
+    } finally {
+      setLoadingOlder(false);
+    }
+  }, [older, loadingOlder, messages, chatId, setMessages, onError]);
+
   // Regenerate the last answer; edit a user message (everything after it goes) and run again.
   const regenerate = useCallback(() => {
     setNoticeError(null);
@@ -265,6 +298,9 @@ function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onT
         messages={messages}
         streaming={streaming}
         status={status}
+        older={older}
+        loadingOlder={loadingOlder}
+        onTop={loadOlder}
         onRegenerate={regenerate}
         onEdit={edit}
       />
@@ -285,18 +321,32 @@ function ChatSession({ chat, initialMessages, pending, modelPicker, onError, onT
 }
 
 // The messages, kept scrolled to the bottom while the reader is there.
-function MessageList({ messages, streaming, status, onRegenerate, onEdit }) {
+function MessageList({ messages, streaming, status, older, loadingOlder, onTop, onRegenerate, onEdit }) {
   const ref = useRef(null);
   const stickRef = useRef(true);
+  // When older messages come in above, what was on screen stays where it was.
+  const anchorRef = useRef(null);
 
   const onScroll = () => {
     const el = ref.current;
-    if (el) stickRef.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    if (!el) return;
+    stickRef.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    if (el.scrollTop < 200 && older && !loadingOlder) {
+      anchorRef.current = { height: el.scrollHeight, top: el.scrollTop, first: messages[0]?.id };
+      onTop();
+    }
   };
 
   useLayoutEffect(() => {
     const el = ref.current;
-    if (el && stickRef.current) el.scrollTop = el.scrollHeight;
+    if (!el) return;
+    const anchor = anchorRef.current;
+    if (anchor && messages[0]?.id !== anchor.first) {
+      anchorRef.current = null;
+      el.scrollTop = anchor.top + (el.scrollHeight - anchor.height);
+    } else if (stickRef.current) {
+      el.scrollTop = el.scrollHeight;
+    }
   }, [messages]);
 
   return (
@@ -305,6 +355,11 @@ function MessageList({ messages, streaming, status, onRegenerate, onEdit }) {
         <div className="empty">
           <p>No messages yet: write one below.</p>
         </div>
+      )}
+      {older && (
+        <p className="muted pad older" data-testid="older">
+          {loadingOlder ? "Loading older messages…" : "Scroll up for older messages."}
+        </p>
       )}
       <div className="message-list" role="log" aria-live="polite" aria-relevant="additions text">
         {messages.map((m, i) => (

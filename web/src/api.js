@@ -150,7 +150,16 @@ export async function watchChats(onEvent, signal) {
 }
 export const createChat = () => apiJson("/api/v2/chats", { method: "POST" });
 export const getChat = (id) => apiJson(`/api/v2/chats/${encodeURIComponent(id)}`);
-export const getMessages = (id) => apiJson(`/api/v2/chats/${encodeURIComponent(id)}/messages`);
+// A page of a chat's messages, oldest first: the newest PAGE_SIZE, or those before `beforeId`;
+// `older` says whether there are more before them (the Link header's rel="prev").
+export const PAGE_SIZE = 50;
+export async function getMessagesPage(id, beforeId = null) {
+  let path = `/api/v2/chats/${encodeURIComponent(id)}/messages?limit=${PAGE_SIZE}`;
+  if (beforeId) path += `&before_id=${encodeURIComponent(beforeId)}`;
+  const response = await apiFetch(path);
+  const older = /rel="prev"/.test(response.headers.get("Link") ?? "");
+  return { messages: await response.json(), older };
+}
 export const listModels = (token) => apiJson("/api/v2/deployment/llms", { token });
 export const interruptChat = (id) =>
   apiFetch(`/api/v2/chats/${encodeURIComponent(id)}/interrupt`, { method: "POST" });
