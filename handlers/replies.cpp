@@ -5,6 +5,7 @@
 #include "base/json_text.hpp"
 #include "handlers/chats.hpp"
 #include "handlers/error.hpp"
+#include "handlers/live_channel.hpp"
 #include "handlers/observer.hpp"
 #include "sql/channels.hpp"
 #include "sql/error_text.hpp"
@@ -187,37 +188,28 @@ class LiveFollower : public std::enable_shared_from_this<LiveFollower> {
         chat_id_(std::move(chat_id)),
         reply_id_(std::move(reply_id)),
         after_(after),
-        listener_(std::move(listener)),
-        out_(std::move(out)) {}
+        channel_(context.reply_loop->loop, std::move(listener), std::move(out),
+                 context.reply.options.keepalive_interval, "\n") {}
 
   // On the loop, with the first read.
   void start(std::optional<sql::ReplyRead> read) {
     self_ = shared_from_this();
-    auto& loop = context_.reply_loop->loop;
-    std::weak_ptr<LiveFollower> weak = weak_from_this();
-    out_->attach(loop, [weak] {
-      if (auto self = weak.lock()) self->next();
-    });
-    listener_->notify_to([weak, &loop] {
-      loop.post([weak] {
-        if (auto self = weak.lock()) {
-          self->notified_ = true;
-          self->next();
-        }
-      });
-    });
-    arm_keepalive();
+    channel_.open(
+        weak_from_this(),
+        [this] {
+          notified_ = true;
+          next();
+        },
+        [this] { next(); }, [this] { end(); });
     take(std::move(read));
   }
 
  private:
-  using Clock = std::chrono::steady_clock;
-
   // Reads again when there is news, nothing is being read, and the client is not behind.
   void next() {
-    if (ended_ || reading_ || !notified_ || out_->behind()) return;
+    if (ended_ || reading_ || !notified_ || channel_.behind()) return;
     notified_ = false;
-    listener_->take();
+    channel_.take();
     reading_ = true;
     auto read = std::make_shared<std::optional<sql::ReplyRead>>();
     auto failed = std::make_shared<bool>(false);
@@ -265,32 +257,13 @@ class LiveFollower : public std::enable_shared_from_this<LiveFollower> {
       last_line_ = line;
       start = end + 1;
     }
-    if (batch.empty()) return true;
-    last_write_ = Clock::now();
-    return out_->write(batch);
-  }
-
-  void arm_keepalive() {
-    auto interval = context_.reply.options.keepalive_interval;
-    keepalive_ = context_.reply_loop->loop.at(
-        last_write_ + interval, [weak = std::weak_ptr<LiveFollower>(shared_from_this())] {
-          auto self = weak.lock();
-          if (!self || self->ended_) return;
-          self->keepalive_ = 0;
-          if (Clock::now() - self->last_write_ >= self->context_.reply.options.keepalive_interval) {
-            self->last_write_ = Clock::now();
-            if (!self->out_->write("\n")) return self->end();
-          }
-          self->arm_keepalive();
-        });
+    return batch.empty() || channel_.write(batch);
   }
 
   void end() {
     if (ended_) return;
     ended_ = true;
-    if (keepalive_) context_.reply_loop->loop.cancel(keepalive_);
-    listener_.reset();  // no more news
-    out_->finish({});
+    channel_.close();
     context_.reply_loop->store.run(
         [&replies = context_.store.replies, chat_id = chat_id_, reply_id = reply_id_] {
           try {
@@ -305,13 +278,10 @@ class LiveFollower : public std::enable_shared_from_this<LiveFollower> {
   const std::string chat_id_;
   const std::string reply_id_;
   const size_t after_;
-  std::unique_ptr<sql::Listener> listener_;
-  std::unique_ptr<LiveResponse> out_;
-  size_t offset_ = 0;  // characters of the parts read so far
-  size_t seen_ = 0;    // parts read so far (sent, or skipped by `after`)
+  LiveChannel channel_;  // the reply's channel, the response, its keep-alive newlines
+  size_t offset_ = 0;    // characters of the parts read so far
+  size_t seen_ = 0;      // parts read so far (sent, or skipped by `after`)
   std::string last_line_;
-  Clock::time_point last_write_ = Clock::now();
-  base::EventLoop::TimerId keepalive_ = 0;
   bool notified_ = false;
   bool reading_ = false;
   bool ended_ = false;

@@ -4,6 +4,7 @@
 #include <deque>
 
 #include "handlers/chats.hpp"
+#include "handlers/live_channel.hpp"
 #include "handlers/replies.hpp"
 #include "sql/channels.hpp"
 #include "sql/listener.hpp"
@@ -14,40 +15,29 @@ namespace {
 
 // One watcher of a user's chats on the reply loop: it hears the user's channel (on the worker's
 // one LISTEN connection), reads each changed chat (on the loop's database thread, one at a
-// time, in the order of the news), and sends it as a Server-Sent Event; a `: ping` comment
-// every keep-alive interval. It owns itself, and ends itself when the client is gone.
+// time, in the order of the news), and sends it as a Server-Sent Event. It owns itself, and ends
+// itself when the client is gone.
 class LiveWatcher : public std::enable_shared_from_this<LiveWatcher> {
  public:
   LiveWatcher(Context& context, std::string user_id, std::unique_ptr<sql::Listener> listener,
               std::unique_ptr<LiveResponse> out)
       : context_(context),
         user_id_(std::move(user_id)),
-        listener_(std::move(listener)),
-        out_(std::move(out)) {}
+        channel_(context.reply_loop->loop, std::move(listener), std::move(out),
+                 context.reply.options.keepalive_interval, ": ping\n\n") {}
 
   // On the loop.
   void start() {
     self_ = shared_from_this();
-    auto& loop = context_.reply_loop->loop;
-    std::weak_ptr<LiveWatcher> weak = weak_from_this();
-    out_->attach(loop, [weak] {
-      if (auto self = weak.lock()) self->next();
-    });
-    listener_->notify_to([weak, &loop] {
-      loop.post([weak] {
-        if (auto self = weak.lock()) self->heard();
-      });
-    });
+    channel_.open(
+        weak_from_this(), [this] { heard(); }, [this] { next(); }, [this] { end(); });
     write(": watching\n\n");  // it listens: a client knows nothing is missed from now on
-    arm_keepalive();
   }
 
  private:
-  using Clock = std::chrono::steady_clock;
-
   void heard() {
     if (ended_) return;
-    for (auto& payload : listener_->take()) {
+    for (auto& payload : channel_.take()) {
       auto news = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
       if (!news.is_object() || !news["kind"].is_string() || !news["chat"].is_string()) continue;
       Change change{news["kind"].get<std::string>(), news["chat"].get<std::string>()};
@@ -61,7 +51,7 @@ class LiveWatcher : public std::enable_shared_from_this<LiveWatcher> {
 
   // Reads the next changed chat when nothing is being read and the client is not behind.
   void next() {
-    if (ended_ || reading_ || pending_.empty() || out_->behind()) return;
+    if (ended_ || reading_ || pending_.empty() || channel_.behind()) return;
     Change change = std::move(pending_.front());
     pending_.pop_front();
     if (change.kind == "deleted") {
@@ -93,29 +83,13 @@ class LiveWatcher : public std::enable_shared_from_this<LiveWatcher> {
   }
 
   void write(const std::string& text) {
-    last_write_ = Clock::now();
-    if (!out_->write(text)) end();
-  }
-
-  void arm_keepalive() {
-    auto interval = context_.reply.options.keepalive_interval;
-    keepalive_ = context_.reply_loop->loop.at(
-        last_write_ + interval, [weak = std::weak_ptr<LiveWatcher>(shared_from_this())] {
-          auto self = weak.lock();
-          if (!self || self->ended_) return;
-          self->keepalive_ = 0;
-          if (Clock::now() - self->last_write_ >= self->context_.reply.options.keepalive_interval)
-            self->write(": ping\n\n");
-          if (!self->ended_) self->arm_keepalive();
-        });
+    if (!channel_.write(text)) end();
   }
 
   void end() {
     if (ended_) return;
     ended_ = true;
-    if (keepalive_) context_.reply_loop->loop.cancel(keepalive_);
-    listener_.reset();  // no more news
-    out_->finish({});
+    channel_.close();
     context_.reply_loop->loop.post([self = std::move(self_)] {});  // let go after this call
   }
 
@@ -128,11 +102,8 @@ class LiveWatcher : public std::enable_shared_from_this<LiveWatcher> {
 
   Context& context_;
   const std::string user_id_;
-  std::unique_ptr<sql::Listener> listener_;
-  std::unique_ptr<LiveResponse> out_;
+  LiveChannel channel_;  // the user's channel, the response, its `: ping` comments
   std::deque<Change> pending_;
-  Clock::time_point last_write_ = Clock::now();
-  base::EventLoop::TimerId keepalive_ = 0;
   bool reading_ = false;
   bool ended_ = false;
   std::shared_ptr<LiveWatcher> self_;  // from start() to end(): it owns itself

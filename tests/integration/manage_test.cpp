@@ -515,5 +515,17 @@ TEST_F(Manage, ArchivedChatsPastTheirRetentionAreDeleted) {
   EXPECT_EQ(call("GET", "/api/v2/chats/" + old_kept, token).status, 200);
 }
 
+// A quiet watch is kept alive: `: ping` comes every stream-keepalive (1 s in the test stack).
+TEST_F(Manage, AQuietWatchGetsItsPings) {
+  auto token = stack_->new_user_token(unique("pinged"));
+  auto start = std::chrono::steady_clock::now();
+  auto r = http_stream(
+      "GET", stack_->url("/api/v2/chats/watch"), {"Coder-Session-Token: " + token}, "", 10s,
+      [](const std::string& body) { return body.find(": ping\n\n") != std::string::npos; });
+  EXPECT_NE(r.body.find(": watching\n\n: ping\n\n"), std::string::npos) << r.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_EQ(r.header("content-type"), "text/event-stream");
+}
+
 }  // namespace
 }  // namespace chatd::test
