@@ -96,6 +96,32 @@ class Lifecycle : public ReplyTest {
   }
 
   static inline std::unique_ptr<Instance> b_;
+
+  // Holds a user's claim lock (chatd_claim_reply) until release(): a POST of theirs waits just
+  // before its claim.
+  class ClaimLock {
+   public:
+    ClaimLock(Stack& stack, const std::string& user_id)
+        : stack_(stack), conn_(stack.postgres->url()), hold_(conn_) {
+      hold_.exec("SELECT pg_advisory_xact_lock(hashtextextended('chatd_user_" + user_id + "', 0))");
+    }
+    // Whether a request came to wait on it within 10 s.
+    bool waited_on() {
+      return wait_until(
+          [&] {
+            return stack_.sql(
+                       "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                       "NOT granted")[0][0] != "0";
+          },
+          10s);
+    }
+    void release() { hold_.commit(); }
+
+   private:
+    Stack& stack_;
+    pqxx::connection conn_;
+    pqxx::work hold_;
+  };
 };
 
 TEST_F(Lifecycle, DisconnectWithContinueStoresTheWholeReply) {
@@ -294,25 +320,15 @@ TEST_F(Lifecycle, AnInterruptBeforeTheClaimStillWins) {
   std::string user = unique("early");
   auto token = stack_->new_user_token(user);
   std::string chat = create_chat(token)["id"];
-  // Hold the user's claim lock (chatd_claim_reply): the POST waits just before its claim.
-  pqxx::connection locker(stack_->postgres->url());
-  pqxx::work hold(locker);
-  hold.exec("SELECT pg_advisory_xact_lock(hashtextextended('chatd_user_" + stack_->user_id(user) +
-            "', 0))");
+  ClaimLock lock(*stack_, stack_->user_id(user));
   StreamedResponse r;
   std::thread posting([&] {
     r = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
                     body(slow_script(20, 50)));
   });
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return stack_->sql(
-                   "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT "
-                   "granted")[0][0] != "0";
-      },
-      10s));
+  ASSERT_TRUE(lock.waited_on());
   EXPECT_EQ(http("POST", b_url("/api/v2/chats/" + chat + "/interrupt"), auth(token)).status, 204);
-  hold.commit();  // the POST goes on to its claim
+  lock.release();  // the POST goes on to its claim
   posting.join();
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body.find("w0"), std::string::npos) << "the reply ran: " << r.body;
@@ -331,24 +347,15 @@ TEST_F(Lifecycle, APostToAChatDeletedBeforeItsClaimIs404) {
   std::string user = unique("deletedearly");
   auto token = stack_->new_user_token(user);
   std::string chat = create_chat(token)["id"];
-  pqxx::connection locker(stack_->postgres->url());
-  pqxx::work hold(locker);
-  hold.exec("SELECT pg_advisory_xact_lock(hashtextextended('chatd_user_" + stack_->user_id(user) +
-            "', 0))");
+  ClaimLock lock(*stack_, stack_->user_id(user));
   StreamedResponse r;
   std::thread posting([&] {
     r = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"), auth(token),
                     body(slow_script(20, 50)));
   });
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return stack_->sql(
-                   "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT "
-                   "granted")[0][0] != "0";
-      },
-      10s));
+  ASSERT_TRUE(lock.waited_on());
   EXPECT_EQ(http("DELETE", b_url("/api/v2/chats/" + chat), auth(token)).status, 204);
-  hold.commit();  // the POST goes on to its claim
+  lock.release();  // the POST goes on to its claim
   posting.join();
   EXPECT_EQ(r.status, 404) << r.body;
   EXPECT_EQ(json::parse(r.body)["message"],
