@@ -43,4 +43,10 @@ nlohmann::json without_nul(const nlohmann::json& value) {
   return value;
 }
 
+std::string parse_error_text(const nlohmann::json::exception& error) {
+  std::string what = error.what();
+  auto bracket = what.find("] ");
+  return bracket == std::string::npos ? what : what.substr(bracket + 2);
+}
+
 }  // namespace chatd::base

@@ -21,4 +21,8 @@ bool has_nul(const nlohmann::json& value);
 // `value` with every U+0000 in its strings and object keys replaced by U+FFFD.
 nlohmann::json without_nul(const nlohmann::json& value);
 
+// What a parse error says, for a person: "parse error at line 1, …" without nlohmann's
+// "[json.exception.parse_error.101] " tag.
+std::string parse_error_text(const nlohmann::json::exception& error);
+
 }  // namespace chatd::base

@@ -39,14 +39,6 @@ std::optional<int> limit_param(const Request& request) {
   return value;
 }
 
-// Label keys as API.md §8 has them: 1-64 of [A-Za-z0-9_.-].
-bool valid_label_key(std::string_view key) {
-  if (key.empty() || key.size() > 64) return false;
-  return key.find_first_not_of(
-             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
-         std::string_view::npos;
-}
-
 // "key:value" of label:key:value and label=key:value, as {"key":"value"}.
 json label_filter(std::string_view term, std::string_view text, const std::string& field) {
   size_t colon = text.find(':');
@@ -119,6 +111,13 @@ bool running_filter(const Term& term) {
 
 }  // namespace
 
+bool valid_label_key(std::string_view key) {
+  if (key.empty() || key.size() > 64) return false;
+  return key.find_first_not_of(
+             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+         std::string_view::npos;
+}
+
 sql::ChatListQuery chat_list_query(const Request& request) {
   sql::ChatListQuery query;
   json labels = json::array();
@@ -141,6 +140,8 @@ sql::ChatListQuery chat_list_query(const Request& request) {
   }
   for (const auto& label : request.query_params("label"))
     labels.push_back(label_filter(std::string("label=").append(label), label, "label"));
+  if (labels.size() + words.size() > kMaxTerms)
+    invalid("label", "q and label= may hold at most 32 terms together");
   query.labels = labels.dump();
   query.words = words.dump();
   query.limit = limit_param(request);

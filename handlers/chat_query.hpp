@@ -13,6 +13,9 @@
 
 namespace chatd::http {
 
+// A label's key as API.md §8 has it: 1-64 of [A-Za-z0-9_.-] (PATCH's labels, label filters).
+bool valid_label_key(std::string_view key);
+
 // Throws 400 "Invalid query parameters." with a detail naming the term for a malformed `q`,
 // `label` or `limit`; 400 "Invalid chat cursor." for a `before` that is not a chat id.
 sql::ChatListQuery chat_list_query(const Request& request);

@@ -1,5 +1,6 @@
 #include "handlers/chats.hpp"
 
+#include "base/json_text.hpp"
 #include "base/utf8.hpp"
 #include "base/uuid.hpp"
 #include "handlers/auth.hpp"
@@ -36,7 +37,7 @@ sql::ChatChange decode_chat_change(const std::string& body) {
   try {
     doc = nlohmann::json::parse(body.empty() ? "{}" : body);
   } catch (const nlohmann::json::exception& e) {
-    throw ApiError(400, "Request body must be valid JSON.", e.what());
+    throw ApiError(400, "Request body must be valid JSON.", base::parse_error_text(e));
   }
   if (!doc.is_object()) throw ApiError(400, "Request body must be a JSON object.");
   sql::ChatChange change;
@@ -64,9 +65,7 @@ sql::ChatChange decode_chat_change(const std::string& body) {
       if (value.size() > kMaxLabels)
         invalid_field(field, "labels may hold at most " + std::to_string(kMaxLabels) + " entries");
       for (const auto& [key, label] : value.items()) {
-        if (key.empty() || key.size() > 64 ||
-            key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                  "0123456789_.-") != std::string::npos)
+        if (!valid_label_key(key))
           invalid_field(field, std::string("label keys are 1 to 64 of A-Z a-z 0-9 _ . -: \"")
                                    .append(key)
                                    .append("\""));

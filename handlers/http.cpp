@@ -23,26 +23,42 @@ const std::string& Request::path_param(std::string_view name) const {
   return it == path_params.end() ? kEmpty : it->second;
 }
 
-std::vector<std::string> Request::query_params(std::string_view name) const {
-  std::vector<std::string> values;
-  std::string_view rest = query;
-  while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+namespace {
+
+// Calls fn(value) for each value of the query parameter `name`, in order, until fn returns
+// false.
+template <class Fn>
+void each_query_value(std::string_view query, std::string_view name, Fn&& fn) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     size_t eq = pair.find('=');
     if (base::percent_decode(pair.substr(0, eq), true) != name) continue;
-    values.push_back(eq == std::string_view::npos
-                         ? std::string{}
-                         : base::percent_decode(pair.substr(eq + 1), true));
+    if (!fn(eq == std::string_view::npos ? std::string{}
+                                         : base::percent_decode(pair.substr(eq + 1), true)))
+      return;
   }
+}
+
+}  // namespace
+
+std::vector<std::string> Request::query_params(std::string_view name) const {
+  std::vector<std::string> values;
+  each_query_value(query, name, [&](std::string value) {
+    values.push_back(std::move(value));
+    return true;
+  });
   return values;
 }
 
 std::optional<std::string> Request::query_param(std::string_view name) const {
-  auto values = query_params(name);
-  if (values.empty()) return std::nullopt;
-  return std::move(values.front());
+  std::optional<std::string> first;
+  each_query_value(query, name, [&](std::string value) {
+    first = std::move(value);
+    return false;
+  });
+  return first;
 }
 
 std::optional<std::string> Request::cookie(std::string_view name) const {

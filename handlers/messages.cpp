@@ -50,11 +50,7 @@ ChatMessageRequest decode_chat_message(const std::string& body) {
   } catch (const std::length_error&) {
     bad_request("the JSON is nested more than " + std::to_string(kMaxDepth) + " levels deep");
   } catch (const json::exception& e) {  // syntax errors, and numbers out of range
-    // "[json.exception.parse_error.101] parse error at line 1, ..." without the tag.
-    std::string what = e.what();
-    auto bracket = what.find("] ");
-    bad_request("invalid JSON: " +
-                (bracket == std::string::npos ? what : what.substr(bracket + 2)));
+    bad_request("invalid JSON: " + base::parse_error_text(e));
   }
   if (!doc.is_object()) bad_request("the body must be a JSON object");
   ChatMessageRequest out;
@@ -154,9 +150,9 @@ void check_stored_size(const ReplySettings& limits, const sql::ChatRecord& chat,
                    "The message is " + std::to_string(size) +
                        " bytes of JSON; a message may have at most " +
                        std::to_string(limits.max_message_bytes) + ".");
-  if (static_cast<uint64_t>(std::max(0LL, chat.stored_bytes)) + size > limits.max_chat_bytes)
+  if (static_cast<uint64_t>(chat.stored_bytes) + size > limits.max_chat_bytes)
     throw ApiError(400, "This chat is full.",
-                   "It stores " + std::to_string(std::max(0LL, chat.stored_bytes)) +
+                   "It stores " + std::to_string(chat.stored_bytes) +
                        " bytes of messages and may store at most " +
                        std::to_string(limits.max_chat_bytes) + "; start a new chat.");
 }
@@ -170,7 +166,7 @@ void send_message(Context& context, Request& request, ResponseWriter& out,
   if (edited) {
     auto removed = context.store.messages.edit_target(chat.id, *edited);
     if (!removed) throw resource_not_found();
-    chat.stored_bytes -= *removed;
+    chat.stored_bytes = std::max(0LL, chat.stored_bytes - *removed);
   }
   auto decoded = decode_chat_message(request.body);
   if (edited) decoded.message["id"] = *edited;  // stored under the same id

@@ -70,6 +70,10 @@ TEST(ChatListQuery, MalformedTermsAreNamed) {
   for (const char* limit : {"limit=0", "limit=201", "limit=-3", "limit=2x", "limit="})
     EXPECT_NE(refused(limit).find("limit must be"), std::string::npos) << limit;
   EXPECT_EQ(refused("before=nope"), "Invalid chat cursor. ");
+  std::string labels = "q=word";
+  for (int i = 0; i < 32; ++i) labels += "&label=k" + std::to_string(i) + ":v";
+  EXPECT_NE(refused(labels).find("at most 32 terms together"), std::string::npos)
+      << "label= filters count against the same cap as q's terms";
 }
 
 TEST(MessagePageQuery, OnlyWithAParameter) {
