@@ -10,7 +10,7 @@
 WITH a AS (
     SELECT * FROM chatd_authenticate($1, $2, $3, $4)
 ), cursor AS (
-    SELECT c.pin_order = 0 AS unpinned, c.pin_order, c.created_at, c.id
+    SELECT c.pin_order, c.created_at, c.id
       FROM a JOIN chats c ON a.admitted AND c.id = $7::uuid AND c.owner_id = a.key_user_id
 )
 SELECT a.*, $7::uuid IS NULL OR EXISTS (SELECT 1 FROM cursor) AS cursor_found, c.id,
@@ -25,9 +25,8 @@ SELECT a.*, $7::uuid IS NULL OR EXISTS (SELECT 1 FROM cursor) AS cursor_found, c
      WHERE a.admitted AND c.owner_id = a.key_user_id AND c.archived = $5::boolean
        AND ($7::uuid IS NULL OR EXISTS (
              SELECT 1 FROM cursor
-              WHERE (c.pin_order = 0, c.pin_order) > (cursor.unpinned, cursor.pin_order)
-                 OR ((c.pin_order = 0) = cursor.unpinned AND c.pin_order = cursor.pin_order
-                     AND (c.created_at, c.id) < (cursor.created_at, cursor.id))))
+              WHERE chatd_chat_after(c.pin_order, c.created_at, c.id,
+                                     cursor.pin_order, cursor.created_at, cursor.id)))
      ORDER BY c.pin_order = 0, c.pin_order, c.created_at DESC, c.id DESC
      LIMIT $6::integer
   ) c ON true

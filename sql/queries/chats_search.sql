@@ -14,7 +14,7 @@
 WITH a AS (
     SELECT * FROM chatd_authenticate($1, $2, $3, $4)
 ), cursor AS (
-    SELECT c.pin_order = 0 AS unpinned, c.pin_order, c.created_at, c.id
+    SELECT c.pin_order, c.created_at, c.id
       FROM a JOIN chats c ON a.admitted AND c.id = $11::uuid AND c.owner_id = a.key_user_id
 ), words AS (
     SELECT phraseto_tsquery(chatd_search_config(), word) AS query
@@ -61,9 +61,8 @@ SELECT a.*, $11::uuid IS NULL OR EXISTS (SELECT 1 FROM cursor) AS cursor_found, 
                         WHERE NOT c.labels @> label)
        AND ($11::uuid IS NULL OR EXISTS (
              SELECT 1 FROM cursor
-              WHERE (c.pin_order = 0, c.pin_order) > (cursor.unpinned, cursor.pin_order)
-                 OR ((c.pin_order = 0) = cursor.unpinned AND c.pin_order = cursor.pin_order
-                     AND (c.created_at, c.id) < (cursor.created_at, cursor.id))))
+              WHERE chatd_chat_after(c.pin_order, c.created_at, c.id,
+                                     cursor.pin_order, cursor.created_at, cursor.id)))
      ORDER BY c.pin_order = 0, c.pin_order, c.created_at DESC, c.id DESC
      LIMIT $10::integer
   ) c ON true
