@@ -55,7 +55,7 @@ class LiveReply {
     inputs.request.system_prompt = context_.reply.system_prompt;
     inputs.request.messages = std::move(start_.history);
     inputs.request.thinking = start_.thinking;
-    inputs.on_tick = [this](const llm::MessageBuilder& message) { return recorder_.tick(message); };
+    inputs.on_tick = [this] { return recorder_.tick(); };
     if (start_.title_from) {
       inputs.title =
           llm::TitleJob{llm::title_request(*model.provider, context_.reply_loop->upstream, model.id,

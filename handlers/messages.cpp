@@ -222,7 +222,7 @@ void send_message(Context& context, Request& request, ResponseWriter& out,
       // The database is failing: the error below says so; the key stays taken (24 h).
     }
     try {
-      context.store.replies.finish(chat.id, message_id, {"", 0, "{\"parts\":[]}"},
+      context.store.replies.finish(chat.id, message_id, {}, std::nullopt,
                                    {std::string(llm::wire_name(llm::FinishReason::kError)), true},
                                    std::nullopt, std::nullopt);
     } catch (...) {

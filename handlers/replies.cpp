@@ -80,21 +80,18 @@ ReplyRecorder::ReplyRecorder(Context& context, std::string chat_id, std::string 
 ReplyRecorder::~ReplyRecorder() { context_.replies.remove(chat_id_); }
 
 bool ReplyRecorder::write_line(std::string_view line) {
-  if (line != "\n") {  // keep-alives are for this connection only
-    pending_ += line;
-    ++part_count_;
-  }
+  if (line != "\n") pending_ += line;  // keep-alives are for this connection only
   if (!client_gone_ && !client_.write_line(line)) client_gone_ = true;
   return !client_gone_;
 }
 
-sql::ReplyProgress ReplyRecorder::take(std::string message) {
-  sql::ReplyProgress progress{std::move(pending_), part_count_, std::move(message)};
+sql::ReplyProgress ReplyRecorder::take() {
+  sql::ReplyProgress progress{written_, std::move(pending_)};
   pending_.clear();
   return progress;
 }
 
-llm::TickVerdict ReplyRecorder::tick(const llm::MessageBuilder& message) {
+llm::TickVerdict ReplyRecorder::tick() {
   auto now = Clock::now();
   auto interval = readers_ > 0 && !pending_.empty()
                       ? std::chrono::duration_cast<Clock::duration>(kFollowedInterval)
@@ -102,7 +99,7 @@ llm::TickVerdict ReplyRecorder::tick(const llm::MessageBuilder& message) {
   if (!in_flight_ && !gone_ && !refused_ && now - last_checkpoint_ >= interval) {
     last_checkpoint_ = now;
     in_flight_ = true;
-    auto progress = take(base::json_text(message.message()));
+    auto progress = take();
     context_.reply_loop->store.checkpoint(
         {chat_id_, message_id_, progress},
         [this, progress](ReplyStoreThread::Checkpointed answer) mutable {
@@ -119,6 +116,7 @@ void ReplyRecorder::checkpointed(sql::ReplyProgress progress,
   in_flight_ = false;
   switch (answer.outcome) {
     case ReplyStoreThread::Checkpointed::kRunning:
+      written_ += characters(progress.parts);
       readers_ = answer.answer.readers;
       if (answer.answer.cancel_requested) cancelled_->store(true);
       break;
@@ -126,7 +124,8 @@ void ReplyRecorder::checkpointed(sql::ReplyProgress progress,
       gone_ = true;
       break;
     case ReplyStoreThread::Checkpointed::kUnavailable:
-      // The database is away: keep the parts for the next checkpoint, keep generating.
+      // The database is away: keep the parts for the next checkpoint (from the same place:
+      // it replaces what this one may have written), keep generating.
       pending_ = progress.parts + pending_;
       break;
     case ReplyStoreThread::Checkpointed::kRefused:
@@ -149,30 +148,50 @@ void ReplyRecorder::finish(std::string message, llm::FinishReason finish_reason,
     return;
   }
   // The store keeps the reason as the data stream spells it.
-  auto job = [this, progress = take(std::move(message)), reason = llm::wire_name(finish_reason),
-              interrupted, usage]() mutable {
-    auto& store = context_.store.replies;
-    try {
-      store.finish(chat_id_, message_id_, progress, {std::string(reason), interrupted},
-                   usage.prompt_tokens, usage.completion_tokens);
-      return;
-    } catch (const sql::DatabaseUnavailable& e) {
-      failure_ = sql::error_text(e);  // recovery finishes it from its last checkpoint
-      return;
-    } catch (const std::exception& e) {
-      failure_ = sql::error_text(e);
+  auto job = [this, progress = take(), message = std::move(message),
+              reason = llm::wire_name(finish_reason), interrupted, usage]() {
+    if (!refused_) {
+      try {
+        context_.store.replies.finish(chat_id_, message_id_, progress, message,
+                                      {std::string(reason), interrupted}, usage.prompt_tokens,
+                                      usage.completion_tokens);
+        return;
+      } catch (const sql::DatabaseUnavailable& e) {
+        failure_ = sql::error_text(e);  // recovery finishes it from its parts
+        return;
+      } catch (const std::exception& e) {
+        failure_ = sql::error_text(e);
+      }
     }
-    progress.parts.clear();
-    progress.message = std::nullopt;  // the last checkpointed message
-    try {
-      store.finish(chat_id_, message_id_, progress,
-                   {std::string(llm::wire_name(llm::FinishReason::kError)), true},
-                   usage.prompt_tokens, usage.completion_tokens);
-    } catch (const std::exception&) {
-      // Recovery finishes it from its last checkpoint.
-    }
+    store_checkpointed(usage);
   };
   context_.reply_loop->store.run(std::move(job), std::move(done));
+}
+
+// On the loop's database thread: the record was refused, so what it holds is stored.
+void ReplyRecorder::store_checkpointed(const llm::Usage& usage) {
+  auto& store = context_.store.replies;
+  const sql::ReplyEnd failed{std::string(llm::wire_name(llm::FinishReason::kError)), true};
+  try {
+    auto record = store.read(chat_id_, 0);
+    if (!record || record->message_id != message_id_) return;  // not this reply's any more
+    try {
+      store.finish(chat_id_, message_id_, {}, checkpointed_message(*record), failed,
+                   usage.prompt_tokens, usage.completion_tokens);
+    } catch (const sql::DatabaseUnavailable&) {
+      throw;
+    } catch (const std::exception&) {
+      store.finish(chat_id_, message_id_, {}, std::nullopt, failed, usage.prompt_tokens,
+                   usage.completion_tokens);  // that is refused too: the chat is freed
+    }
+  } catch (const std::exception&) {
+    // Recovery finishes it from its parts.
+  }
+}
+
+std::optional<std::string> checkpointed_message(const sql::ReplyRead& reply) {
+  if (reply.parts.empty()) return std::nullopt;
+  return base::json_text(llm::rebuild_message(reply.message_id, reply.started_at, reply.parts));
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,23 +52,25 @@ class ReplyRecorder : public llm::PartSink {
   // Every part goes to the client (while it is there) and into the record.
   bool write_line(std::string_view line) override;
   bool behind() const override { return !client_gone_ && client_.behind(); }
-  // For ReplyInputs::on_tick: queues a checkpoint when one is due (and none is on its way).
-  // kStop once the reply is interrupted or was recovered as dead; kFail once the database
-  // refused a checkpoint (not for a lost connection: the parts wait for the next one).
-  llm::TickVerdict tick(const llm::MessageBuilder& message);
+  // For ReplyInputs::on_tick: queues a checkpoint of the new parts when one is due (and none
+  // is on its way). kStop once the reply is interrupted or was recovered as dead; kFail once
+  // the database refused a checkpoint (not for a lost connection: the parts wait for the next
+  // one).
+  llm::TickVerdict tick();
   // Stores the final message and marks the reply finished (see chat_replies_finish.sql), after
   // the checkpoint on its way if any; then `done`, on the loop. When the database refuses the
-  // message, the reply is finished as failed (and interrupted) with its last checkpointed
-  // message: what can be stored is. Once. `interrupted`: the reply stopped before its end
-  // (llm::ReplyResult::interrupted).
+  // record (a checkpoint before, or this), the reply is finished as failed (and interrupted)
+  // with the message of the parts it accepted (checkpointed_message): what can be stored is.
+  // Once. `interrupted`: the reply stopped before its end (llm::ReplyResult::interrupted).
   void finish(std::string message, llm::FinishReason finish_reason, bool interrupted,
               const llm::Usage& usage, std::function<void()> done);
   // What went wrong inside, for the request's log line (sql::error_text; never data).
   const std::string& failure() const { return failure_; }
 
  private:
-  sql::ReplyProgress take(std::string message);
+  sql::ReplyProgress take();
   void checkpointed(sql::ReplyProgress progress, ReplyStoreThread::Checkpointed answer);
+  void store_checkpointed(const llm::Usage& usage);
 
   Context& context_;
   std::string chat_id_;
@@ -76,7 +79,7 @@ class ReplyRecorder : public llm::PartSink {
   bool client_gone_ = false;
   std::shared_ptr<std::atomic<bool>> cancelled_;
   std::string pending_;  // lines not yet checkpointed
-  int part_count_ = 0;
+  size_t written_ = 0;   // characters of the lines checkpointed
   int readers_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_;
   bool in_flight_ = false;  // a checkpoint is on its way
@@ -85,6 +88,11 @@ class ReplyRecorder : public llm::PartSink {
   std::function<void()> finish_pending_;  // a finish waiting for the checkpoint on its way
   std::string failure_;
 };
+
+// The message of a reply that its worker could not finish, rebuilt from the parts the
+// database accepted (all of them, in `reply.parts`): for recovery (sql::ReplyStore::recover)
+// and a refused record. None when it has no part.
+std::optional<std::string> checkpointed_message(const sql::ReplyRead& reply);
 
 // Sends the running reply of a chat to `out` as a data stream: every part from the first `f`
 // (skipping the first `after` parts), then live until it ends. Returns false, having written

@@ -136,6 +136,19 @@ json MessageBuilder::message() const {
   return message;
 }
 
+json rebuild_message(std::string message_id, std::string created_at, std::string_view lines) {
+  MessageBuilder builder(std::move(message_id), std::move(created_at));
+  while (!lines.empty()) {
+    size_t end = lines.find('\n');
+    std::string_view line = lines.substr(0, end);
+    lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 1);
+    if (line.size() < 2 || line[1] != ':') continue;  // a keep-alive, or not a part
+    auto value = json::parse(line.substr(2), nullptr, /*allow_exceptions=*/false);
+    if (!value.is_discarded()) builder.apply(line[0], value);
+  }
+  return builder.message();
+}
+
 bool DataStream::emit(char code, const json& value) {
   // A model or a tool may send U+0000, which PostgreSQL cannot store: it becomes U+FFFD here,
   // once, for the reader and the stored message alike (stored equals streamed).

@@ -52,6 +52,11 @@ class MessageBuilder {
   bool reasoning_detail_open_ = false;
 };
 
+// The message a client builds from these data-stream lines (as this service wrote them): what
+// a reply that its worker could not finish is stored as. Lines that are no part are skipped.
+nlohmann::json rebuild_message(std::string message_id, std::string created_at,
+                               std::string_view lines);
+
 class DataStream {
  public:
   DataStream(PartSink& sink, MessageBuilder& builder) : sink_(sink), builder_(builder) {}

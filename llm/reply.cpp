@@ -278,7 +278,7 @@ bool Reply::Machine::tick() {
   if (in_.options.max_message_bytes != 0 && sink_.written() >= in_.options.max_message_bytes)
     cut_ = true;
   if (in_.on_tick) {
-    TickVerdict verdict = in_.on_tick(builder_);
+    TickVerdict verdict = in_.on_tick();
     if (verdict == TickVerdict::kStop) interrupted_ = true;
     if (verdict == TickVerdict::kFail) failed_ = true;
   }

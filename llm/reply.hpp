@@ -83,10 +83,9 @@ struct ReplyInputs {
   std::string created_at;
   ToolRunner* tools = nullptr;
   std::optional<TitleJob> title;
-  // Called often while the reply runs (every tick, and with each provider chunk) with the
-  // message so far; what it answers decides whether the reply goes on. On the loop: it must not
-  // block.
-  std::function<TickVerdict(const MessageBuilder&)> on_tick;
+  // Called often while the reply runs (every tick, and with each provider chunk); what it
+  // answers decides whether the reply goes on. On the loop: it must not block.
+  std::function<TickVerdict()> on_tick;
   ReplyOptions options;
   ReplyObserver* observer = nullptr;  // null: nothing counts
   // Once, after the last part: the result to store.

@@ -305,7 +305,7 @@ void Worker::recover_dead_replies() {
   while (!stopping_.load()) {
     std::this_thread::sleep_for(std::chrono::seconds(2));
     try {
-      if (size_t n = store_.replies.recover(); n > 0)
+      if (size_t n = store_.replies.recover(http::checkpointed_message); n > 0)
         log::warn("replies of a dead worker stored as failed", {{"replies", n}});
       if (++round % 30 == 0) {
         store_.replies.prune();

@@ -23,19 +23,15 @@ ReplyClaim ReplyStore::begin(const NewReply& r) {
 
 namespace {
 
-// The statement's $1: the message is spliced in as the JSON text it already is.
+// The statement's $1.
 std::string progress_json(const std::vector<ReplyCheckpoint>& batch) {
-  std::string out = "[";
-  for (const auto& c : batch) {
-    if (out.size() > 1) out += ',';
-    out += "{\"chat_id\":" + nlohmann::json(c.chat_id).dump();
-    out += ",\"message_id\":" + nlohmann::json(c.message_id).dump();
-    out += ",\"parts\":" + nlohmann::json(c.progress.parts)
-                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    out += ",\"part_count\":" + std::to_string(c.progress.part_count);
-    out += ",\"message\":" + c.progress.message.value_or("null") + "}";
-  }
-  return out + "]";
+  auto rows = nlohmann::json::array();
+  for (const auto& c : batch)
+    rows.push_back({{"chat_id", c.chat_id},
+                    {"message_id", c.message_id},
+                    {"at", c.progress.at},
+                    {"parts", c.progress.parts}});
+  return rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -75,12 +71,12 @@ ReplyStore::BatchAnswer ReplyStore::checkpoint(const std::vector<ReplyCheckpoint
 }
 
 void ReplyStore::finish(const std::string& chat_id, const std::string& message_id,
-                        const ReplyProgress& p, const ReplyEnd& end,
-                        std::optional<long long> prompt_tokens,
+                        const ReplyProgress& p, const std::optional<std::string>& message,
+                        const ReplyEnd& end, std::optional<long long> prompt_tokens,
                         std::optional<long long> completion_tokens) {
-  exec(kNoRetry, query::chat_replies_finish, chat_id, message_id, p.parts, p.part_count, p.message,
-       end.finish_reason, prompt_tokens, completion_tokens, reply_channel(chat_id),
-       end.interrupted);
+  exec(kNoRetry, query::chat_replies_finish, chat_id, message_id, static_cast<long long>(p.at),
+       p.parts, message, end.finish_reason, prompt_tokens, completion_tokens,
+       reply_channel(chat_id), end.interrupted);
 }
 
 void ReplyStore::heartbeat(const std::vector<std::string>& chat_ids) {
@@ -89,8 +85,32 @@ void ReplyStore::heartbeat(const std::vector<std::string>& chat_ids) {
   exec(query::chat_replies_heartbeat, ids + "}");
 }
 
-size_t ReplyStore::recover() {
-  return exec(query::chat_replies_recover, kReplyChannelPrefix).size();
+size_t ReplyStore::recover(const Rebuild& rebuild) {
+  return transaction(kNoRetry, [&](pqxx::work& tx) {
+    auto dead = exec(tx, query::chat_replies_dead);
+    for (const auto& row : dead) {
+      std::string chat_id = row["chat_id"].c_str();
+      ReplyRead reply{row["message_id"].c_str(), row["parts"].c_str(), false,
+                      row["started_at"].c_str()};
+      auto finish = [&](const std::optional<std::string>& message) {
+        pqxx::subtransaction attempt(tx, "recover");
+        exec(attempt, query::chat_replies_finish, chat_id, reply.message_id, 0LL, std::string(),
+             message, std::string("error"), std::optional<long long>(), std::optional<long long>(),
+             reply_channel(chat_id), true);
+        attempt.commit();
+      };
+      auto message = rebuild(reply);
+      try {
+        finish(message);
+      } catch (const pqxx::broken_connection&) {
+        throw;
+      } catch (const pqxx::sql_error&) {
+        finish(std::nullopt);  // the message is refused: the chat is freed all the same
+      }
+    }
+    tx.commit();
+    return dead.size();
+  });
 }
 
 void ReplyStore::prune() { exec(query::chat_replies_prune); }
@@ -103,7 +123,7 @@ std::optional<ReplyRead> ReplyStore::read(const std::string& chat_id, size_t off
   auto rows = exec(query::chat_replies_read, chat_id, static_cast<long long>(offset));
   if (rows.empty()) return std::nullopt;
   return ReplyRead{rows[0]["message_id"].c_str(), rows[0]["parts"].c_str(),
-                   rows[0]["finished"].as<bool>()};
+                   rows[0]["finished"].as<bool>(), rows[0]["started_at"].c_str()};
 }
 
 bool ReplyStore::join(const std::string& chat_id, const std::string& message_id, int max_readers) {

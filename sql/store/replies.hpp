@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,10 +34,8 @@ struct ReplyClaim {
 };
 
 struct ReplyProgress {
-  std::string parts;  // new data-stream lines since the last checkpoint
-  int part_count = 0;
-  // The assistant message so far (JSON); none: keep the one of the last checkpoint.
-  std::optional<std::string> message;
+  size_t at = 0;      // characters of the reply's parts written before (PostgreSQL's substr)
+  std::string parts;  // new data-stream lines since
 };
 
 struct CheckpointAnswer {
@@ -60,8 +59,9 @@ struct ReplyEnd {
 
 struct ReplyRead {
   std::string message_id;
-  std::string parts;  // from the requested byte offset on
+  std::string parts;  // from the requested character on
   bool finished = false;
+  std::string started_at;  // RFC 3339
 };
 
 class ReplyStore : Executor {
@@ -85,15 +85,20 @@ class ReplyStore : Executor {
     std::map<std::string, std::string> refused;  // chat id -> sql::error_text
   };
   BatchAnswer checkpoint(const std::vector<ReplyCheckpoint>& batch);
-  // Stores the assistant message (when it has parts), with how it ended, and marks the reply
-  // finished.
+  // Writes the last parts, stores the assistant message (JSON; when there is one and it has
+  // parts), with how it ended, and marks the reply finished.
   void finish(const std::string& chat_id, const std::string& message_id,
-              const ReplyProgress& progress, const ReplyEnd& end,
-              std::optional<long long> prompt_tokens, std::optional<long long> completion_tokens);
+              const ReplyProgress& progress, const std::optional<std::string>& message,
+              const ReplyEnd& end, std::optional<long long> prompt_tokens,
+              std::optional<long long> completion_tokens);
   // Keeps these replies (of chats by id) alive for recovery: see chat_replies_heartbeat.sql.
   void heartbeat(const std::vector<std::string>& chat_ids);
-  // Finishes the replies of dead workers; returns how many.
-  size_t recover();
+  // The message of a reply whose worker could not finish it, made of the parts it wrote (all
+  // of them, in `parts`); none when there is nothing to store.
+  using Rebuild = std::function<std::optional<std::string>(const ReplyRead&)>;
+  // Finishes the replies of dead workers as failed (and interrupted), each with what `rebuild`
+  // makes of its parts (nothing stored when the database refuses that); returns how many.
+  size_t recover(const Rebuild& rebuild);
   // Drops finished replies.
   void prune();
   bool interrupt(const std::string& chat_id);

@@ -76,7 +76,7 @@ class Lifecycle : public ReplyTest {
   // Whether the checkpointed parts of the chat's reply contain `text`: what recovery would store.
   // (No row yet, before the reply is claimed: not yet.)
   bool checkpointed(const std::string& chat, const std::string& text) {
-    return stack_->sql("SELECT count(*) FROM chat_replies WHERE strpos(parts, '" + text +
+    return stack_->sql("SELECT count(*) FROM chat_reply_parts WHERE strpos(parts, '" + text +
                        "') > 0 AND chat_id = '" + chat + "'")[0][0] == "1";
   }
   bool running(const std::string& chat) {

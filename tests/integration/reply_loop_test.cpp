@@ -93,6 +93,8 @@ class ReplyLoop : public ReplyTest {
     for (const auto& chat : chats) list += (list.empty() ? "'" : ",'") + chat + "'";
     return "(" + list + ")";
   }
+  inline static const std::string kHasParts =
+      "EXISTS (SELECT FROM chat_reply_parts p WHERE p.chat_id = chat_replies.chat_id)";
   int count(const std::string& where, const std::vector<std::string>& chats) {
     return std::stoi(stack_->sql("SELECT count(*) FROM chat_replies WHERE chat_id IN " +
                                  in_list(chats) + " AND " + where)[0][0]);
@@ -265,21 +267,23 @@ TEST_F(ReplyLoop, ACheckpointOnALostConnectionKeepsItsPartsForTheNext) {
     CREATE OR REPLACE FUNCTION lose_checkpoint() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF NEW.chat_id = ')" +
-              chat + R"(' AND NEW.parts LIKE '%0:%' AND NEW.finished_at IS NULL
+              chat + R"(' AND NEW.parts LIKE '%0:%'
          AND nextval('lose_checkpoint_once') = 1 THEN
         PERFORM pg_terminate_backend(pg_backend_pid());
       END IF;
       RETURN NEW;
     END $$;
-    CREATE TRIGGER lose_checkpoint BEFORE UPDATE ON chat_replies
+    CREATE TRIGGER lose_checkpoint BEFORE INSERT OR UPDATE ON chat_reply_parts
       FOR EACH ROW EXECUTE FUNCTION lose_checkpoint();)");
   auto r =
       send(token, chat, "fake-openai",
            script_message({{"steps", {{{"text", words_of(0, 40)}, {"token_delay_ms", 100}}}}}));
   auto fired = stack_->sql("SELECT is_called FROM lose_checkpoint_once");
-  auto record = stack_->sql("SELECT parts FROM chat_replies WHERE chat_id = '" + chat + "'");
+  auto record = stack_->sql(
+      "SELECT string_agg(parts, '' ORDER BY at) FROM chat_reply_parts WHERE chat_id = '" + chat +
+      "'");
   stack_->sql(
-      "DROP TRIGGER lose_checkpoint ON chat_replies; DROP FUNCTION lose_checkpoint(); "
+      "DROP TRIGGER lose_checkpoint ON chat_reply_parts; DROP FUNCTION lose_checkpoint(); "
       "DROP SEQUENCE lose_checkpoint_once;");
   EXPECT_EQ(fired.at(0).at(0), "t") << "no checkpoint lost its connection";
   ASSERT_EQ(r.status, 200);
@@ -302,15 +306,18 @@ TEST_F(ReplyLoop, AKilledWorkerWithHundredsOfRepliesLeavesNoneStuck) {
   const auto& chats = burst->chats;
   // Killed once (nearly) every reply runs and has been checkpointed.
   bool checkpointed = wait_until(
-      [&] { return count("finished_at IS NULL AND message IS NOT NULL", chats) >= kReplies - 5; },
-      30s, 100ms);
-  int with_text = count("finished_at IS NULL AND parts LIKE '%0:\"%'", chats);
+      [&] { return count("finished_at IS NULL AND " + kHasParts, chats) >= kReplies - 5; }, 30s,
+      100ms);
+  int with_text = count(
+      "finished_at IS NULL AND EXISTS (SELECT FROM chat_reply_parts p WHERE p.chat_id = "
+      "chat_replies.chat_id AND p.parts LIKE '%0:\"%')",
+      chats);
   auto workers = burst->instance->chatd->worker_pids();
   ASSERT_EQ(workers.size(), 1u);
   ASSERT_EQ(::kill(workers[0], SIGKILL), 0);
   auto killed = std::chrono::steady_clock::now();
   burst->join();
-  ASSERT_TRUE(checkpointed) << count("finished_at IS NULL AND message IS NOT NULL", chats);
+  ASSERT_TRUE(checkpointed) << count("finished_at IS NULL AND " + kHasParts, chats);
   ASSERT_TRUE(wait_until([&] { return count("finished_at IS NULL", chats) == 0; }, 15s, 100ms))
       << count("finished_at IS NULL", chats) << " still running";
   EXPECT_LT(std::chrono::steady_clock::now() - killed, 10s);

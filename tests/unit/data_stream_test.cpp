@@ -61,6 +61,14 @@ TEST(MessageBuilder, TextStepsToolsAndReasoningAsTheClientBuildsThem) {
   })");
   EXPECT_EQ(builder.message(), expected);
   EXPECT_EQ(lines.text.substr(0, 24), "f:{\"messageId\":\"msg-a\"}\n");
+  // What recovery stores of a reply whose worker died: the same message, from the lines alone
+  // (keep-alives among them, a last line cut short by the crash).
+  std::string written = lines.text;
+  written.insert(written.find("0:\"lo\""), "\n");
+  EXPECT_EQ(rebuild_message("msg-a", "2026-01-01T00:00:00.000000Z", written + "0:\"cut"), expected);
+  EXPECT_EQ(
+      rebuild_message("m", "t", ""),
+      json::parse(R"({"id":"m","createdAt":"t","role":"assistant","content":"","parts":[]})"));
 }
 
 TEST(MessageBuilder, RedactedReasoningClosesTheTextDetail) {

@@ -208,7 +208,7 @@ class Tools : public ToolRunner {
 class ReplyRules : public ::testing::Test {
  protected:
   ReplyInputs inputs(Upstream& upstream, ToolRunner* tools, std::optional<TitleJob> title,
-                     std::function<TickVerdict(const MessageBuilder&)> on_tick) {
+                     std::function<TickVerdict()> on_tick) {
     ReplyInputs in{*provider_, upstream, loop_,   {},       "msg-1", "2026-01-01T00:00:00Z",
                    tools,      title,    on_tick, options_, nullptr, nullptr};
     in.request.model = "m";
@@ -230,7 +230,7 @@ class ReplyRules : public ::testing::Test {
   }
   ReplyResult run(Upstream& upstream, ToolRunner* tools = nullptr,
                   std::optional<TitleJob> title = std::nullopt,
-                  std::function<TickVerdict(const MessageBuilder&)> on_tick = nullptr) {
+                  std::function<TickVerdict()> on_tick = nullptr) {
     Reply reply(inputs(upstream, tools, std::move(title), std::move(on_tick)), sink_);
     return finish(reply);
   }
@@ -284,7 +284,7 @@ TEST_F(ReplyRules, AnExceptionInsideEndsTheStreamWithItsErrorPart) {
 TEST_F(ReplyRules, ARefusedRecordEndsTheStreamWithItsErrorPart) {
   ScriptedUpstream upstream(loop_, {text("never")});
   int ticks = 0;
-  ReplyResult result = run(upstream, nullptr, std::nullopt, [&](const MessageBuilder&) {
+  ReplyResult result = run(upstream, nullptr, std::nullopt, [&]() {
     ++ticks;
     return TickVerdict::kFail;
   });
@@ -419,9 +419,8 @@ TEST_F(ReplyRules, AnInterruptDuringToolsEndsTheReplyWithoutWaitingForThem) {
   static Tools tools;  // outlives the call's detached thread
   tools.hold();
   ScriptedUpstream transport(loop_, {tool_call("call_1"), text("never")});
-  auto result = run(transport, &tools, std::nullopt, [&](const MessageBuilder&) {
-    return tools.running() ? TickVerdict::kStop : TickVerdict::kGoOn;
-  });
+  auto result = run(transport, &tools, std::nullopt,
+                    [&]() { return tools.running() ? TickVerdict::kStop : TickVerdict::kGoOn; });
   tools.release();
   EXPECT_TRUE(tools.wait_done(1));
   EXPECT_TRUE(result.interrupted);
@@ -463,10 +462,9 @@ TEST_F(ReplyRules, AnInterruptReachesAPausedReply) {
   ScriptedUpstream transport(loop_, {text("Hello")});
   sink_.behind_after = 2;
   bool stop = false;
-  Reply reply(
-      inputs(transport, nullptr, std::nullopt,
-             [&](const MessageBuilder&) { return stop ? TickVerdict::kStop : TickVerdict::kGoOn; }),
-      sink_);
+  Reply reply(inputs(transport, nullptr, std::nullopt,
+                     [&]() { return stop ? TickVerdict::kStop : TickVerdict::kGoOn; }),
+              sink_);
   auto result = finish(reply, [&] { stop = transport.pauses() > 0; });
   EXPECT_TRUE(result.interrupted);
   EXPECT_EQ(transport.resumes(), 0);
