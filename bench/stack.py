@@ -215,8 +215,16 @@ class Stack:
         self._as_postgres([PG_BIN + "pg_ctl", "-D", pg + "/data", "-w", "-l", pg + "/postgres.log",
                            "-o", opts, "start"])
         self.pg_running = True
-        self.psql("CREATE DATABASE chatd", db="postgres")
-        self.database_url = f"host={pg} dbname=chatd user=postgres"
+        self.use_database("chatd")
+
+    def use_database(self, name):
+        """Makes database `name` (created if new) the one psql, migrate, seed and chatd use: an
+        earlier build of chatd with an older schema gets one of its own."""
+        if self.psql(f"SELECT count(*) FROM pg_database WHERE datname = '{name}'",
+                     db="postgres") == "0":
+            self.psql(f"CREATE DATABASE {name}", db="postgres")
+        self.db = name
+        self.database_url = f"host={self.dir}/pg dbname={name} user=postgres"
 
     def _as_postgres(self, argv):
         r = subprocess.run(["runuser", "-u", "postgres", "--"] + argv, capture_output=True,
@@ -225,8 +233,9 @@ class Stack:
             raise RuntimeError(f"{argv[0]} failed: {r.stdout}{r.stderr}")
         return r.stdout
 
-    def psql(self, sql, db="chatd"):
-        r = subprocess.run([PG_BIN + "psql", "-h", self.dir + "/pg", "-U", "postgres", "-d", db,
+    def psql(self, sql, db=None):
+        r = subprocess.run([PG_BIN + "psql", "-h", self.dir + "/pg", "-U", "postgres", "-d",
+                            db or self.db,
                             "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"], input=sql,
                            capture_output=True, text=True)
         if r.returncode != 0:
@@ -237,8 +246,9 @@ class Stack:
         pid = int(read(self.dir + "/pg/data/postmaster.pid").split("\n", 1)[0])
         return process_tree(pid)
 
-    def migrate(self):
-        r = subprocess.run([self.chatd_bin, "migrate", "--database-url", self.database_url],
+    def migrate(self, binary=None):
+        r = subprocess.run([binary or self.chatd_bin, "migrate", "--database-url",
+                            self.database_url],
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError("chatd migrate failed: " + r.stdout + r.stderr)
@@ -359,7 +369,8 @@ SELECT {chat}, now() - ({count} - i) * interval '1 second', '{FAKE_MODEL}', 'ope
         return s
 
     # -- chatd ------------------------------------------------------------------------------
-    def start_chatd(self, workers=2, threads=4, db_pool=8, extra=(), binary=None, name="chatd"):
+    def start_chatd(self, workers=2, threads=4, db_pool=8, extra=(), binary=None, name="chatd",
+                    database_url=None):
         """chatd (or an earlier build of it, `binary`) as service `name` on socket DIR/name.sock
         (self.chatd_socket for the default name)."""
         self.stop_service(name)
@@ -367,7 +378,7 @@ SELECT {chat}, now() - ({count} - i) * interval '1 second', '{FAKE_MODEL}', 'ope
         if name == "chatd":
             self.chatd_socket = socket
         argv = [binary or self.chatd_bin, "serve", "--listen", "unix:" + socket,
-                "--socket-mode", "0666", "--database-url", self.database_url,
+                "--socket-mode", "0666", "--database-url", database_url or self.database_url,
                 "--workers", str(workers), "--threads", str(threads),
                 "--db-pool-size", str(db_pool), "--log-level", "warn",
                 # One user makes thousands of requests a second here, which the per-user rate

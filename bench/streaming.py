@@ -7,6 +7,13 @@ parts (p50/p99; "added" = chatd's minus (d)'s), CPU seconds per 1,000 relayed te
 RSS per open reply ((peak − idle) ÷ N) of the application's processes.
 
 Run it through bench/streaming.sh, which builds what it needs.
+
+For experiments on PostgreSQL's side: BENCH_PG_OPTIONS (server options, bench/stack.py),
+BENCH_SQL (run on chatd's database after it is migrated, e.g. an index to try) and
+BENCH_SQL_END (a query whose rows are printed before the stack stops), e.g.
+  BENCH_PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements"
+  BENCH_SQL="CREATE EXTENSION pg_stat_statements"
+  BENCH_SQL_END="SELECT calls, total_exec_time, query FROM pg_stat_statements ORDER BY 2 DESC"
 """
 import argparse
 import json
@@ -130,6 +137,9 @@ def main():
                     help="also run this chatd binary (an earlier build: streaming.sh "
                          "--before-rev builds one), with a request thread per reply")
     ap.add_argument("--threads", type=int, default=4, help="chatd's --threads")
+    ap.add_argument("--before-threads", type=int,
+                    help="--threads of the --before build (default: a thread per reply, "
+                         "for a build of the thread model)")
     ap.add_argument("--sides", default="chatd,d", help="which of chatd, d, e to run "
                     "((d) always runs: the other two are compared with it)")
     ap.add_argument("--node-max-rate", type=int, default=2500,
@@ -156,11 +166,15 @@ def main():
     with stack.Stack() as s:
         s.worker_connections = max(4096, 3 * max_n)
         s.start_postgres(max_connections=max(200, 2 * a.workers * a.db_pool + 50))
-        s.migrate()
-        chatd_sides = sum(side in sides for side in ("chatd", "before"))
-        s.seed(stream_chats=sum(n + 10 for n, _ in levels) * a.runs * chatd_sides,
-               stream_users=max_n + 10)
-        chats = iter(s.stream_chats())
+        # Each build of chatd on a database of its own, migrated by it: the schema may differ.
+        chats, urls = {}, {}
+        for side in [side for side in ("before", "chatd") if side in sides] or ["chatd"]:
+            s.use_database("chatd_before" if side == "before" else "chatd")
+            s.migrate(binary=a.before if side == "before" else None)
+            if side == "chatd" and os.environ.get("BENCH_SQL"):
+                s.psql(os.environ["BENCH_SQL"])
+            s.seed(stream_chats=sum(n + 10 for n, _ in levels) * a.runs, stream_users=max_n + 10)
+            chats[side], urls[side] = iter(s.stream_chats()), s.database_url
         s.start_fake()
         proxies = {"/v1/": s.fake_port}
         if a.node:
@@ -168,7 +182,10 @@ def main():
             proxies["/node/"] = s.node_port
         s.base_site(proxy_ports=proxies)
         if "chatd" in sides or "before" in sides:
-            s.start_chatd(a.workers, a.threads, a.db_pool)
+            # (chatd serve migrates its database too: each build starts on its own.)
+            first = "chatd" if "chatd" in urls else "before"
+            s.start_chatd(a.workers, a.threads, a.db_pool, database_url=urls[first],
+                          binary=a.before if first == "before" else None)
             s.site("chatd", s.chatd_socket)
         s.start_nginx()
         print(f"# load average at start: {os.getloadavg()}", flush=True)
@@ -177,7 +194,7 @@ def main():
             tokens = int(a.stream_s * rate)
             ramp = a.ramp_s or max(1.0, n / 500)
             # The thread model needs a thread per reply (and some for other requests).
-            threads_before = max(64, math.ceil(n / a.workers) + 32)
+            threads_before = a.before_threads or max(64, math.ceil(n / a.workers) + 32)
             for run in range(a.runs):
                 for side in sides:
                     if side == "e" and n * rate > a.node_max_rate:
@@ -185,10 +202,11 @@ def main():
                     # A fresh application each run: glibc and V8 keep the memory of the last
                     # run, so "peak − idle" is only the memory of a reply on a fresh process.
                     if side == "chatd":
-                        s.start_chatd(a.workers, a.threads, a.db_pool)
+                        s.start_chatd(a.workers, a.threads, a.db_pool, database_url=urls[side])
                         app = s.services["chatd"].pids()
                     elif side == "before":
-                        s.start_chatd(a.workers, threads_before, a.db_pool, binary=a.before)
+                        s.start_chatd(a.workers, threads_before, a.db_pool, binary=a.before,
+                                      database_url=urls[side])
                         app = s.services["chatd"].pids()
                     elif side == "e":
                         s.start_node()
@@ -196,9 +214,9 @@ def main():
                     else:
                         app = []
                     # Warm-up (JIT, database connections, caches): 10 replies of 2 s, unrecorded.
-                    run_load(a.loader, s, side, 10, 40, 50, 1, s.dir, app, chats)
+                    run_load(a.loader, s, side, 10, 40, 50, 1, s.dir, app, chats.get(side))
                     res = run_load(a.loader, s, side, n, tokens, delay_ms, ramp, s.dir, app,
-                                   chats)
+                                   chats.get(side))
                     if side in ("chatd", "before"):
                         res["threads"] = threads_before if side == "before" else a.threads
                     results.setdefault((n, rate, side), []).append(res)
@@ -213,6 +231,8 @@ def main():
                           f"{res['peak_rss_kb'] / 1024:.0f} MiB "
                           f"({res['rss_per_reply_kb']:.0f} KiB/reply)", flush=True)
         print(f"# load average at end: {os.getloadavg()}", flush=True)
+        if os.environ.get("BENCH_SQL_END"):
+            print(s.psql(os.environ["BENCH_SQL_END"]), flush=True)
 
     if a.json:
         with open(a.json, "w") as f:
@@ -227,7 +247,9 @@ def report(a, levels, sides, results):
     print(f"{a.runs} run(s) per cell; median [min–max]. Replies of {a.stream_s:.0f} s; requests "
           f"spread over max(1 s, N/500 s); chatd --workers {a.workers} --threads "
           f"{getattr(a, 'threads', 16)} --db-pool-size {a.db_pool} (replies on the reply loop)"
-          + (f"; 'chatd before' is {a.before} with a thread per reply (--threads ⌈N/workers⌉+32)"
+          + (f"; 'chatd before' is {a.before} with "
+             + (f"--threads {a.before_threads}" if getattr(a, "before_threads", None)
+                else "a thread per reply (--threads ⌈N/workers⌉+32)")
              if getattr(a, "before", None) else "") + ". Gaps are between consecutive text parts of one reply as "
           f"the client reads them; 'added' is chatd's (or (e)'s) percentile minus (d)'s.")
     print()

@@ -183,7 +183,7 @@ po::options_description serve_options() {
       "tool-result-limit", po::value<std::string>()->default_value("64KiB"),
       "a tool result larger than this is cut (with a marker) before the model sees it")(
       "archived-chat-retention", po::value<std::string>()->default_value("off"),
-      "archived chats not updated for this long (e.g. 720h) are deleted; off: kept");
+      "chats archived this long ago (e.g. 720h) are deleted; off: kept");
   return desc;
 }
 

@@ -1,4 +1,4 @@
--- Retention (API.md §8, archived-chat-retention): archived chats not updated for $1 seconds are
+-- Retention (API.md §8, archived-chat-retention): chats archived $1 seconds ago or more are
 -- deleted as by DELETE (chats_delete.sql: a running reply told to stop, its readers woken, the
 -- owner's watchers told "deleted"), the oldest first, at most $2 of them, by one worker at a
 -- time across hosts: the one that takes the advisory lock; the others find nothing to do.
@@ -9,8 +9,8 @@ WITH locked AS (
 ), expired AS (
     SELECT c.id
       FROM chats c, locked
-     WHERE locked.held AND c.archived AND c.updated_at < now() - make_interval(secs => $1)
-     ORDER BY c.updated_at
+     WHERE locked.held AND c.archived AND c.archived_at < now() - make_interval(secs => $1)
+     ORDER BY c.archived_at
      LIMIT $2
        FOR UPDATE OF c SKIP LOCKED
 ), stopped AS (

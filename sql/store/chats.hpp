@@ -81,7 +81,7 @@ class ChatStore : Executor {
   // Stops the chat's running reply and deletes the chat with everything it holds; false when
   // the owner has no such chat.
   bool remove(const std::string& chat_id, const std::string& owner_id);
-  // Deletes, as remove() does, up to `batch` archived chats not updated for `age`, unless
+  // Deletes, as remove() does, up to `batch` chats archived `age` ago or more, unless
   // another worker is doing so; returns how many.
   size_t expire(std::chrono::seconds age, int batch);
 };

@@ -567,7 +567,7 @@ Stack::Stack() {
       "--workers", "2", "--threads", "16", "--shutdown-timeout", "15s", "--max-body-size", "64KiB",
       "--upstream-idle-timeout", "3s", "--stream-keepalive", "1s", "--max-replies-per-user", "6",
       "--max-readers-per-reply", "8",
-      // No test leaves a chat archived and untouched for a day but the one of retention.
+      // No test leaves a chat archived for a day but the one of retention.
       "--archived-chat-retention", "24h",
       // Every request goes through the rate limit, which the tests here never reach
       // (ratelimit_test.cpp starts instances with a small one).

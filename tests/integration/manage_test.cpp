@@ -494,17 +494,29 @@ TEST_F(Manage, AnEditIsRefusedInTheOrderOfTheContract) {
   EXPECT_EQ(messages(token, chat).size(), 6u);
 }
 
-// archived-chat-retention (24h in the test stack): archived chats untouched for longer go, with
-// their messages; archived ones touched since, and old ones not archived, stay.
+// archived-chat-retention (24h in the test stack): chats archived longer ago go, with their
+// messages, however recently they were updated; chats archived since, and old ones not
+// archived, stay; unarchiving stops the clock, archiving again starts it afresh.
 TEST_F(Manage, ArchivedChatsPastTheirRetentionAreDeleted) {
   auto token = stack_->new_user_token(unique("retention"));
   std::string old_archived = chat_with_messages(token, 3);
   std::string fresh_archived = create_chat(token)["id"];
   std::string old_kept = create_chat(token)["id"];
-  for (const auto& chat : {old_archived, fresh_archived})
+  std::string rearchived = create_chat(token)["id"];
+  for (const auto& chat : {old_archived, fresh_archived, rearchived})
     ASSERT_EQ(patch(token, chat, R"({"archived":true})").status, 204);
-  stack_->sql("UPDATE chats SET updated_at = now() - interval '25 hours' WHERE id IN ('" +
-              old_archived + "', '" + old_kept + "')");
+  stack_->sql("UPDATE chats SET archived_at = now() - interval '25 hours' WHERE id IN ('" +
+              old_archived + "', '" + rearchived + "')");
+  stack_->sql("UPDATE chats SET updated_at = now() - interval '25 hours' WHERE id = '" + old_kept +
+              "'");
+  // Touched since it was archived: it goes all the same.
+  ASSERT_EQ(patch(token, old_archived, R"({"labels":{"k":"v"}})").status, 204);
+  // Unarchived and archived again: its clock starts afresh.
+  ASSERT_EQ(patch(token, rearchived, R"({"archived":false})").status, 204);
+  ASSERT_EQ(patch(token, rearchived, R"({"archived":true})").status, 204);
+  EXPECT_EQ(stack_->sql("SELECT archived_at > now() - interval '1 minute' FROM chats WHERE id = '" +
+                        rearchived + "'")[0][0],
+            "t");
   EXPECT_TRUE(wait_until(
       [&] { return call("GET", "/api/v2/chats/" + old_archived, token).status == 404; }, 10s))
       << "the expired chat is still there";
@@ -512,6 +524,7 @@ TEST_F(Manage, ArchivedChatsPastTheirRetentionAreDeleted) {
                         "'")[0][0],
             "0");
   EXPECT_EQ(call("GET", "/api/v2/chats/" + fresh_archived, token).status, 200);
+  EXPECT_EQ(call("GET", "/api/v2/chats/" + rearchived, token).status, 200);
   EXPECT_EQ(call("GET", "/api/v2/chats/" + old_kept, token).status, 200);
 }
 
