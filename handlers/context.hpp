@@ -6,6 +6,7 @@
 #include "base/event_loop.hpp"
 #include "llm/catalog.hpp"
 #include "llm/http_client.hpp"
+#include "llm/price.hpp"
 #include "llm/reply.hpp"
 #include "llm/transport.hpp"
 #include "sql/listener.hpp"
@@ -23,6 +24,7 @@ struct ReplySettings {
   uint64_t max_message_bytes = 4 << 20;          // a user message's JSON; 413 above
   uint64_t max_chat_bytes = uint64_t{64} << 20;  // a chat's messages' JSON; 400 when reached
   llm::ReplyOptions options;
+  llm::PriceTable prices;  // model-price: what each model's calls cost
 };
 
 class ReplyRegistry;

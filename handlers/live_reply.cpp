@@ -5,6 +5,7 @@
 #include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
 #include "handlers/reply_store_thread.hpp"
+#include "llm/price.hpp"
 
 namespace chatd::http {
 
@@ -50,27 +51,30 @@ class LiveReply {
                             nullptr,
                             context_.reply.options,
                             observer.replies(),
+                            nullptr,
                             nullptr};
     inputs.request.model = model.id;
     inputs.request.system_prompt = context_.reply.system_prompt;
     inputs.request.messages = std::move(start_.history);
     inputs.request.thinking = start_.thinking;
     inputs.on_tick = [this] { return recorder_.tick(); };
+    inputs.on_model_call = [this](const llm::Usage& usage) { record_call("step", usage); };
     if (start_.title_from) {
-      inputs.title =
-          llm::TitleJob{llm::title_request(*model.provider, context_.reply_loop->upstream, model.id,
-                                           std::move(*start_.title_from), observer.replies()),
-                        start_.fallback_title, [this](const std::string& title) {
-                          context_.reply_loop->store.run(
-                              [&chats = context_.store.chats, chat_id = start_.chat_id, title] {
-                                try {
-                                  chats.set_title(chat_id, title);
-                                } catch (...) {
-                                  // A title that cannot be stored never fails the reply.
-                                }
-                              },
-                              nullptr);
-                        }};
+      inputs.title = llm::TitleJob{
+          llm::title_request(*model.provider, context_.reply_loop->upstream, model.id,
+                             std::move(*start_.title_from), observer.replies(),
+                             [this](const llm::Usage& usage) { record_call("title", usage); }),
+          start_.fallback_title, [this](const std::string& title) {
+            context_.reply_loop->store.run(
+                [&chats = context_.store.chats, chat_id = start_.chat_id, title] {
+                  try {
+                    chats.set_title(chat_id, title);
+                  } catch (...) {
+                    // A title that cannot be stored never fails the reply.
+                  }
+                },
+                nullptr);
+          }};
     }
     inputs.on_end = [this](llm::ReplyResult result) { stored(std::move(result)); };
     reply_.emplace(std::move(inputs), recorder_);
@@ -88,6 +92,37 @@ class LiveReply {
   }
 
  private:
+  // A model call's line in the usage ledger, written on the loop's database thread: one
+  // statement, nothing the reply waits for.
+  void record_call(const char* kind, const llm::Usage& usage) {
+    const auto& model = start_.model;
+    sql::ModelCallRecord call{start_.user_id,
+                              start_.chat_id,
+                              start_.message_id,
+                              kind,
+                              model.id,
+                              model.provider_type,
+                              usage.uncached_input(),
+                              usage.completion_tokens,
+                              usage.cache_read_tokens,
+                              usage.cache_write_tokens,
+                              usage.reasoning_tokens,
+                              std::nullopt};
+    // Priced, and something reported: a call that reported nothing has no known cost.
+    auto price = context_.reply.prices.find(model.id);
+    if (price != context_.reply.prices.end() && (usage.prompt_tokens || usage.completion_tokens))
+      call.cost_micros = llm::cost_micros(usage, price->second);
+    context_.reply_loop->store.run(
+        [&ledger = context_.store.usage, call = std::move(call)] {
+          try {
+            ledger.record(call);
+          } catch (...) {
+            // The database is failing: the reply's own record says so.
+          }
+        },
+        nullptr);
+  }
+
   // The reply is over: store it, then end the response, then this.
   void stored(llm::ReplyResult result) {
     ResponseEnd end{std::string(llm::wire_name(result.finish_reason)),

@@ -18,6 +18,7 @@ namespace chatd::http {
 struct LiveReplyStart {
   std::unique_ptr<LiveResponse> out;
   std::string chat_id;
+  std::string user_id;  // whose usage the model calls are
   const llm::Model& model;
   std::string message_id;
   nlohmann::json history;  // the messages the model sees, the new user message last

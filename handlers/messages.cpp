@@ -234,8 +234,8 @@ void send_message(Context& context, Request& request, ResponseWriter& out,
   history.push_back(decoded.message);
   out.start(200, stream_headers());
   LiveReplyStart start{
-      out.go_live(),    chat.id,         *model,       message_id, std::move(history),
-      decoded.thinking, claim.cancelled, std::nullopt, {}};
+      out.go_live(),      chat.id,          request.identity->user_id, *model,       message_id,
+      std::move(history), decoded.thinking, claim.cancelled,           std::nullopt, {}};
   if (!before.has_user_message) {  // the chat's first message names it
     start.title_from = decoded.message;
     start.fallback_title = llm::fallback_title(message_text(decoded.message));

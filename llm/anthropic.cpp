@@ -119,7 +119,9 @@ FinishReason map_finish(const json& reason) {
 
 class AnthropicStreamMapper final : public StreamMapper {
  public:
-  explicit AnthropicStreamMapper(std::string api_key) : api_key_(std::move(api_key)) {}
+  explicit AnthropicStreamMapper(std::string api_key) : api_key_(std::move(api_key)) {
+    usage_.prompt_includes_cache = false;  // input_tokens counts no cache read or write
+  }
 
   void on_event(const SseEvent& event, std::vector<ModelEvent>& out) override {
     if (finished_) return;
@@ -135,9 +137,7 @@ class AnthropicStreamMapper final : public StreamMapper {
       fail(out, "Anthropic error: " +
                     (message.empty() ? std::string("the stream reported an error") : message));
     } else if (type == "message_start") {
-      const json& usage = member(member(data, "message"), "usage");
-      if (auto v = int_member(usage, "input_tokens")) usage_.prompt_tokens = v;
-      if (auto v = int_member(usage, "output_tokens")) usage_.completion_tokens = v;
+      read_usage(member(member(data, "message"), "usage"));
     } else if (type == "content_block_start") {
       on_block_start(data, out);
     } else if (type == "content_block_delta") {
@@ -147,9 +147,7 @@ class AnthropicStreamMapper final : public StreamMapper {
     } else if (type == "message_delta") {
       const json& reason = member(member(data, "delta"), "stop_reason");
       if (!reason.is_null()) stop_reason_ = reason;
-      const json& usage = member(data, "usage");
-      if (auto v = int_member(usage, "output_tokens")) usage_.completion_tokens = v;
-      if (auto v = int_member(usage, "input_tokens")) usage_.prompt_tokens = v;
+      read_usage(member(data, "usage"));
     } else if (type == "message_stop") {
       while (!blocks_.empty()) {
         close_block(blocks_.begin()->first, out);
@@ -160,6 +158,8 @@ class AnthropicStreamMapper final : public StreamMapper {
     }
     // ping and unknown event types: nothing.
   }
+
+  Usage usage() const override { return usage_; }
 
   void on_end(std::vector<ModelEvent>& out) override {
     if (!finished_) fail(out, "Anthropic stream ended unexpectedly");
@@ -215,6 +215,15 @@ class AnthropicStreamMapper final : public StreamMapper {
       block->second.args += piece;
       out.push_back(ToolCallDelta{block->second.id, piece});
     }
+  }
+
+  // message_start carries the input and its cache tokens, message_delta the output (and, from
+  // some servers, the input again): each count as last reported.
+  void read_usage(const json& usage) {
+    if (auto v = int_member(usage, "input_tokens")) usage_.prompt_tokens = v;
+    if (auto v = int_member(usage, "output_tokens")) usage_.completion_tokens = v;
+    if (auto v = int_member(usage, "cache_read_input_tokens")) usage_.cache_read_tokens = v;
+    if (auto v = int_member(usage, "cache_creation_input_tokens")) usage_.cache_write_tokens = v;
   }
 
   void close_block(long long index, std::vector<ModelEvent>& out) {

@@ -271,6 +271,8 @@ class GoogleStreamMapper final : public StreamMapper {
       usage_.prompt_tokens = int_member(usage, "promptTokenCount");
       auto candidates = int_member(usage, "candidatesTokenCount");
       auto thoughts = int_member(usage, "thoughtsTokenCount");
+      usage_.reasoning_tokens = thoughts;
+      usage_.cache_read_tokens = int_member(usage, "cachedContentTokenCount");
       long long completion = 0;  // left out when the counts are nonsense (overflow)
       if ((candidates || thoughts) &&
           !__builtin_add_overflow(candidates.value_or(0), thoughts.value_or(0), &completion))
@@ -290,6 +292,8 @@ class GoogleStreamMapper final : public StreamMapper {
     if (std::string reason = string_member(candidate, "finishReason"); !reason.empty())
       finish_reason_ = reason;
   }
+
+  Usage usage() const override { return usage_; }
 
   void on_end(std::vector<ModelEvent>& out) override {
     if (finished_) return;

@@ -2,6 +2,7 @@
 // back, event by event (ModelEvent). Provider files translate to and from their wire formats.
 #pragma once
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -38,9 +39,23 @@ struct HttpCall {
   std::string body;
 };
 
+// A model call's tokens as its provider reported them (none: not reported). The output counts
+// the reasoning in it with every provider (Gemini's thoughts are added to its candidates). The
+// input counts the cache reads with OpenAI and Gemini, not with Anthropic, which reports them
+// (and the cache writes) beside it: uncached_input() is the same for all.
 struct Usage {
   std::optional<long long> prompt_tokens;
   std::optional<long long> completion_tokens;
+  std::optional<long long> cache_read_tokens;
+  std::optional<long long> cache_write_tokens;
+  std::optional<long long> reasoning_tokens;
+  bool prompt_includes_cache = true;  // false for Anthropic's input_tokens
+
+  // The input tokens read from no cache and written to none: those billed at the input price.
+  std::optional<long long> uncached_input() const {
+    if (!prompt_tokens || !prompt_includes_cache) return prompt_tokens;
+    return std::max(0LL, *prompt_tokens - cache_read_tokens.value_or(0));
+  }
 };
 
 // One event of a streamed response, in arrival order.

@@ -282,6 +282,10 @@ class OpenAiStreamMapper final : public StreamMapper {
         usage_.prompt_tokens = v->get<long long>();
       if (auto v = usage->find("completion_tokens"); v != usage->end() && v->is_number_integer())
         usage_.completion_tokens = v->get<long long>();
+      if (auto v = int_member(member(*usage, "prompt_tokens_details"), "cached_tokens"))
+        usage_.cache_read_tokens = v;
+      if (auto v = int_member(member(*usage, "completion_tokens_details"), "reasoning_tokens"))
+        usage_.reasoning_tokens = v;
     }
     auto choices = chunk.find("choices");
     if (choices == chunk.end() || !choices->is_array() || choices->empty()) return;
@@ -292,6 +296,8 @@ class OpenAiStreamMapper final : public StreamMapper {
     if (auto reason = choice.find("finish_reason"); reason != choice.end() && reason->is_string())
       finish_reason_ = reason->get<std::string>();
   }
+
+  Usage usage() const override { return usage_; }
 
   void on_end(std::vector<ModelEvent>& out) override {
     if (finished_) return;

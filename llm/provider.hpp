@@ -28,6 +28,9 @@ class StreamMapper {
   // The body ended. Emits StepFinish, or StreamError when the stream was cut short (no
   // [DONE] / message_stop / finishReason).
   virtual void on_end(std::vector<ModelEvent>& out) = 0;
+  // What the provider reported of the call's usage so far (all of it once StepFinish came):
+  // a call cut short is recorded with what it had.
+  virtual Usage usage() const { return {}; }
 };
 
 // A failed HTTP response turned into something to tell the user and to decide on a retry.

@@ -183,6 +183,7 @@ class Reply::Machine {
   std::vector<ModelEvent> events_;
   Upstream::Id transfer_ = 0;
   long status_seen_ = 0;         // of the transfer, once its body began
+  bool answered_ = false;        // the step's last attempt had a 200: a call to record
   bool internal_error_ = false;  // an exception inside on_data: the reply fails at on_done
   std::shared_ptr<ToolCalls> tools_;
   std::function<void()> abandon_title_;
@@ -419,6 +420,7 @@ void Reply::Machine::report(long status, UpstreamFailure failure) {
 
 void Reply::Machine::on_done(HttpResult result) {
   transfer_ = 0;
+  answered_ = result.status == 200;
   if (internal_error_) return fail();
   std::string name(display_name(in_.provider.type()));
   if (stopping()) {
@@ -488,6 +490,7 @@ void Reply::Machine::on_done(HttpResult result) {
 
 // The step's model call is over (answered, failed, or stopped).
 void Reply::Machine::step_done() {
+  if (answered_ && in_.on_model_call) in_.on_model_call(mapper_->usage());
   if (stopping()) {
     if (step_.started && !failed_)  // a failure's error part ends the stream instead
       emit('e', {{"finishReason", wire(stop_reason())},

@@ -90,6 +90,9 @@ struct ReplyInputs {
   ReplyObserver* observer = nullptr;  // null: nothing counts
   // Once, after the last part: the result to store.
   std::function<void(ReplyResult)> on_end;
+  // Once per model call a provider answered (HTTP 200), when it is over: the usage it reported
+  // (all of it, or as much as came before the call was cut or stopped). On the loop.
+  std::function<void(const Usage&)> on_model_call;
 };
 
 // A reply running on `inputs.loop`; everything about it happens on that loop's thread.

@@ -53,9 +53,11 @@ std::string fallback_title(std::string_view user_text) {
 }
 
 TitleJob::Start title_request(const Provider& provider, Upstream& upstream, std::string model,
-                              json user_message, ReplyObserver* observer) {
+                              json user_message, ReplyObserver* observer,
+                              std::function<void(const Usage&)> on_call) {
   return [&provider, &upstream, observer, model = std::move(model),
-          user_message = std::move(user_message)](std::function<void(std::string)> done) {
+          user_message = std::move(user_message),
+          on_call = std::move(on_call)](std::function<void(std::string)> done) {
     ModelRequest request;
     request.model = model;
     request.system_prompt = kTitlePrompt;
@@ -87,7 +89,8 @@ TitleJob::Start title_request(const Provider& provider, Upstream& upstream, std:
       // A title is a few words: a model that goes on and on has said enough.
       return reading->text.size() < 4096 ? Upstream::Take::kTaken : Upstream::Take::kAbort;
     };
-    handlers.on_done = [reading, &provider, observer, done = std::move(done)](HttpResult result) {
+    handlers.on_done = [reading, &provider, observer, on_call,
+                        done = std::move(done)](HttpResult result) {
       if (observer)
         observer->upstream_call(provider.type(), result.status,
                                 result.status == 200 ? UpstreamFailure::kNone
@@ -96,6 +99,7 @@ TitleJob::Start title_request(const Provider& provider, Upstream& upstream, std:
       if (result.status != 200) return done("");
       reading->parser.finish(reading->sse);
       reading->take();
+      if (on_call) on_call(reading->mapper->usage());
       done(reading->failure.empty() ? clean_title(reading->text) : "");
     };
     Upstream::Id id = upstream.start(provider.stream_call(request), std::move(handlers));

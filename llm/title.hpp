@@ -25,8 +25,10 @@ struct TitleJob {
 };
 
 // The title of a chat's first reply: one request to the same model through `upstream`.
+// `on_call`, when the provider answered it (HTTP 200), gets the usage it reported.
 TitleJob::Start title_request(const Provider& provider, Upstream& upstream, std::string model,
-                              nlohmann::json user_message, ReplyObserver* observer = nullptr);
+                              nlohmann::json user_message, ReplyObserver* observer = nullptr,
+                              std::function<void(const Usage&)> on_call = nullptr);
 
 // The title rules of API.md §4: at most 40 characters, no quotes, colons or emoji, one line.
 std::string clean_title(std::string_view raw);

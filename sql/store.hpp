@@ -15,6 +15,7 @@
 #include "sql/store/idempotency.hpp"
 #include "sql/store/messages.hpp"
 #include "sql/store/replies.hpp"
+#include "sql/store/usage.hpp"
 
 namespace chatd::sql {
 
@@ -27,7 +28,8 @@ class Store : Executor {
         messages(pool),
         replies(pool),
         idempotency(pool),
-        accounts(pool) {}
+        accounts(pool),
+        usage(pool) {}
 
   // The database answers (GET /healthz).
   bool ping();
@@ -38,6 +40,7 @@ class Store : Executor {
   ReplyStore replies;
   IdempotencyStore idempotency;
   AccountStore accounts;
+  UsageStore usage;
 };
 
 }  // namespace chatd::sql

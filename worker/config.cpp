@@ -11,6 +11,7 @@
 #include "base/text.hpp"
 #include "llm/provider_registry.hpp"
 #include "worker/duration.hpp"
+#include "worker/price_config.hpp"
 
 namespace chatd::config {
 
@@ -138,6 +139,10 @@ po::options_description serve_options() {
       "shutdown-timeout", po::value<std::string>()->default_value("30s"),
       "on SIGTERM, how long in-flight requests may take to finish")(
       "provider", po::value<std::vector<std::string>>(), provider_help.c_str())(
+      "model-price", po::value<std::vector<std::string>>(),
+      "a model's price, repeatable: 'model=M;input=2.50;output=10;cache-read=1.25;"
+      "cache-write=3.75' (US dollars per million tokens; cache prices default to the input "
+      "price); a model without one has no cost")(
       "max-steps", po::value<std::string>()->default_value("10"),
       "most model calls in one reply (the tool loop stops there)")(
       "upstream-connect-timeout", po::value<std::string>()->default_value("10s"),
@@ -309,6 +314,8 @@ Serve serve(const po::variables_map& values) {
   out.mcp_refresh = duration_of(values, "mcp-refresh");
   out.tool_result_limit =
       size_of(values, "tool-result-limit", 1024, uint64_t{16} << 20, "1KiB to 16MiB");
+  if (auto it = values.find("model-price"); it != values.end())
+    out.prices = prices(it->second.as<std::vector<std::string>>());
   if (value_of(values, "archived-chat-retention") != "off") {
     auto retention = duration_of(values, "archived-chat-retention");
     if (retention < std::chrono::seconds(1))
@@ -338,6 +345,11 @@ std::string describe(const po::variables_map& values, const po::options_descript
     if (name == "help" || it == values.end()) continue;
     // Described with their secrets masked by provider_config.cpp and mcp_config.cpp.
     if (name == "provider" || name == "mcp-server") continue;
+    if (name == "model-price") {
+      for (const auto& spec : it->second.as<std::vector<std::string>>())
+        out << name << " = " << spec << "\n";
+      continue;
+    }
     std::string value = it->second.as<std::string>();
     if (name == "database-url") value = mask_database_url(value);
     out << name << " = " << value << "\n";

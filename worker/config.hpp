@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "llm/price.hpp"
+
 namespace chatd::config {
 
 namespace po = boost::program_options;
@@ -75,6 +77,7 @@ struct Serve {
   std::chrono::milliseconds mcp_refresh{300'000};
   uint64_t tool_result_limit = 64 << 10;
   std::chrono::seconds archived_chat_retention{0};  // 0: archived chats are kept
+  llm::PriceTable prices;                           // model-price entries by model
 };
 
 // Validated views of the map; throw ConfigError naming the key.

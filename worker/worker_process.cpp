@@ -91,6 +91,7 @@ http::ReplySettings reply_settings(const config::Serve& serve) {
   settings.options.keepalive_interval = serve.stream_keepalive;
   settings.options.on_disconnect =
       serve.on_disconnect == "stop" ? llm::OnDisconnect::kStop : llm::OnDisconnect::kContinue;
+  settings.prices = serve.prices;
   return settings;
 }
 

@@ -240,6 +240,17 @@ int int_or(const json& j, const char* key, int def) {
   return v.is_number() ? v.get<int>() : def;
 }
 
+// What the script says the provider reports for a call (each provider in its own fields:
+// wire.cpp): {"prompt", "completion" (-1: the tokens sent), "cache_read", "cache_write",
+// "reasoning"}.
+void set_usage(Plan& plan, const json& usage) {
+  plan.prompt_tokens = int_or(usage, "prompt", 10);
+  plan.completion_tokens = int_or(usage, "completion", -1);
+  plan.cache_read_tokens = int_or(usage, "cache_read", 0);
+  plan.cache_write_tokens = int_or(usage, "cache_write", 0);
+  plan.reasoning_tokens = int_or(usage, "reasoning", 0);
+}
+
 struct Ends {
   Ending ending = Ending::kFinish;
   int after = -1;
@@ -699,6 +710,7 @@ Reply Fake::chat(Provider provider, const HttpRequest& req, std::string model, b
     plan.ops.push_back(make_op(OpKind::kTextStart));
     add_tokens(plan, OpKind::kText, split_words(title), 0);
     plan.ops.push_back(make_op(OpKind::kTextEnd));
+    set_usage(plan, field(script, "title_usage"));
     reply.scenario = "title";
   } else if (!scripted) {
     plan.ops.push_back(make_op(OpKind::kTextStart));
@@ -787,9 +799,7 @@ Reply Fake::chat(Provider provider, const HttpRequest& req, std::string model, b
         plan.ops.push_back(make_op(OpKind::kToolStart, delay, -1));
       }
     }
-    const json& usage = field(script, "usage");
-    plan.prompt_tokens = int_or(usage, "prompt", 10);
-    plan.completion_tokens = int_or(usage, "completion", -1);
+    set_usage(plan, field(script, "usage"));
     truncate(plan, ends_of(script, step));
   }
 

@@ -81,15 +81,20 @@ std::string openai_id(const Plan& p) { return "chatcmpl-fake" + std::to_string(p
 std::string anthropic_id(const Plan& p) { return "msg_fake" + std::to_string(p.seq); }
 std::string gemini_id(const Plan& p) { return "fakeResp" + std::to_string(p.seq); }
 
-std::string gemini_usage(int prompt, int completion, bool final) {
+std::string gemini_usage(const Plan& plan, int completion, bool final) {
+  int prompt = plan.prompt_tokens;
   std::string p = std::to_string(prompt);
   std::string out = "{\"promptTokenCount\":" + p;
   if (final) {
     out += ",\"candidatesTokenCount\":" + std::to_string(completion) +
-           ",\"totalTokenCount\":" + std::to_string(prompt + completion);
+           ",\"totalTokenCount\":" + std::to_string(prompt + completion + plan.reasoning_tokens);
+    if (plan.reasoning_tokens)
+      out += ",\"thoughtsTokenCount\":" + std::to_string(plan.reasoning_tokens);
   } else {
     out += ",\"totalTokenCount\":" + p;
   }
+  if (plan.cache_read_tokens)
+    out += ",\"cachedContentTokenCount\":" + std::to_string(plan.cache_read_tokens);
   out += ",\"promptTokensDetails\":[{\"modality\":\"TEXT\",\"tokenCount\":" + p + "}]";
   if (final) {
     out += ",\"candidatesTokensDetails\":[{\"modality\":\"TEXT\",\"tokenCount\":" +
@@ -168,7 +173,7 @@ void StreamRenderer::gemini_chunk(std::string& out, std::string_view parts, bool
   j += "],\"role\":\"model\"}";
   if (final) j += ",\"finishReason\":\"STOP\"";
   j += ",\"index\":0}],\"usageMetadata\":";
-  j += gemini_usage(plan_.prompt_tokens, completion(), final);
+  j += gemini_usage(plan_, completion(), final);
   j += gemini_suffix_;
   gemini_frame(out, j);
 }
@@ -189,13 +194,17 @@ void StreamRenderer::preamble(std::string& out) {
       break;
     }
     case Provider::kAnthropic:
-      anthropic_event(out, "message_start",
-                      "{\"type\":\"message_start\",\"message\":{\"id\":\"" + anthropic_id(plan_) +
-                          "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" +
-                          json_quote(plan_.model) +
-                          ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,"
-                          "\"usage\":{\"input_tokens\":" +
-                          std::to_string(plan_.prompt_tokens) + ",\"output_tokens\":1}}}");
+      anthropic_event(
+          out, "message_start",
+          "{\"type\":\"message_start\",\"message\":{\"id\":\"" + anthropic_id(plan_) +
+              "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" +
+              json_quote(plan_.model) +
+              ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,"
+              "\"usage\":{\"input_tokens\":" +
+              std::to_string(plan_.prompt_tokens) +
+              ",\"cache_creation_input_tokens\":" + std::to_string(plan_.cache_write_tokens) +
+              ",\"cache_read_input_tokens\":" + std::to_string(plan_.cache_read_tokens) +
+              ",\"output_tokens\":1}}}");
       break;
     case Provider::kGoogle:
       break;
@@ -328,7 +337,10 @@ void StreamRenderer::ending(std::string& out) {
             "\"choices\":[],\"usage\":{\"prompt_tokens\":" + std::to_string(plan_.prompt_tokens) +
             ",\"completion_tokens\":" + std::to_string(c) +
             ",\"total_tokens\":" + std::to_string(plan_.prompt_tokens + c) +
-            ",\"completion_tokens_details\":{\"reasoning_tokens\":0}}}\n\n";
+            ",\"prompt_tokens_details\":{\"cached_tokens\":" +
+            std::to_string(plan_.cache_read_tokens) +
+            "},\"completion_tokens_details\":{\"reasoning_tokens\":" +
+            std::to_string(plan_.reasoning_tokens) + "}}}\n\n";
       }
       out += "data: [DONE]\n\n";
       return;

@@ -59,7 +59,14 @@ struct Plan {
   int initial_delay_ms = 0;  // before anything (status line included) is sent
   int prompt_tokens = 10;
   int completion_tokens = -1;  // -1: the number of tokens sent
-  uint64_t seq = 0;            // makes ids unique
+  // Reported in each provider's own fields (OpenAI: cached and reasoning details of its prompt
+  // and completion; Anthropic: cache_read/cache_creation_input_tokens beside input_tokens;
+  // Gemini: cachedContentTokenCount within promptTokenCount, thoughtsTokenCount beside the
+  // candidates). 0: not reported.
+  int cache_read_tokens = 0;
+  int cache_write_tokens = 0;
+  int reasoning_tokens = 0;
+  uint64_t seq = 0;  // makes ids unique
 };
 
 bool is_delta(const Op& op, Provider p);

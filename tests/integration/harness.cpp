@@ -572,6 +572,9 @@ Stack::Stack() {
       // Every request goes through the rate limit, which the tests here never reach
       // (ratelimit_test.cpp starts instances with a small one).
       "--rate-limit", "100000/s", "--rate-burst", "100000",
+      // Two of the three models priced (usage_test.cpp), one not: its calls have no cost.
+      "--model-price", "model=fake-openai;input=2.50;output=10;cache-read=1.25", "--model-price",
+      "model=fake-anthropic;input=3;output=15;cache-read=0.30;cache-write=3.75",
       // One model per wire format, one provider whose models are listed by the provider,
       // one whose key the provider refuses.
       "--provider", "type=openai;api-key=test-key;base-url=" + openai + ";models=fake-openai",

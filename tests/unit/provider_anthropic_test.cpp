@@ -14,6 +14,7 @@ namespace {
 
 using json = nlohmann::json;
 using testing::body_of;
+using testing::finish_usage;
 using testing::golden_request;
 using testing::Lines;
 using testing::provider_of;
@@ -250,6 +251,23 @@ TEST(AnthropicStream, PaddedJsonWithoutTrailingBlankLineAndEmptyArguments) {
       "event: message_stop\ndata: {\"type\":\"message_stop\"   }";
   EXPECT_EQ(run_stream(*provider, body),
             (Lines{"start toolu_1 now", "done toolu_1 now {}", "finish tool-calls 9/4"}));
+}
+
+// Anthropic reports cache reads and writes beside input_tokens, which counts neither; the
+// thinking is in output_tokens.
+TEST(AnthropicStream, CacheTokensAsTheLedgerReadsThem) {
+  auto provider = provider_of("anthropic");
+  EXPECT_EQ(
+      finish_usage(*provider,
+                   {{"message_start",
+                     R"({"type":"message_start","message":{"id":"m","usage":{"input_tokens":21,
+                               "cache_creation_input_tokens":188,"cache_read_input_tokens":2048,
+                               "output_tokens":1}}})"},
+                    {"message_delta",
+                     R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},
+                               "usage":{"output_tokens":393}})"},
+                    {"message_stop", R"({"type":"message_stop"})"}}),
+      "21/2048/188/393/-");
 }
 
 TEST(AnthropicStream, ErrorEvent) {

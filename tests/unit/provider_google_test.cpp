@@ -13,6 +13,7 @@ namespace {
 
 using json = nlohmann::json;
 using testing::body_of;
+using testing::finish_usage;
 using testing::golden_request;
 using testing::Lines;
 using testing::provider_of;
@@ -241,6 +242,19 @@ TEST(GoogleStream, ToolTranscript) {
             "finish tool-calls 29/60"}))
         << "chunk " << chunk;
   }
+}
+
+// Gemini counts its implicit cache reads within promptTokenCount and its thoughts beside the
+// candidates (added to them: the output).
+TEST(GoogleStream, CacheAndThoughtTokensAsTheLedgerReadsThem) {
+  auto provider = provider_of("google");
+  EXPECT_EQ(
+      finish_usage(*provider,
+                   {{"", R"({"candidates":[{"content":{"parts":[{"text":"Hi"}],"role":"model"},
+                                   "finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":1100,
+                                   "cachedContentTokenCount":1024,"candidatesTokenCount":4,
+                                   "thoughtsTokenCount":30,"totalTokenCount":1134}})"}}),
+      "76/1024/-/34/30");
 }
 
 TEST(GoogleStream, CrlfThoughtsAndSeveralCalls) {

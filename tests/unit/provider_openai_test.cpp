@@ -13,6 +13,7 @@ namespace {
 
 using json = nlohmann::json;
 using testing::body_of;
+using testing::finish_usage;
 using testing::golden_request;
 using testing::Lines;
 using testing::provider_of;
@@ -214,6 +215,26 @@ TEST(OpenAiStream, ParallelCallsWithInterleavedIndexes) {
                         R"(done call_2 time {"tz":"UTC"})",
                         "finish tool-calls 5/7",
                     }));
+}
+
+// Cached prompt tokens are part of prompt_tokens, reasoning tokens part of completion_tokens.
+TEST(OpenAiStream, CacheAndReasoningTokensAsTheLedgerReadsThem) {
+  auto provider = provider_of("openai");
+  EXPECT_EQ(
+      finish_usage(*provider,
+                   {{"", R"({"choices":[{"index":0,"delta":{"content":"hi"}}]})"},
+                    {"", R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"},
+                    {"", R"({"choices":[],"usage":{"prompt_tokens":2006,"completion_tokens":300,
+                              "prompt_tokens_details":{"cached_tokens":1920,"audio_tokens":0},
+                              "completion_tokens_details":{"reasoning_tokens":256}}})"},
+                    {"", "[DONE]"}}),
+      "86/1920/-/300/256");
+  // A compatible server that reports neither detail.
+  EXPECT_EQ(
+      finish_usage(*provider, {{"", R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],
+                                             "usage":{"prompt_tokens":5,"completion_tokens":7}})"},
+                               {"", "[DONE]"}}),
+      "5/-/-/7/-");
 }
 
 TEST(OpenAiStream, CallsFinishInIndexOrderWhateverTheArrivalOrder) {

@@ -107,6 +107,25 @@ inline Lines run_data(const Provider& provider, const std::vector<std::string>& 
   return run_events(provider, sse, end);
 }
 
+// The usage of the stream's StepFinish, as the ledger reads it: "input/cache-read/cache-write/
+// output/reasoning" with "-" for what was not reported, the input as uncached_input().
+inline std::string finish_usage(const Provider& provider,
+                                const std::vector<std::pair<std::string, std::string>>& sse) {
+  auto mapper = provider.new_stream_mapper();
+  std::vector<ModelEvent> events;
+  for (const auto& [name, data] : sse) mapper->on_event(SseEvent{name, data}, events);
+  mapper->on_end(events);
+  for (const auto& e : events) {
+    if (const auto* finish = std::get_if<StepFinish>(&e)) {
+      const Usage& u = finish->usage;
+      return usage_text(u.uncached_input()) + "/" + usage_text(u.cache_read_tokens) + "/" +
+             usage_text(u.cache_write_tokens) + "/" + usage_text(u.completion_tokens) + "/" +
+             usage_text(u.reasoning_tokens);
+    }
+  }
+  return "no finish";
+}
+
 inline std::unique_ptr<Provider> provider_of(const std::string& type,
                                              const std::string& base_url = "",
                                              const std::string& api_key = "sk-test-key-123456") {

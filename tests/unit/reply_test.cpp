@@ -210,7 +210,8 @@ class ReplyRules : public ::testing::Test {
   ReplyInputs inputs(Upstream& upstream, ToolRunner* tools, std::optional<TitleJob> title,
                      std::function<TickVerdict()> on_tick) {
     ReplyInputs in{*provider_, upstream, loop_,   {},       "msg-1", "2026-01-01T00:00:00Z",
-                   tools,      title,    on_tick, options_, nullptr, nullptr};
+                   tools,      title,    on_tick, options_, nullptr, nullptr,
+                   nullptr};
     in.request.model = "m";
     in.request.messages = json::array({{{"role", "user"}, {"content", "hi"}}});
     in.observer = observer_;

@@ -1,0 +1,126 @@
+// The usage ledger (API.md §9): a row per model call — every step and the title request —
+// with the tokens its provider reported, read the same way for all three wire formats, and the
+// cost of the configured price (the test stack prices fake-openai and fake-anthropic).
+#include "fixture.hpp"
+
+namespace chatd::test {
+namespace {
+
+using json = nlohmann::json;
+
+class Usage : public ReplyTest {
+ protected:
+  // The chat's ledger rows, oldest first: kind and the counts ("-" for NULL).
+  std::vector<std::vector<std::string>> ledger(const std::string& chat) {
+    return stack_->sql(
+        "SELECT kind, coalesce(input_tokens::text, '-'), coalesce(output_tokens::text, '-'), "
+        "coalesce(cache_read_tokens::text, '-'), coalesce(cache_write_tokens::text, '-'), "
+        "coalesce(reasoning_tokens::text, '-'), coalesce(cost_micros::text, '-'), model "
+        "FROM usage_records WHERE chat_id = '" +
+        chat + "' ORDER BY id");
+  }
+};
+
+// Each step reports prompt 1000 (600 of it cache reads), 50 out (20 of it reasoning) and 40
+// cache writes, in its provider's own fields; the title 30 in and 5 out.
+TEST_F(Usage, TheLedgerHoldsEveryCallAsItsProviderReportedIt) {
+  auto token = stack_->new_user_token(unique("ledger"));
+  const json usage = {{"prompt", 1000},
+                      {"completion", 50},
+                      {"cache_read", 600},
+                      {"cache_write", 40},
+                      {"reasoning", 20}};
+  // input / output / cache read / cache write / reasoning / cost of one step:
+  // OpenAI counts cache reads in its prompt and reasoning in its completion, reports no cache
+  // writes: 400×2.50 + 600×1.25 + 50×10 = 2250 micro-dollars. Anthropic reports cache reads and
+  // writes beside input_tokens, no reasoning count: 1000×3 + 600×0.30 + 40×3.75 + 50×15 = 4080.
+  // Gemini counts cache reads in its prompt, thoughts beside the candidates: no price.
+  const std::map<std::string, std::vector<std::string>> step = {
+      {"fake-openai", {"400", "50", "600", "-", "20", "2250"}},
+      {"fake-anthropic", {"1000", "50", "600", "40", "-", "4080"}},
+      {"fake-google", {"400", "70", "600", "-", "20", "-"}}};
+  for (const auto& model : kModels) {
+    SCOPED_TRACE(model);
+    std::string chat = create_chat(token)["id"];
+    json steps = json::array();
+    if (stack_->mcp)
+      steps.push_back(
+          {{"text", "calling"},
+           {"tool_calls", {{{"name", "everything__echo"}, {"args", {{"message", "hi"}}}}}}});
+    steps.push_back({{"text", "done"}});
+    auto r = send(token, chat, model,
+                  script_message({{"steps", steps},
+                                  {"usage", usage},
+                                  {"title_usage", {{"prompt", 30}, {"completion", 5}}}}));
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ(count_prefix(r.lines(), "d:"), 1u) << r.body;
+    // Written before the reply's own record, on the same database thread: there by now.
+    auto rows = ledger(chat);
+    size_t steps_run = steps.size();
+    ASSERT_EQ(rows.size(), steps_run + 1) << "one row per step and one for the title";
+    size_t title = 0, seen_steps = 0;
+    for (const auto& row : rows) {
+      EXPECT_EQ(row[7], model);
+      if (row[0] == "title") {
+        ++title;
+        EXPECT_EQ(row[1], "30");
+        EXPECT_EQ(row[2], "5");
+        continue;
+      }
+      ++seen_steps;
+      EXPECT_EQ(std::vector<std::string>(row.begin() + 1, row.begin() + 7), step.at(model));
+    }
+    EXPECT_EQ(title, 1u);
+    EXPECT_EQ(seen_steps, steps_run);
+    // The chat's next reply asks for no title: its call alone.
+    auto next = send(token, chat, model,
+                     script_message({{"steps", {{{"text", "again"}}}}, {"usage", usage}}));
+    ASSERT_EQ(count_prefix(next.lines(), "d:"), 1u) << next.body;
+    EXPECT_EQ(ledger(chat).size(), steps_run + 2);
+  }
+}
+
+// A call cut off mid-stream is recorded with what its provider had reported by then: Anthropic
+// reports the input when the message starts, OpenAI nothing before its last chunk.
+TEST_F(Usage, ACallCutShortIsRecordedWithWhatCameBeforeTheCut) {
+  auto token = stack_->new_user_token(unique("cutledger"));
+  const std::map<std::string, std::vector<std::string>> expected = {
+      {"fake-openai", {"-", "-", "-", "-", "-", "-"}},
+      {"fake-anthropic", {"1000", "1", "0", "0", "-", "3015"}}};
+  for (const auto& [model, counts] : expected) {
+    SCOPED_TRACE(model);
+    std::string chat = create_chat(token)["id"];
+    stack_->sql("UPDATE chats SET title = 'named' WHERE id = '" + chat + "'");
+    // A first exchange, so that this reply asks for no title.
+    ASSERT_EQ(send(token, chat, model, script_message({{"steps", {{{"text", "first"}}}}})).status,
+              200);
+    stack_->sql("DELETE FROM usage_records WHERE chat_id = '" + chat + "'");
+    auto r = send(token, chat, model,
+                  script_message({{"steps", {{{"text", "one two three four five six"}}}},
+                                  {"usage", {{"prompt", 1000}}},
+                                  {"cut_after", 2}}));
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ(count_prefix(r.lines(), "3:"), 1u) << r.body;
+    auto rows = ledger(chat);
+    ASSERT_EQ(rows.size(), 1u) << "the cut call went unrecorded";
+    EXPECT_EQ(rows[0][0], "step");
+    EXPECT_EQ(std::vector<std::string>(rows[0].begin() + 1, rows[0].begin() + 7), counts);
+  }
+}
+
+// Spend outlives the chat: deleting it keeps its calls in the ledger (budgets count them).
+TEST_F(Usage, DeletingAChatKeepsItsSpend) {
+  std::string user = unique("keepspend");
+  auto token = stack_->new_user_token(user);
+  std::string chat = create_chat(token)["id"];
+  ASSERT_EQ(send(token, chat, "fake-openai", script_message({{"steps", {{{"text", "x"}}}}})).status,
+            200);
+  ASSERT_EQ(call("DELETE", "/api/v2/chats/" + chat, token).status, 204);
+  auto left = stack_->sql("SELECT count(*), count(chat_id) FROM usage_records WHERE user_id = '" +
+                          stack_->user_id(user) + "'");
+  EXPECT_EQ(left.at(0).at(0), "2") << "the step and the title";
+  EXPECT_EQ(left.at(0).at(1), "0");
+}
+
+}  // namespace
+}  // namespace chatd::test

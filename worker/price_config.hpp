@@ -1,0 +1,20 @@
+// The price table (API.md §9): `model-price` entries, US dollars per million tokens, e.g.
+// "model=gpt-4o;input=2.50;output=10;cache-read=1.25;cache-write=3.75" (repeatable).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "llm/price.hpp"
+
+namespace chatd::config {
+
+// One entry: the model and its price (cache-read and cache-write default to the input price).
+// Throws ConfigError naming the problem.
+std::pair<std::string, llm::Price> parse_model_price(const std::string& spec);
+
+// All entries; a model priced twice is refused.
+llm::PriceTable prices(const std::vector<std::string>& specs);
+
+}  // namespace chatd::config
