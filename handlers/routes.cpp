@@ -11,6 +11,7 @@
 #include "handlers/observability.hpp"
 #include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
+#include "handlers/usage.hpp"
 #include "handlers/watch.hpp"
 #include "sql/error_text.hpp"
 #include "sql/pool.hpp"
@@ -28,6 +29,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/v2/chats", Access::kUserInRead, list_chats},
     {"POST", "/api/v2/chats", Access::kUser, create_chat},
     {"GET", "/api/v2/chats/watch", Access::kUser, watch_chats},
+    {"GET", "/api/v2/chats/cost/{user}/summary", Access::kUser, cost_summary},
     {"GET", "/api/v2/chats/{chat}", Access::kUserInRead, get_chat},
     {"PATCH", "/api/v2/chats/{chat}", Access::kUserInRead, update_chat},
     {"DELETE", "/api/v2/chats/{chat}", Access::kUserInRead, delete_chat},

@@ -10,4 +10,45 @@ void UsageStore::record(const ModelCallRecord& c) {
        c.reasoning_tokens, c.cost_micros);
 }
 
+namespace {
+
+UsageFigures figures_of(const pqxx::row& row) {
+  return {row["calls"].as<long long>(),
+          row["total_cost_micros"].as<long long>(),
+          row["input_tokens"].as<long long>(),
+          row["output_tokens"].as<long long>(),
+          row["cache_read_tokens"].as<long long>(),
+          row["cache_write_tokens"].as<long long>(),
+          row["reasoning_tokens"].as<long long>()};
+}
+
+std::optional<std::string> text_or_none(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return field.c_str();
+}
+
+}  // namespace
+
+std::optional<UsageSummary> UsageStore::summary(const std::string& user_id,
+                                                const std::optional<std::string>& start,
+                                                const std::optional<std::string>& end,
+                                                size_t max_chats) {
+  auto rows = exec(query::usage_summary, user_id, start, end);
+  if (rows.empty() || !rows[0]["known"].as<bool>()) return std::nullopt;
+  UsageSummary summary{rows[0]["start_date"].c_str(), rows[0]["end_date"].c_str(), {}, {}, {}};
+  for (const auto& row : rows) {
+    if (row["per_model"].is_null()) continue;  // no call at all: no group
+    if (row["per_model"].as<bool>()) {
+      summary.by_model.push_back({row["model"].c_str(), row["provider"].c_str(), figures_of(row)});
+    } else if (row["per_chat"].as<bool>()) {
+      if (summary.by_chat.size() < max_chats)
+        summary.by_chat.push_back(
+            {text_or_none(row["chat_id"]), text_or_none(row["title"]), figures_of(row)});
+    } else {
+      summary.total = figures_of(row);
+    }
+  }
+  return summary;
+}
+
 }  // namespace chatd::sql

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sql/statement.hpp"
 
@@ -24,12 +25,47 @@ struct ModelCallRecord {
   std::optional<long long> cost_micros;  // none: the model has no price
 };
 
+// Sums of ledger rows.
+struct UsageFigures {
+  long long calls = 0;
+  long long total_cost_micros = 0;  // of the calls that have a cost
+  long long input_tokens = 0;
+  long long output_tokens = 0;
+  long long cache_read_tokens = 0;
+  long long cache_write_tokens = 0;
+  long long reasoning_tokens = 0;
+};
+
+// A user's calls over a time range (usage_summary.sql), the dearest first.
+struct UsageSummary {
+  std::string start_date;  // RFC 3339, as the API writes times
+  std::string end_date;
+  UsageFigures total;
+  struct Model {
+    std::string model;
+    std::string provider;
+    UsageFigures figures;
+  };
+  std::vector<Model> by_model;
+  struct Chat {
+    std::optional<std::string> chat_id;  // none: chats deleted since
+    std::optional<std::string> title;
+    UsageFigures figures;
+  };
+  std::vector<Chat> by_chat;
+};
+
 class UsageStore : Executor {
  public:
   using Executor::Executor;
 
   // One statement per call.
   void record(const ModelCallRecord& call);
+  // The user's calls from `start` to `end` (RFC 3339; none: the current calendar month, UTC),
+  // with at most `max_chats` chats; none when there is no such user.
+  std::optional<UsageSummary> summary(const std::string& user_id,
+                                      const std::optional<std::string>& start,
+                                      const std::optional<std::string>& end, size_t max_chats);
 };
 
 }  // namespace chatd::sql

@@ -1,6 +1,8 @@
 // The usage ledger (API.md §9): a row per model call — every step and the title request —
 // with the tokens its provider reported, read the same way for all three wire formats, and the
 // cost of the configured price (the test stack prices fake-openai and fake-anthropic).
+#include <set>
+
 #include "fixture.hpp"
 
 namespace chatd::test {
@@ -120,6 +122,98 @@ TEST_F(Usage, DeletingAChatKeepsItsSpend) {
                           stack_->user_id(user) + "'");
   EXPECT_EQ(left.at(0).at(0), "2") << "the step and the title";
   EXPECT_EQ(left.at(0).at(1), "0");
+}
+
+// GET /api/v2/chats/cost/{user}/summary: the ledger's sums for the current month by default, by
+// model and by chat (a deleted chat's under null), the dearest first; another user's for site
+// admins only; bad dates and ids refused.
+TEST_F(Usage, TheCostSummaryIsTheLedgersSums) {
+  std::string user = unique("spender");
+  auto token = stack_->new_user_token(user);
+  const json usage = {{"prompt", 1000}, {"completion", 50}, {"cache_read", 600}};
+  std::string priced = create_chat(token)["id"];
+  std::string unpriced = create_chat(token)["id"];
+  std::string deleted = create_chat(token)["id"];
+  for (const auto& [chat, model] :
+       {std::pair{priced, "fake-openai"}, std::pair{unpriced, "fake-google"},
+        std::pair{deleted, "fake-openai"}}) {
+    auto r = send(token, chat, model,
+                  script_message({{"steps", {{{"text", "x"}}}},
+                                  {"usage", usage},
+                                  {"title_usage", {{"prompt", 30}, {"completion", 5}}}}));
+    ASSERT_EQ(count_prefix(r.lines(), "d:"), 1u) << r.body;
+  }
+  ASSERT_EQ(call("DELETE", "/api/v2/chats/" + deleted, token).status, 204);
+  std::string id = stack_->user_id(user);
+  auto sums = stack_->sql(
+      "SELECT sum(cost_micros), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
+      "count(*) FROM usage_records WHERE user_id = '" +
+      id + "'")[0];
+
+  auto r = call("GET", "/api/v2/chats/cost/me/summary", token);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto summary = json::parse(r.body);
+  // Each openai chat: a step of 400×2.50 + 600×1.25 + 50×10 = 2250 and a title of
+  // 30×2.50 + 5×10 = 125 micro-dollars (its cached count reported as 0); Gemini has no price.
+  EXPECT_EQ(summary["total_cost_micros"], 2 * (2250 + 125));
+  EXPECT_EQ(std::to_string(summary["total_cost_micros"].get<long long>()), sums[0]);
+  EXPECT_EQ(std::to_string(summary["input_tokens"].get<long long>()), sums[1]);
+  EXPECT_EQ(std::to_string(summary["output_tokens"].get<long long>()), sums[2]);
+  EXPECT_EQ(std::to_string(summary["cache_read_tokens"].get<long long>()), sums[3]);
+  EXPECT_EQ(std::to_string(summary["calls"].get<long long>()), sums[4]);
+  EXPECT_EQ(summary["calls"], 6);
+  std::string month = stack_->sql(
+      "SELECT to_char(date_trunc('month', now() AT TIME ZONE 'UTC'), "
+      "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")[0][0];
+  EXPECT_EQ(summary["start_date"], month);
+  ASSERT_EQ(summary["by_model"].size(), 2u) << summary.dump();
+  EXPECT_EQ(summary["by_model"][0]["model"], "fake-openai");
+  EXPECT_EQ(summary["by_model"][0]["total_cost_micros"], 2 * (2250 + 125));
+  EXPECT_EQ(summary["by_model"][0]["calls"], 4);
+  EXPECT_EQ(summary["by_model"][1]["model"], "fake-google");
+  EXPECT_EQ(summary["by_model"][1]["total_cost_micros"], 0);
+  ASSERT_EQ(summary["by_chat"].size(), 3u) << summary.dump();
+  std::set<std::string> dear;
+  for (int i : {0, 1}) {
+    EXPECT_EQ(summary["by_chat"][i]["total_cost_micros"], 2250 + 125);
+    dear.insert(summary["by_chat"][i]["chat_id"].is_null()
+                    ? "deleted"
+                    : summary["by_chat"][i]["chat_id"].get<std::string>());
+  }
+  EXPECT_EQ(dear, (std::set<std::string>{priced, "deleted"}));
+  EXPECT_EQ(summary["by_chat"][2]["chat_id"], unpriced);
+  EXPECT_TRUE(summary["by_chat"][2]["title"].is_string());
+
+  // A range with nothing in it.
+  auto empty = call("GET",
+                    "/api/v2/chats/cost/me/summary?start_date=2000-01-01T00:00:00Z"
+                    "&end_date=2000-02-01T00:00:00%2B01:00",
+                    token);
+  ASSERT_EQ(empty.status, 200) << empty.body;
+  auto none = json::parse(empty.body);
+  EXPECT_EQ(none["start_date"], "2000-01-01T00:00:00.000000Z");
+  EXPECT_EQ(none["end_date"], "2000-01-31T23:00:00.000000Z");
+  EXPECT_EQ(none["total_cost_micros"], 0);
+  EXPECT_EQ(none["by_model"], json::array());
+  EXPECT_EQ(none["by_chat"], json::array());
+  for (const char* bad : {"?start_date=yesterday", "?end_date=2026-13-01T00:00:00Z",
+                          "?start_date=2026-02-30T00:00:00Z", "?start_date=2026-12-01"}) {
+    auto refused = call("GET", std::string("/api/v2/chats/cost/me/summary") + bad, token);
+    EXPECT_EQ(refused.status, 400) << bad << " " << refused.body;
+  }
+
+  // Another user's: a member gets the 404 of what it may not read; a site admin the summary.
+  auto other = stack_->new_user_token(unique("nosy"));
+  EXPECT_EQ(call("GET", "/api/v2/chats/cost/" + id + "/summary", other).status, 404);
+  auto admin = stack_->new_user_token(unique("costadmin"), /*admin=*/true);
+  auto as_admin = call("GET", "/api/v2/chats/cost/" + id + "/summary", admin);
+  ASSERT_EQ(as_admin.status, 200);
+  EXPECT_EQ(json::parse(as_admin.body)["total_cost_micros"], 2 * (2250 + 125));
+  EXPECT_EQ(
+      call("GET", "/api/v2/chats/cost/00000000-0000-0000-0000-000000000001/summary", admin).status,
+      404);
+  EXPECT_EQ(call("GET", "/api/v2/chats/cost/not-a-user/summary", admin).status, 400);
+  EXPECT_EQ(call("GET", "/api/v2/chats/cost/me/summary", "").status, 401);
 }
 
 }  // namespace

@@ -1,0 +1,13 @@
+// What users' model calls used and cost (API.md §9), from the usage ledger.
+#pragma once
+
+#include "handlers/context.hpp"
+#include "handlers/http.hpp"
+
+namespace chatd::http {
+
+// GET /api/v2/chats/cost/{user}/summary: {user} is "me" or a user id (another user's: site
+// admins only, else the 404 of a chat one may not read).
+void cost_summary(Context& context, Request& request, ResponseWriter& out);
+
+}  // namespace chatd::http
