@@ -29,16 +29,6 @@ constexpr size_t kMaxTerms = 32;  // as its detail says
   invalid(field, detail);
 }
 
-std::optional<int> limit_param(const Request& request) {
-  auto text = request.query_param("limit");
-  if (!text) return std::nullopt;
-  int value = 0;
-  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (error != std::errc() || end != text->data() + text->size() || value < 1 || value > kMaxLimit)
-    invalid("limit", "limit must be an integer from 1 to 200.");
-  return value;
-}
-
 // "key:value" of label:key:value and label=key:value, as {"key":"value"}.
 json label_filter(std::string_view term, std::string_view text, const std::string& field) {
   size_t colon = text.find(':');
@@ -110,6 +100,16 @@ bool running_filter(const Term& term) {
 }
 
 }  // namespace
+
+std::optional<int> limit_param(const Request& request) {
+  auto text = request.query_param("limit");
+  if (!text) return std::nullopt;
+  int value = 0;
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size() || value < 1 || value > kMaxLimit)
+    invalid("limit", "limit must be an integer from 1 to 200.");
+  return value;
+}
 
 bool valid_label_key(std::string_view key) {
   if (key.empty() || key.size() > 64) return false;

@@ -20,6 +20,9 @@ bool valid_label_key(std::string_view key);
 // `label` or `limit`; 400 "Invalid chat cursor." for a `before` that is not a chat id.
 sql::ChatListQuery chat_list_query(const Request& request);
 
+// `limit` of a list: 1 to 200, none when absent. Throws 400 "Invalid query parameters.".
+std::optional<int> limit_param(const Request& request);
+
 // Nothing when the request has none of `limit`, `before_id`, `after_id` (the whole history).
 // Throws 400 "Invalid query parameters." for a bad `limit`.
 std::optional<sql::MessagePageQuery> message_page_query(const Request& request);

@@ -29,6 +29,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/v2/chats", Access::kUserInRead, list_chats},
     {"POST", "/api/v2/chats", Access::kUser, create_chat},
     {"GET", "/api/v2/chats/watch", Access::kUser, watch_chats},
+    {"GET", "/api/v2/chats/cost/users", Access::kUser, cost_users},
     {"GET", "/api/v2/chats/cost/{user}/summary", Access::kUser, cost_summary},
     {"GET", "/api/v2/chats/{chat}", Access::kUserInRead, get_chat},
     {"PATCH", "/api/v2/chats/{chat}", Access::kUserInRead, update_chat},

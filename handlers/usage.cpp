@@ -1,8 +1,8 @@
 #include "handlers/usage.hpp"
 
-#include <regex>
-
+#include "base/clock.hpp"
 #include "base/uuid.hpp"
+#include "handlers/chat_query.hpp"
 #include "handlers/error.hpp"
 
 namespace chatd::http {
@@ -11,18 +11,34 @@ namespace {
 
 constexpr size_t kMaxChats = 100;  // by_chat: the dearest ones
 
-// An RFC 3339 time with its offset (fractions optional), the form the API writes; PostgreSQL
-// reads it and refuses an impossible one (month 13, 30 February). Nothing else: no "now", no
-// bare date.
+// An RFC 3339 time (base::rfc3339_form): no "now", no bare date.
 std::optional<std::string> time_param(const Request& request, const char* name) {
-  static const std::regex kRfc3339(
-      R"(^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$)");
   auto value = request.query_param(name);
-  if (value && !std::regex_match(*value, kRfc3339))
+  if (value && !base::rfc3339_form(*value))
     throw ApiError(400, "Invalid query parameters.",
                    std::string(name) + ": an RFC 3339 time such as 2026-12-01T00:00:00Z",
                    {{name, "an RFC 3339 time such as 2026-12-01T00:00:00Z"}});
   return value;
+}
+
+// start_date and end_date; none: the current calendar month in UTC (chatd_usage_range).
+struct Range {
+  std::optional<std::string> start;
+  std::optional<std::string> end;
+};
+Range range_params(const Request& request) {
+  return {time_param(request, "start_date"), time_param(request, "end_date")};
+}
+
+// A statement over a range, a time PostgreSQL cannot read being the client's 400.
+template <class Read>
+auto in_range(Read&& read) {
+  try {
+    return read();
+  } catch (const pqxx::data_exception&) {
+    throw ApiError(400, "Invalid query parameters.", "start_date or end_date is not a time",
+                   {{"start_date", "an RFC 3339 time"}, {"end_date", "an RFC 3339 time"}});
+  }
 }
 
 nlohmann::ordered_json figures_json(const sql::UsageFigures& f) {
@@ -48,15 +64,9 @@ void cost_summary(Context& context, Request& request, ResponseWriter& out) {
       named == "me" ? std::optional<std::string>(caller.user_id) : base::parse_uuid(named);
   if (!user) throw ApiError(400, "Invalid user ID.");
   if (*user != caller.user_id && !caller.is_admin) throw resource_not_found();
-  auto start = time_param(request, "start_date");
-  auto end = time_param(request, "end_date");
-  std::optional<sql::UsageSummary> summary;
-  try {
-    summary = context.store.usage.summary(*user, start, end, kMaxChats);
-  } catch (const pqxx::data_exception&) {
-    throw ApiError(400, "Invalid query parameters.", "start_date or end_date is not a time",
-                   {{"start_date", "an RFC 3339 time"}, {"end_date", "an RFC 3339 time"}});
-  }
+  auto range = range_params(request);
+  auto summary = in_range(
+      [&] { return context.store.usage.summary(*user, range.start, range.end, kMaxChats); });
   if (!summary) throw resource_not_found();
   nlohmann::ordered_json body = {{"start_date", summary->start_date},
                                  {"end_date", summary->end_date}};
@@ -77,6 +87,39 @@ void cost_summary(Context& context, Request& request, ResponseWriter& out) {
   body["by_model"] = std::move(by_model);
   body["by_chat"] = std::move(by_chat);
   respond_json(out, 200, body);
+}
+
+void cost_users(Context& context, Request& request, ResponseWriter& out) {
+  if (!request.identity->is_admin)
+    throw ApiError(403, "Forbidden.", "Only a site admin may see every user's usage.");
+  auto range = range_params(request);
+  auto limit = limit_param(request);
+  std::optional<std::string> after;
+  if (auto before = request.query_param("before")) {
+    after = base::parse_uuid(*before);
+    if (!after) throw ApiError(400, "Invalid user cursor.");
+  }
+  auto asked = limit;
+  if (asked) ++*asked;  // one more says whether a next page follows
+  auto page =
+      in_range([&] { return context.store.usage.by_user(range.start, range.end, asked, after); });
+  if (!page.cursor_found) throw ApiError(400, "Invalid user cursor.");
+  auto& users = page.users;
+  Headers headers;
+  if (limit && users.size() > static_cast<size_t>(*limit)) {
+    users.resize(*limit);
+    headers.emplace_back("Link",
+                         page_link(request, {}, {{"before", users.back().user_id}}, "next"));
+  }
+  auto list = nlohmann::ordered_json::array();
+  for (const auto& u : users) {
+    nlohmann::ordered_json entry = {{"user_id", u.user_id}, {"username", u.username}};
+    entry.update(figures_json(u.figures));
+    list.push_back(std::move(entry));
+  }
+  nlohmann::ordered_json body = {
+      {"start_date", page.start_date}, {"end_date", page.end_date}, {"users", std::move(list)}};
+  respond_json(out, 200, body, headers);
 }
 
 }  // namespace chatd::http

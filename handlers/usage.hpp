@@ -9,5 +9,8 @@ namespace chatd::http {
 // GET /api/v2/chats/cost/{user}/summary: {user} is "me" or a user id (another user's: site
 // admins only, else the 404 of a chat one may not read).
 void cost_summary(Context& context, Request& request, ResponseWriter& out);
+// GET /api/v2/chats/cost/users: every user's totals, the dearest first, paged as the chat list
+// (`limit`, `before` = the last user id of the page, Link rel="next"). Site admins only: 403.
+void cost_users(Context& context, Request& request, ResponseWriter& out);
 
 }  // namespace chatd::http

@@ -26,6 +26,10 @@ void add_token_id_argument(po::options_description& options, po::positional_opti
 int tokens_revoke(const po::variables_map& values);
 
 int models(const po::variables_map& values);
+
+// chatd usage [--start T] [--end T]: every user's calls and cost, the dearest first.
+void add_usage_options(po::options_description& options);
+int usage(const po::variables_map& values);
 int tools(const po::variables_map& values);
 
 // chatd status: GET <url>/status through nginx, printed as a table (or --json).

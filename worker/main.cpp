@@ -102,6 +102,10 @@ std::vector<Command> command_table() {
          o.add(config::serve_options());
        },
        plain(models)},
+      {{"usage"},
+       "every user's model calls and their cost this month (or --start/--end), dearest first",
+       with(add_usage_options),
+       plain(usage)},
       {{"status"},
        "show the workers and the requests they run now (fetched from nginx's /status)",
        with(add_status_options),

@@ -23,3 +23,14 @@ CREATE TABLE usage_records (
 );
 CREATE INDEX usage_records_user_time_idx ON usage_records (user_id, created_at);
 CREATE INDEX usage_records_chat_idx ON usage_records (chat_id);
+CREATE INDEX usage_records_time_idx ON usage_records (created_at);
+
+-- The range of a cost route (API.md §9): the times given, else the current calendar month in
+-- UTC (month arithmetic on UTC timestamps: no session time zone or DST gets in).
+CREATE FUNCTION chatd_usage_range(p_start timestamptz, p_end timestamptz,
+                                  OUT start_date timestamptz, OUT end_date timestamptz)
+    LANGUAGE sql STABLE AS $$
+  SELECT coalesce(p_start, first_day AT TIME ZONE 'UTC'),
+         coalesce(p_end, (first_day + interval '1 month') AT TIME ZONE 'UTC')
+    FROM (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AS first_day) m
+$$;

@@ -3,13 +3,8 @@
 -- neither per_model nor per_chat), per model and per chat (a deleted chat's calls under a NULL
 -- chat id), the dearest first. `known`: the user exists.
 -- $1 user id, $2 start, $3 end (RFC 3339, checked by the caller).
-WITH month AS (
-    SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AS first_day
-), bounds AS (
-    SELECT coalesce($2::timestamptz, m.first_day AT TIME ZONE 'UTC') AS start_date,
-           coalesce($3::timestamptz, (m.first_day + interval '1 month') AT TIME ZONE 'UTC')
-               AS end_date
-      FROM month m
+WITH bounds AS (
+    SELECT * FROM chatd_usage_range($2, $3)
 ), calls AS (
     SELECT u.*
       FROM usage_records u, bounds b

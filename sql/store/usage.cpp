@@ -51,4 +51,18 @@ std::optional<UsageSummary> UsageStore::summary(const std::string& user_id,
   return summary;
 }
 
+UsageByUser UsageStore::by_user(const std::optional<std::string>& start,
+                                const std::optional<std::string>& end, std::optional<int> limit,
+                                const std::optional<std::string>& after) {
+  auto rows = exec(query::usage_users, start, end, limit, after);
+  UsageByUser page{rows[0]["start_date"].c_str(),
+                   rows[0]["end_date"].c_str(),
+                   rows[0]["cursor_found"].as<bool>(),
+                   {}};
+  for (const auto& row : rows)
+    if (!row["user_id"].is_null())
+      page.users.push_back({row["user_id"].c_str(), row["username"].c_str(), figures_of(row)});
+  return page;
+}
+
 }  // namespace chatd::sql

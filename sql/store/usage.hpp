@@ -55,6 +55,19 @@ struct UsageSummary {
   std::vector<Chat> by_chat;
 };
 
+// Every user's calls over a time range (usage_users.sql), the dearest first.
+struct UsageByUser {
+  std::string start_date;
+  std::string end_date;
+  bool cursor_found = true;
+  struct User {
+    std::string user_id;
+    std::string username;
+    UsageFigures figures;
+  };
+  std::vector<User> users;
+};
+
 class UsageStore : Executor {
  public:
   using Executor::Executor;
@@ -66,6 +79,11 @@ class UsageStore : Executor {
   std::optional<UsageSummary> summary(const std::string& user_id,
                                       const std::optional<std::string>& start,
                                       const std::optional<std::string>& end, size_t max_chats);
+  // Every user's calls from `start` to `end` (as summary()), at most `limit` users (none: all)
+  // after user `after` (none: from the first) in that order.
+  UsageByUser by_user(const std::optional<std::string>& start,
+                      const std::optional<std::string>& end, std::optional<int> limit,
+                      const std::optional<std::string>& after);
 };
 
 }  // namespace chatd::sql

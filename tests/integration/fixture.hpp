@@ -56,6 +56,14 @@ inline const std::vector<std::string> kModels = {"fake-openai", "fake-anthropic"
 // Sending messages and checking replies: the base of the streaming and tool-loop tests.
 class ReplyTest : public StackTest {
  protected:
+  // The URL of a Link header's rel, without the origin ("" when it has none).
+  static std::string link(const HttpResponse& r, const std::string& rel) {
+    std::string header = r.header("link");
+    size_t at = header.find("; rel=\"" + rel + "\"");
+    if (at == std::string::npos) return "";
+    size_t open = header.rfind('<', at);
+    return header.substr(open + 1, header.find('>', open) - open - 1);
+  }
   // A user message whose text drives the fake provider.
   static nlohmann::json script_message(const nlohmann::json& script,
                                        const std::string& text = "Hello there") {

@@ -27,14 +27,6 @@ class Manage : public ReplyTest {
       for (const auto& chat : json::parse(r.body)) ids.push_back(chat["id"]);
     return ids;
   }
-  // The URL of a Link header's rel, without the origin.
-  static std::string link(const HttpResponse& r, const std::string& rel) {
-    std::string header = r.header("link");
-    size_t at = header.find("; rel=\"" + rel + "\"");
-    if (at == std::string::npos) return "";
-    size_t open = header.rfind('<', at);
-    return header.substr(open + 1, header.find('>', open) - open - 1);
-  }
   // A chat owned by `user` with `n` stored messages m0…m{n-1} (text "message i"), by SQL.
   std::string chat_with_messages(const std::string& token, int n) {
     std::string chat = create_chat(token)["id"];

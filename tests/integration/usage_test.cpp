@@ -216,5 +216,94 @@ TEST_F(Usage, TheCostSummaryIsTheLedgersSums) {
   EXPECT_EQ(call("GET", "/api/v2/chats/cost/me/summary", "").status, 401);
 }
 
+// GET /api/v2/chats/cost/users: each user's totals in the range, the dearest first (ties by user
+// id, the larger first), paged by `limit` and `before`; site admins only. The rows are written
+// by SQL into January 2001, a range no other test uses.
+TEST_F(Usage, EveryUsersCostsForAdminsPagedTheDearestFirst) {
+  const std::string range = "start_date=2001-01-01T00:00:00Z&end_date=2001-02-01T00:00:00Z";
+  stack_->sql("DELETE FROM usage_records WHERE created_at < '2002-01-01'");
+  std::map<std::string, std::string> ids;  // name -> user id
+  for (const char* name : {"u300a", "u500", "u300b", "unpriced"}) {
+    std::string user = unique(name);
+    stack_->new_user_token(user);
+    ids[name] = stack_->user_id(user);
+  }
+  auto spend = [&](const std::string& name, const std::string& cost, int input) {
+    stack_->sql(
+        "INSERT INTO usage_records (user_id, message_id, kind, model, provider, input_tokens, "
+        "output_tokens, cost_micros, created_at) VALUES ('" +
+        ids[name] + "', 'm', 'step', 'fake-openai', 'openai', " + std::to_string(input) + ", 1, " +
+        cost + ", '2001-01-15T12:00:00Z')");
+  };
+  spend("u300a", "100", 10);
+  spend("u300a", "200", 20);
+  spend("u500", "500", 5);
+  spend("u300b", "300", 7);
+  spend("unpriced", "NULL", 9);
+  spend("u500", "1", 1);  // outside the range: not counted
+  stack_->sql("UPDATE usage_records SET created_at = '2001-02-01T00:00:00Z' WHERE user_id = '" +
+              ids["u500"] + "' AND cost_micros = 1");
+  // The dearest first; the two at 300 by user id, the larger first; no price last.
+  std::vector<std::string> order = {ids["u500"], std::max(ids["u300a"], ids["u300b"]),
+                                    std::min(ids["u300a"], ids["u300b"]), ids["unpriced"]};
+
+  auto admin = stack_->new_user_token(unique("costsadmin"), /*admin=*/true);
+  auto r = call("GET", "/api/v2/chats/cost/users?" + range, admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = json::parse(r.body);
+  EXPECT_EQ(body["start_date"], "2001-01-01T00:00:00.000000Z");
+  EXPECT_EQ(body["end_date"], "2001-02-01T00:00:00.000000Z");
+  ASSERT_EQ(body["users"].size(), 4u) << body.dump();
+  for (size_t i = 0; i < order.size(); ++i) EXPECT_EQ(body["users"][i]["user_id"], order[i]);
+  EXPECT_EQ(body["users"][0]["total_cost_micros"], 500);
+  EXPECT_EQ(body["users"][0]["calls"], 1);
+  auto& a = body["users"][order[1] == ids["u300a"] ? 1 : 2];
+  EXPECT_EQ(a["total_cost_micros"], 300);
+  EXPECT_EQ(a["input_tokens"], 30);
+  EXPECT_EQ(a["calls"], 2);
+  EXPECT_EQ(body["users"][3]["total_cost_micros"], 0);
+  EXPECT_TRUE(body["users"][0]["username"].is_string());
+
+  // One a page: every user once, in the same order, the last page without a next link.
+  std::vector<std::string> paged;
+  std::string next = "/api/v2/chats/cost/users?" + range + "&limit=1";
+  while (!next.empty() && paged.size() < 10) {
+    auto page = call("GET", next, admin);
+    ASSERT_EQ(page.status, 200) << page.body;
+    auto listed = json::parse(page.body);
+    for (const auto& u : listed["users"]) paged.push_back(u["user_id"]);
+    next = link(page, "next");
+  }
+  EXPECT_EQ(paged, order);
+
+  EXPECT_EQ(call("GET", "/api/v2/chats/cost/users?" + range + "&before=nope", admin).status, 400);
+  // A cursor that is no user with calls in the range.
+  EXPECT_EQ(
+      call("GET",
+           "/api/v2/chats/cost/users?" + range + "&before=00000000-0000-0000-0000-000000000002",
+           admin)
+          .status,
+      400);
+  EXPECT_EQ(call("GET", "/api/v2/chats/cost/users?limit=0", admin).status, 400);
+  EXPECT_EQ(call("GET", "/api/v2/chats/cost/users?start_date=soon", admin).status, 400);
+  // `chatd usage` prints the same, the dearest first, costs in dollars.
+  auto printed = stack_->chatd->cli(
+      {"usage", "--start", "2001-01-01T00:00:00Z", "--end", "2001-02-01T00:00:00Z"});
+  ASSERT_EQ(printed.exit_code, 0) << printed.err;
+  auto at = [&](const std::string& text) { return printed.out.find(text); };
+  EXPECT_NE(at("From 2001-01-01T00:00:00.000000Z to 2001-02-01T00:00:00.000000Z"),
+            std::string::npos)
+      << printed.out;
+  EXPECT_NE(at("$0.000500"), std::string::npos) << printed.out;
+  EXPECT_LT(at("$0.000500"), at("$0.000300")) << printed.out;
+  EXPECT_LT(at("$0.000300"), at("$0.000000")) << printed.out;
+  EXPECT_EQ(stack_->chatd->cli({"usage", "--start", "tomorrow"}).exit_code, 2);
+
+  auto member = stack_->new_user_token(unique("costsmember"));
+  auto refused = call("GET", "/api/v2/chats/cost/users", member);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(json::parse(refused.body)["message"], "Forbidden.");
+}
+
 }  // namespace
 }  // namespace chatd::test

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/clock.hpp"
 #include "base/http_status.hpp"
 #include "base/json_text.hpp"
 #include "base/text.hpp"
@@ -11,6 +12,16 @@
 
 namespace chatd::base {
 namespace {
+
+TEST(Rfc3339, TheFormWithItsOffsetOnly) {
+  for (const char* good : {"2026-12-01T00:00:00Z", "2026-12-01t00:00:00z",
+                           "2026-12-01T01:00:00.123456789+01:00", "2026-12-01T00:00:00-05:30"})
+    EXPECT_TRUE(rfc3339_form(good)) << good;
+  for (const char* bad : {"", "now", "tomorrow", "2026-12-01", "2026-12-01 00:00:00Z",
+                          "2026-12-01T00:00:00", "2026-12-01T00:00Z", "2026-12-01T00:00:00+0100",
+                          "2026-12-01T00:00:00.Z", " 2026-12-01T00:00:00Z"})
+    EXPECT_FALSE(rfc3339_form(bad)) << bad;
+}
 
 TEST(Trim, WhiteSpaceOnBothEnds) {
   EXPECT_EQ(trim(""), "");

@@ -378,6 +378,35 @@ TEST_F(ReplyRules, AToolLoopEndsWhenTheModelAnswers) {
   expect_one_ending();
 }
 
+// Every model call a provider answered is reported once, when it is over, with the usage it
+// reported (the ledger's rows): a refused attempt is no call, a cut one reports what it had.
+TEST_F(ReplyRules, EveryAnsweredCallIsReportedOnceWithItsUsage) {
+  Tools tools;
+  Answer first = tool_call("call_1");
+  first.chunks.insert(
+      first.chunks.end() - 1,
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,"
+      "\"completion_tokens\":3,\"prompt_tokens_details\":{\"cached_tokens\":2}}}\n\n");
+  Answer cut = text("Hel");
+  cut.chunks.resize(1);
+  cut.error = "connection reset";
+  ScriptedUpstream transport(loop_, {refused(503, "0"), first, cut});
+  std::vector<Usage> calls;
+  auto in = inputs(transport, &tools, std::nullopt, nullptr);
+  in.on_model_call = [&](const Usage& usage) { calls.push_back(usage); };
+  Reply reply(std::move(in), sink_);
+  finish(reply);
+  EXPECT_EQ(transport.calls(), 3u);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].prompt_tokens, 7);
+  EXPECT_EQ(calls[0].uncached_input(), 5);
+  EXPECT_EQ(calls[0].cache_read_tokens, 2);
+  EXPECT_EQ(calls[0].completion_tokens, 3);
+  EXPECT_FALSE(calls[1].prompt_tokens);
+  EXPECT_FALSE(calls[1].completion_tokens);
+  expect_one_ending();
+}
+
 // The title arrives on the loop 200 ms after it was asked for, when the reply's text is long
 // done: the reply waits for it and announces it before its `d`.
 TEST_F(ReplyRules, TheTitleIsWaitedForAndAnnouncedBeforeTheEnd) {
