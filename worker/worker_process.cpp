@@ -320,7 +320,7 @@ void Worker::recover_dead_replies() {
           log::info("archived chats past their retention deleted", {{"chats", expired}});
       }
     } catch (const std::exception& e) {
-      log::debug("reply recovery skipped", {{"error", e.what()}});
+      log::debug("reply recovery skipped", {{"error", sql::error_text(e)}});
     }
   }
 }

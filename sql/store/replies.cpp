@@ -93,19 +93,20 @@ size_t ReplyStore::recover(const Rebuild& rebuild) {
       ReplyRead reply{row["message_id"].c_str(), row["parts"].c_str(), false,
                       row["started_at"].c_str()};
       auto finish = [&](const std::optional<std::string>& message) {
-        pqxx::subtransaction attempt(tx, "recover");
-        exec(attempt, query::chat_replies_finish, chat_id, reply.message_id, 0LL, std::string(),
-             message, std::string("error"), std::optional<long long>(), std::optional<long long>(),
+        exec(tx, query::chat_replies_finish, chat_id, reply.message_id, 0LL, std::string(), message,
+             std::string("error"), std::optional<long long>(), std::optional<long long>(),
              reply_channel(chat_id), true);
-        attempt.commit();
       };
-      auto message = rebuild(reply);
+      // A savepoint per reply: a message the database refuses is rolled back alone, and the
+      // chat is freed all the same, without it.
+      tx.exec0("SAVEPOINT recover");
       try {
-        finish(message);
+        finish(rebuild(reply));
       } catch (const pqxx::broken_connection&) {
         throw;
       } catch (const pqxx::sql_error&) {
-        finish(std::nullopt);  // the message is refused: the chat is freed all the same
+        tx.exec0("ROLLBACK TO SAVEPOINT recover");
+        finish(std::nullopt);
       }
     }
     tx.commit();

@@ -129,5 +129,50 @@ TEST_F(Checkpoints, RecoveryStoresTheMessageItsPartsMake) {
   EXPECT_EQ(stored[0]["interrupted"], true);
 }
 
+// A dead worker's reply whose rebuilt message the database refuses (a trigger refusing a word
+// here) still frees its chat: it is finished with nothing stored, and the refused text is in no
+// log line.
+TEST_F(Checkpoints, RecoveryFreesTheChatWhenTheMessageIsRefused) {
+  sql::Pool pool(stack_->postgres->url(), 2, std::chrono::seconds(5));
+  sql::Store store(pool);
+  std::string user = unique("refusedrecovery");
+  auto token = stack_->new_user_token(user);
+  std::string chat = create_chat(token)["id"];
+  ASSERT_EQ(store.replies
+                .begin({chat, "msg-refused", stack_->user_id(user), "fake-openai", "openai",
+                        "test:1", "", "", 0, 0.0})
+                .outcome,
+            sql::ReplyClaim::kClaimed);
+  store.replies.checkpoint({{chat, "msg-refused", {0, "0:\"RECOVERYREFUSEME\"\n"}}});
+  stack_->sql(R"(
+    CREATE OR REPLACE FUNCTION refuse_recovered() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF strpos(NEW.content::text, 'RECOVERYREFUSEME') > 0 THEN
+        RAISE EXCEPTION 'refused: %', NEW.content;
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER refuse_recovered BEFORE INSERT ON chat_messages
+      FOR EACH ROW EXECUTE FUNCTION refuse_recovered();)");
+  stack_->sql(
+      "UPDATE chat_replies SET heartbeat_at = now() - interval '1 minute' WHERE chat_id = '" +
+      chat + "'");
+  auto rebuild = [](const sql::ReplyRead& reply) -> std::optional<std::string> {
+    return base::json_text(llm::rebuild_message(reply.message_id, reply.started_at, reply.parts));
+  };
+  bool finished = wait_until(
+      [&] {
+        store.replies.recover(rebuild);  // or the stack's workers do: the same either way
+        return stack_->sql("SELECT finished_at IS NOT NULL FROM chat_replies WHERE chat_id = '" +
+                           chat + "'")[0][0] == "t";
+      },
+      10s, 100ms);
+  stack_->sql("DROP TRIGGER refuse_recovered ON chat_messages; DROP FUNCTION refuse_recovered();");
+  ASSERT_TRUE(finished) << "a refused message kept the chat running";
+  EXPECT_EQ(messages(token, chat).size(), 0u);
+  EXPECT_EQ(read_file(stack_->chatd->log_path()).find("RECOVERYREFUSEME"), std::string::npos)
+      << "refused reply text in chatd's log";
+}
+
 }  // namespace
 }  // namespace chatd::test

@@ -198,12 +198,14 @@ TEST_F(HostileReply, AReplyIsKeptAliveByItsWorkerWhateverItsThreadDoes) {
   auto token = stack_->new_user_token(unique("alive"));
   std::string chat = create_chat(token)["id"];
   stack_->sql(R"(
+    CREATE SEQUENCE IF NOT EXISTS frozen_checkpoints;
     CREATE OR REPLACE FUNCTION freeze_checkpoint_heartbeat() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF NEW.chat_id = ')" +
               chat + R"('
          AND strpos(current_query(), 'chat_reply_parts') > 0 AND NEW.finished_at IS NULL THEN
         NEW.heartbeat_at := OLD.heartbeat_at;
+        PERFORM nextval('frozen_checkpoints');
       END IF;
       RETURN NEW;
     END $$;
@@ -213,9 +215,13 @@ TEST_F(HostileReply, AReplyIsKeptAliveByItsWorkerWhateverItsThreadDoes) {
   for (int i = 0; i < 80; ++i) words += "w" + std::to_string(i) + " ";
   auto r = send(token, chat, "fake-openai",
                 script_message({{"steps", {{{"text", words}, {"token_delay_ms", 100}}}}}));
+  auto frozen = stack_->sql("SELECT last_value, is_called FROM frozen_checkpoints");
   stack_->sql(
       "DROP TRIGGER freeze_checkpoint_heartbeat ON chat_replies; "
-      "DROP FUNCTION freeze_checkpoint_heartbeat();");
+      "DROP FUNCTION freeze_checkpoint_heartbeat(); DROP SEQUENCE frozen_checkpoints;");
+  // The checkpoints of an 8 s reply (one a second) were kept from moving the heartbeat.
+  ASSERT_EQ(frozen.at(0).at(1), "t") << "the trigger never held a checkpoint back";
+  EXPECT_GE(std::stoi(frozen.at(0).at(0)), 5);
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(count_prefix(r.lines(), "d:"), 1u) << r.body;
   auto stored = messages(token, chat);
