@@ -24,7 +24,8 @@ struct ReplySettings {
   uint64_t max_message_bytes = 4 << 20;          // a user message's JSON; 413 above
   uint64_t max_chat_bytes = uint64_t{64} << 20;  // a chat's messages' JSON; 400 when reached
   llm::ReplyOptions options;
-  llm::PriceTable prices;  // model-price: what each model's calls cost
+  llm::PriceTable prices;             // model-price: what each model's calls cost
+  std::optional<sql::Budget> budget;  // every user's, but for their own; none: none
 };
 
 class ReplyRegistry;

@@ -5,6 +5,7 @@
 #include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
 #include "handlers/reply_store_thread.hpp"
+#include "handlers/usage.hpp"
 #include "llm/price.hpp"
 
 namespace chatd::http {
@@ -52,18 +53,26 @@ class LiveReply {
                             context_.reply.options,
                             observer.replies(),
                             nullptr,
+                            nullptr,
                             nullptr};
     inputs.request.model = model.id;
     inputs.request.system_prompt = context_.reply.system_prompt;
     inputs.request.messages = std::move(start_.history);
     inputs.request.thinking = start_.thinking;
+    inputs.request.cache_key = start_.chat_id;
     inputs.on_tick = [this] { return recorder_.tick(); };
-    inputs.on_model_call = [this](const llm::Usage& usage) { record_call("step", usage); };
+    inputs.on_model_call = [this](int number, const llm::Usage& usage) {
+      record_call(number, usage);
+    };
+    inputs.before_model_call = [allowance = allowance_](std::function<void(std::string)> answer) {
+      if (allowance->answer) return answer(*allowance->answer);
+      allowance->waiting = std::move(answer);
+    };
     if (start_.title_from) {
       inputs.title = llm::TitleJob{
           llm::title_request(*model.provider, context_.reply_loop->upstream, model.id,
                              std::move(*start_.title_from), observer.replies(),
-                             [this](const llm::Usage& usage) { record_call("title", usage); }),
+                             [this](const llm::Usage& usage) { record_call(std::nullopt, usage); }),
           start_.fallback_title, [this](const std::string& title) {
             context_.reply_loop->store.run(
                 [&chats = context_.store.chats, chat_id = start_.chat_id, title] {
@@ -78,6 +87,7 @@ class LiveReply {
     }
     inputs.on_end = [this](llm::ReplyResult result) { stored(std::move(result)); };
     reply_.emplace(std::move(inputs), recorder_);
+    recorder_.watch_calls([this] { return call_in_flight(); });
     reply_->start();
   }
 
@@ -92,14 +102,46 @@ class LiveReply {
   }
 
  private:
-  // A model call's line in the usage ledger, written on the loop's database thread: one
-  // statement, nothing the reply waits for.
-  void record_call(const char* kind, const llm::Usage& usage) {
+  // Whether the reply may call the model again: the budget as the statement recording its last
+  // step's call found it ("": yes; else the `3:` text). No answer while that statement runs.
+  struct Allowance {
+    std::optional<std::string> answer = "";
+    std::function<void(std::string)> waiting;  // a before_model_call waiting for the answer
+  };
+
+  // What the call cost: none without a price, or when it reported nothing (no known cost).
+  std::optional<long long> cost_of(const llm::Usage& usage) const {
+    auto price = context_.reply.prices.find(start_.model.id);
+    if (price == context_.reply.prices.end() || !(usage.prompt_tokens || usage.completion_tokens))
+      return std::nullopt;
+    return llm::cost_micros(usage, price->second);
+  }
+
+  // The step call in flight, for the checkpoints (recovery records it if this worker dies).
+  std::optional<sql::OpenCall> call_in_flight() const {
+    if (!reply_) return std::nullopt;
+    auto call = reply_->call_in_flight();
+    if (!call) return std::nullopt;
+    const llm::Usage& usage = call->usage;
+    return sql::OpenCall{call->number,
+                         usage.uncached_input(),
+                         usage.completion_tokens,
+                         usage.cache_read_tokens,
+                         usage.cache_write_tokens,
+                         usage.reasoning_tokens,
+                         cost_of(usage)};
+  }
+
+  // A model call's line in the usage ledger (a step's, with its number; none: the title's),
+  // written on the loop's database thread: one statement, which also answers whether the
+  // user's budget allows another step. Nothing before the first byte waits for it; the next
+  // step does (it runs while the tools do).
+  void record_call(std::optional<int> step, const llm::Usage& usage) {
     const auto& model = start_.model;
     sql::ModelCallRecord call{start_.user_id,
                               start_.chat_id,
                               start_.message_id,
-                              kind,
+                              step ? "step" : "title",
                               model.id,
                               model.provider_type,
                               usage.uncached_input(),
@@ -107,20 +149,34 @@ class LiveReply {
                               usage.cache_read_tokens,
                               usage.cache_write_tokens,
                               usage.reasoning_tokens,
-                              std::nullopt};
-    // Priced, and something reported: a call that reported nothing has no known cost.
-    auto price = context_.reply.prices.find(model.id);
-    if (price != context_.reply.prices.end() && (usage.prompt_tokens || usage.completion_tokens))
-      call.cost_micros = llm::cost_micros(usage, price->second);
+                              cost_of(usage),
+                              step};
+    if (context_.observer)
+      if (auto* counts = context_.observer->replies())
+        counts->model_call(model.id, !step, usage, call.cost_micros);
+    if (step) allowance_->answer.reset();
+    auto budget = std::make_shared<std::optional<sql::BudgetState>>();
+    std::function<void()> answer;  // a step's: whether another may follow
+    if (step)
+      answer = [allowance = allowance_, budget] {
+        allowance->answer = *budget && (*budget)->reached() ? std::string(kUsageLimitReached) +
+                                                                  " " + usage_limit_detail(**budget)
+                                                            : "";
+        if (auto waiting = std::move(allowance->waiting)) {
+          allowance->waiting = nullptr;
+          waiting(*allowance->answer);
+        }
+      };
     context_.reply_loop->store.run(
-        [&ledger = context_.store.usage, call = std::move(call)] {
+        [&ledger = context_.store.usage, call = std::move(call), budget,
+         default_budget = context_.reply.budget] {
           try {
-            ledger.record(call);
+            *budget = ledger.record(call, default_budget);
           } catch (...) {
-            // The database is failing: the reply's own record says so.
+            // The database is failing: the reply's own record says so; the reply goes on.
           }
         },
-        nullptr);
+        std::move(answer));
   }
 
   // The reply is over: store it, then end the response, then this.
@@ -143,6 +199,8 @@ class LiveReply {
   LiveReplyStart start_;
   ResponseSink client_;
   ReplyRecorder recorder_;
+  // Before reply_: a title abandoned as the reply is destroyed is recorded through it.
+  std::shared_ptr<Allowance> allowance_ = std::make_shared<Allowance>();
   std::optional<llm::Reply> reply_;
 };
 

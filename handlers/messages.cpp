@@ -10,6 +10,7 @@
 #include "handlers/live_reply.hpp"
 #include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
+#include "handlers/usage.hpp"
 #include "llm/conversation.hpp"
 #include "llm/title.hpp"
 
@@ -189,11 +190,14 @@ void send_message(Context& context, Request& request, ResponseWriter& out,
       key,
       key.empty() ? "" : request_hash(decoded, edited),
       context.reply.max_replies_per_user,
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - request.received).count()};
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - request.received).count(),
+      context.reply.budget};
   auto claim = context.store.replies.begin(reply);
   if (claim.outcome == sql::ReplyClaim::kUserLimit)
     throw ApiError(429, "Too many replies are running for you; wait for one to finish.", {}, {},
                    {{"Retry-After", "5"}});
+  if (claim.outcome == sql::ReplyClaim::kBudgetReached)
+    throw ApiError(409, kUsageLimitReached, usage_limit_detail(*claim.budget));
   if (claim.outcome == sql::ReplyClaim::kBusy)
     throw ApiError(409, "A reply is already being generated for this chat.");
   if (claim.outcome == sql::ReplyClaim::kRepeat) {

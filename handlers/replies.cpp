@@ -86,8 +86,9 @@ bool ReplyRecorder::write_line(std::string_view line) {
 }
 
 sql::ReplyProgress ReplyRecorder::take() {
-  sql::ReplyProgress progress{written_, std::move(pending_)};
+  sql::ReplyProgress progress{written_, std::move(pending_), std::nullopt};
   pending_.clear();
+  if (call_in_flight_) progress.call = call_in_flight_();
   return progress;
 }
 

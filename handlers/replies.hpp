@@ -66,6 +66,10 @@ class ReplyRecorder : public llm::PartSink {
               const llm::Usage& usage, std::function<void()> done);
   // What went wrong inside, for the request's log line (sql::error_text; never data).
   const std::string& failure() const { return failure_; }
+  // Where each checkpoint learns the reply's model call in flight (sql::OpenCall).
+  void watch_calls(std::function<std::optional<sql::OpenCall>()> call_in_flight) {
+    call_in_flight_ = std::move(call_in_flight);
+  }
 
  private:
   sql::ReplyProgress take();
@@ -87,6 +91,7 @@ class ReplyRecorder : public llm::PartSink {
   bool gone_ = false;                     // recovered as dead by another worker
   std::function<void()> finish_pending_;  // a finish waiting for the checkpoint on its way
   std::string failure_;
+  std::function<std::optional<sql::OpenCall>()> call_in_flight_;
 };
 
 // The message of a reply that its worker could not finish, rebuilt from the parts the

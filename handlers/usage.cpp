@@ -4,6 +4,7 @@
 #include "base/uuid.hpp"
 #include "handlers/chat_query.hpp"
 #include "handlers/error.hpp"
+#include "llm/price.hpp"
 
 namespace chatd::http {
 
@@ -120,6 +121,14 @@ void cost_users(Context& context, Request& request, ResponseWriter& out) {
   nlohmann::ordered_json body = {
       {"start_date", page.start_date}, {"end_date", page.end_date}, {"users", std::move(list)}};
   respond_json(out, 200, body, headers);
+}
+
+std::string usage_limit_detail(const sql::BudgetState& state) {
+  const std::string& period = state.budget.period;
+  std::string adjective = period == "day" ? "daily" : period == "week" ? "weekly" : "monthly";
+  return "You have spent " + llm::format_dollars(state.spent_micros) + " of your " +
+         llm::format_dollars(state.budget.limit_micros) + " " + adjective +
+         " budget; it resets at " + state.resets_at + ".";
 }
 
 }  // namespace chatd::http

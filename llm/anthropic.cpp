@@ -98,6 +98,27 @@ void append_step(const Step& step, bool thinking, json& messages) {
   push(messages, "user", std::move(results));
 }
 
+// Prompt caching (API.md §9): a breakpoint caches the prompt up to and including its block.
+// Only for a request with a cache key (a chat's, not its title's, which is never asked twice).
+// Three of Anthropic's four: the system prompt, the tool list (its last tool) and the newest
+// message (its last block that may carry one: not a thinking block), so that the next step and
+// the next turn read all of it from the cache.
+void mark_cache_breakpoints(json& body) {
+  const json ephemeral = {{"type", "ephemeral"}};
+  if (body.contains("system")) body["system"].back()["cache_control"] = ephemeral;
+  if (body.contains("tools")) body["tools"].back()["cache_control"] = ephemeral;
+  json& messages = body["messages"];
+  if (messages.empty()) return;
+  json& content = messages.back()["content"];
+  for (auto block = content.rbegin(); block != content.rend(); ++block) {
+    const json& type = member(*block, "type");
+    if (type == "thinking" || type == "redacted_thinking") continue;
+    if (type == "text" && member(*block, "text") == "") continue;  // refused on empty text
+    (*block)["cache_control"] = ephemeral;
+    return;
+  }
+}
+
 json input_schema(const json& schema) {
   json parameters = schema.is_object() ? schema : json::object();
   if (!parameters.contains("type")) parameters["type"] = "object";
@@ -294,6 +315,7 @@ class AnthropicProvider final : public Provider {
       }
       body["tools"] = std::move(tools);
     }
+    if (!request.cache_key.empty()) mark_cache_breakpoints(body);
 
     HttpCall call;
     call.url = base_ + "/v1/messages";

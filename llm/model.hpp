@@ -29,6 +29,9 @@ struct ModelRequest {
   std::vector<ToolSpec> tools;
   bool thinking = false;
   int max_tokens = 4096;
+  // The conversation's stable id (its chat): its prompt is cached (OpenAI's prompt_cache_key,
+  // Anthropic's cache_control breakpoints); empty: no caching asked for.
+  std::string cache_key;
 };
 
 // An HTTP request to a provider, ready for the transport.

@@ -441,6 +441,8 @@ class OpenAiProvider final : public Provider {
       body["tools"] = std::move(tools);
     }
     if (request.thinking) body["reasoning_effort"] = "medium";
+    // Requests of one chat go to the same cache (OpenAI caches prompt prefixes by itself).
+    if (!request.cache_key.empty()) body["prompt_cache_key"] = request.cache_key;
 
     HttpCall call;
     call.url = base_ + "/chat/completions";

@@ -25,6 +25,16 @@ std::optional<long long> parse_dollars(std::string_view text) {
   return total;
 }
 
+std::string format_dollars(long long micros) {
+  std::string sign = micros < 0 ? "-" : "";
+  unsigned long long magnitude =
+      micros < 0 ? 0ULL - static_cast<unsigned long long>(micros) : micros;
+  std::string fraction = std::to_string(magnitude % 1'000'000);
+  fraction.insert(0, 6 - fraction.size(), '0');
+  while (fraction.size() > 2 && fraction.back() == '0') fraction.pop_back();
+  return sign + "$" + std::to_string(magnitude / 1'000'000) + "." + fraction;
+}
+
 long long cost_micros(const Usage& usage, const Price& price) {
   // Tokens × micro-dollars per million: at most 2^63 tokens × 10^12, in 128 bits.
   __int128 sum = 0;

@@ -24,6 +24,10 @@ struct Price {
 // 1,000,000 dollars; nothing on anything else.
 std::optional<long long> parse_dollars(std::string_view text);
 
+// Micro-dollars as dollars, exactly, with 2 to 6 decimals: 10000000 -> "$10.00",
+// 1234567 -> "$1.234567", 120 -> "$0.00012".
+std::string format_dollars(long long micros);
+
 // The call's cost in micro-dollars, each kind's tokens at its price, rounded to the nearest
 // micro-dollar (half up) once for the call. Unreported counts cost nothing.
 long long cost_micros(const Usage& usage, const Price& price);

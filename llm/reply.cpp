@@ -115,6 +115,10 @@ class Reply::Machine {
   ~Machine();
   void start();  // on the next round of the loop: on_end never comes from inside start()
   void writable();
+  std::optional<Reply::CallInFlight> call_in_flight() const {
+    if (state_ != State::kStreaming || status_seen_ != 200) return std::nullopt;
+    return Reply::CallInFlight{calls_ + 1, mapper_->usage()};
+  }
 
  private:
   // Where the reply is: each state waits for one thing.
@@ -123,6 +127,7 @@ class Reply::Machine {
     kStreaming,  // a provider transfer (transfer_)
     kRetryWait,  // the back-off before the next attempt (wait_timer_)
     kTools,      // the step's tool calls (tools_)
+    kAllowance,  // before_model_call's answer for the next step
     kTitleWait,  // the title, at the end (wait_timer_ bounds it)
     kDone,
   };
@@ -151,6 +156,7 @@ class Reply::Machine {
   void step_done();
   void run_tools();
   void tools_done(std::vector<json> outputs);
+  void next_step();
   void end_reply();
   void conclude();
   void fail();
@@ -184,6 +190,7 @@ class Reply::Machine {
   Upstream::Id transfer_ = 0;
   long status_seen_ = 0;         // of the transfer, once its body began
   bool answered_ = false;        // the step's last attempt had a 200: a call to record
+  int calls_ = 0;                // answered calls that ended
   bool internal_error_ = false;  // an exception inside on_data: the reply fails at on_done
   std::shared_ptr<ToolCalls> tools_;
   std::function<void()> abandon_title_;
@@ -311,6 +318,10 @@ void Reply::Machine::on_timer() {
       case State::kTools:
         tools_->abandon();
         tools_done({});
+        break;
+      case State::kAllowance:
+        finish_reason_ = stop_reason();
+        end_reply();
         break;
       case State::kTitleWait:
         conclude();
@@ -490,7 +501,10 @@ void Reply::Machine::on_done(HttpResult result) {
 
 // The step's model call is over (answered, failed, or stopped).
 void Reply::Machine::step_done() {
-  if (answered_ && in_.on_model_call) in_.on_model_call(mapper_->usage());
+  if (answered_) {
+    ++calls_;
+    if (in_.on_model_call) in_.on_model_call(calls_, mapper_->usage());
+  }
   if (stopping()) {
     if (step_.started && !failed_)  // a failure's error part ends the stream instead
       emit('e', {{"finishReason", wire(stop_reason())},
@@ -540,8 +554,25 @@ void Reply::Machine::tools_done(std::vector<json> outputs) {
     return end_reply();
   }
   if (finish_reason_ != FinishReason::kToolCalls || step_.calls.empty()) return end_reply();
+  next_step();
+}
+
+// The model is to be called again: if it may be.
+void Reply::Machine::next_step() {
   ++index_;
-  begin_step();
+  if (!in_.before_model_call || index_ >= in_.options.max_steps) return begin_step();
+  state_ = State::kAllowance;
+  in_.before_model_call([this, alive = alive_](std::string refusal) {
+    if (!*alive || state_ != State::kAllowance) return;  // stopped meanwhile
+    guarded([&] {
+      state_ = State::kStarting;
+      if (refusal.empty()) return begin_step();
+      result_.error = std::move(refusal);
+      finish_reason_ = FinishReason::kError;
+      emit('3', result_.error);
+      end_reply();
+    });
+  });
 }
 
 void Reply::Machine::end_reply() {
@@ -616,5 +647,9 @@ Reply::~Reply() = default;
 void Reply::start() { machine_->start(); }
 
 void Reply::writable() { machine_->writable(); }
+
+std::optional<Reply::CallInFlight> Reply::call_in_flight() const {
+  return machine_->call_in_flight();
+}
 
 }  // namespace chatd::llm

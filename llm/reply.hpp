@@ -90,9 +90,14 @@ struct ReplyInputs {
   ReplyObserver* observer = nullptr;  // null: nothing counts
   // Once, after the last part: the result to store.
   std::function<void(ReplyResult)> on_end;
-  // Once per model call a provider answered (HTTP 200), when it is over: the usage it reported
-  // (all of it, or as much as came before the call was cut or stopped). On the loop.
-  std::function<void(const Usage&)> on_model_call;
+  // Once per model call a provider answered (HTTP 200), when it is over: its number among the
+  // reply's answered calls (from 1) and the usage it reported (all of it, or as much as came
+  // before the call was cut or stopped). On the loop.
+  std::function<void(int number, const Usage&)> on_model_call;
+  // Before each model call after the first (the first was allowed before the reply began):
+  // calls `answer` on the loop, then or later, with "" to go on, or with the text of the `3:`
+  // part that ends the reply there (a budget reached). Null: every call goes.
+  std::function<void(std::function<void(std::string)> answer)> before_model_call;
 };
 
 // A reply running on `inputs.loop`; everything about it happens on that loop's thread.
@@ -107,6 +112,13 @@ class Reply {
   void start();
   // The sink caught up after behind(), or its reader went away: the reply goes on.
   void writable();
+  // The model call whose answer is streaming now (its number, as on_model_call will give it,
+  // and what its provider reported so far); none between calls and before a call's 200.
+  struct CallInFlight {
+    int number = 0;
+    Usage usage;
+  };
+  std::optional<CallInFlight> call_in_flight() const;
 
   class Machine;
 

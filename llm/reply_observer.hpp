@@ -2,11 +2,13 @@
 // counters every worker shares, and the kinds of failed provider calls.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 namespace chatd::llm {
 
 struct ReplyResult;
+struct Usage;
 
 // How one call to a provider ended, for the metrics.
 enum class UpstreamFailure {
@@ -33,6 +35,10 @@ class ReplyObserver {
   virtual void upstream_call(std::string_view /*provider*/, long /*status*/, UpstreamFailure) {}
   // A failed call is tried again.
   virtual void upstream_retry(std::string_view /*provider*/) {}
+  // A model call a provider answered, as the usage ledger records it (a step of a reply, or
+  // its `title` request): what it reported and cost (none: the model has no price).
+  virtual void model_call(std::string_view /*model*/, bool /*title*/, const Usage& /*usage*/,
+                          std::optional<long long> /*cost_micros*/) {}
 };
 
 }  // namespace chatd::llm

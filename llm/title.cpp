@@ -70,6 +70,8 @@ TitleJob::Start title_request(const Provider& provider, Upstream& upstream, std:
       std::vector<ModelEvent> events;
       std::string text;
       std::string failure;
+      bool answered = false;  // its body began (a 200): a call to record, once
+      bool recorded = false;
       void take() {
         for (const auto& e : sse) mapper->on_event(e, events);
         sse.clear();
@@ -84,6 +86,7 @@ TitleJob::Start title_request(const Provider& provider, Upstream& upstream, std:
     reading->mapper = provider.new_stream_mapper();
     Upstream::Handlers handlers;
     handlers.on_data = [reading](std::string_view bytes) {
+      reading->answered = true;
       reading->parser.feed(bytes, reading->sse);
       reading->take();
       // A title is a few words: a model that goes on and on has said enough.
@@ -99,11 +102,20 @@ TitleJob::Start title_request(const Provider& provider, Upstream& upstream, std:
       if (result.status != 200) return done("");
       reading->parser.finish(reading->sse);
       reading->take();
+      reading->recorded = true;
       if (on_call) on_call(reading->mapper->usage());
       done(reading->failure.empty() ? clean_title(reading->text) : "");
     };
     Upstream::Id id = upstream.start(provider.stream_call(request), std::move(handlers));
-    return std::function<void()>([&upstream, id] { upstream.abort(id); });
+    // Abandoned (the reply ended first): a call the provider answered is recorded all the same,
+    // with what it reported so far.
+    return std::function<void()>([&upstream, id, reading, on_call] {
+      upstream.abort(id);
+      if (reading->answered && !reading->recorded && on_call) {
+        reading->recorded = true;
+        on_call(reading->mapper->usage());
+      }
+    });
   };
 }
 

@@ -25,7 +25,8 @@ struct TitleJob {
 };
 
 // The title of a chat's first reply: one request to the same model through `upstream`.
-// `on_call`, when the provider answered it (HTTP 200), gets the usage it reported.
+// `on_call`, when the provider answered it (HTTP 200), gets the usage it reported: once the
+// call ends, or is abandoned (with what came by then).
 TitleJob::Start title_request(const Provider& provider, Upstream& upstream, std::string model,
                               nlohmann::json user_message, ReplyObserver* observer = nullptr,
                               std::function<void(const Usage&)> on_call = nullptr);

@@ -17,6 +17,10 @@ int users_list(const po::variables_map& values);
 void add_username_argument(po::options_description& options, po::positional_options_description& p);
 int users_suspend(const po::variables_map& values);
 int users_activate(const po::variables_map& values);
+// chatd users budget NAME [SPEC|none|default]
+void add_users_budget_options(po::options_description& options,
+                              po::positional_options_description& positional);
+int users_budget(const po::variables_map& values);
 
 void add_tokens_create_options(po::options_description& options);
 int tokens_create(const po::variables_map& values);

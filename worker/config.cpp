@@ -143,6 +143,10 @@ po::options_description serve_options() {
       "a model's price, repeatable: 'model=M;input=2.50;output=10;cache-read=1.25;"
       "cache-write=3.75' (US dollars per million tokens; cache prices default to the input "
       "price); a model without one has no cost")(
+      "budget", po::value<std::string>(),
+      "what each user may spend on model calls per period of UTC time, e.g. "
+      "'period=month;limit-usd=10' (day, week from Monday, or month; checked before every "
+      "model call); `chatd users budget` sets a user's own; default: no budget")(
       "max-steps", po::value<std::string>()->default_value("10"),
       "most model calls in one reply (the tool loop stops there)")(
       "upstream-connect-timeout", po::value<std::string>()->default_value("10s"),
@@ -316,6 +320,8 @@ Serve serve(const po::variables_map& values) {
       size_of(values, "tool-result-limit", 1024, uint64_t{16} << 20, "1KiB to 16MiB");
   if (auto it = values.find("model-price"); it != values.end())
     out.prices = prices(it->second.as<std::vector<std::string>>());
+  if (auto it = values.find("budget"); it != values.end())
+    out.budget = parse_budget(it->second.as<std::string>());
   if (value_of(values, "archived-chat-retention") != "off") {
     auto retention = duration_of(values, "archived-chat-retention");
     if (retention < std::chrono::seconds(1))

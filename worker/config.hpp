@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "llm/price.hpp"
+#include "sql/budget.hpp"
 
 namespace chatd::config {
 
@@ -78,6 +79,7 @@ struct Serve {
   uint64_t tool_result_limit = 64 << 10;
   std::chrono::seconds archived_chat_retention{0};  // 0: archived chats are kept
   llm::PriceTable prices;                           // model-price entries by model
+  std::optional<sql::Budget> budget;                // every user's, but for their own; none: none
 };
 
 // Validated views of the map; throw ConfigError naming the key.

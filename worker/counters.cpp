@@ -42,10 +42,10 @@ std::string_view provider_label(size_t index) {
   return index < llm::kProviderTypes.size() ? llm::kProviderTypes[index].type : "other";
 }
 
-size_t mcp_server_index(Counters& counters, std::string_view name) {
-  if (name.empty()) return kMaxMcpServers;
-  for (size_t i = 0; i < kMaxMcpServers; ++i) {
-    auto& entry = counters.mcp_servers[i];
+size_t slot_index(SlotName* slots, size_t size, std::string_view name) {
+  if (name.empty()) return size;
+  for (size_t i = 0; i < size; ++i) {
+    auto& entry = slots[i];
     uint32_t state = entry.state.load(std::memory_order_acquire);
     if (state == 0) {
       if (entry.state.compare_exchange_strong(state, 1, std::memory_order_acq_rel)) {
@@ -61,7 +61,14 @@ size_t mcp_server_index(Counters& counters, std::string_view name) {
     }
     if (state == 2 && entry.name.load() == name) return i;
   }
-  return kMaxMcpServers;
+  return size;
+}
+
+std::optional<std::string> slot_label(const SlotName* slots, size_t size, size_t index,
+                                      std::string_view fallback) {
+  if (index == size) return std::string(fallback);
+  if (slots[index].state.load(std::memory_order_acquire) != 2) return std::nullopt;
+  return slots[index].name.load();
 }
 
 }  // namespace chatd::metrics

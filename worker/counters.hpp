@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "llm/finish_reason.hpp"
@@ -32,6 +34,13 @@ inline constexpr std::array<std::string_view, 5> kUpstreamFailures = {
 // MCP servers get an index the first time one of their tools is called; past this many, and
 // for calls of unknown tools, the last index ("unknown").
 inline constexpr size_t kMaxMcpServers = 32;
+// Models get an index the first time one of their calls is counted; past this many, the last
+// ("other").
+inline constexpr size_t kMaxModels = 64;
+// A model call's kind (API.md §9) and the kinds of tokens the usage ledger counts.
+inline constexpr std::array<std::string_view, 2> kCallKinds = {"step", "title"};
+inline constexpr std::array<std::string_view, 5> kTokenKinds = {"input", "output", "cache_read",
+                                                                "cache_write", "reasoning"};
 inline constexpr std::array<std::string_view, 3> kMcpResults = {"ok", "tool_error", "failed"};
 inline constexpr std::array<std::string_view, 2> kRestartReasons = {"crash", "recycle"};
 inline constexpr size_t kCrashRestart = 0;
@@ -47,9 +56,11 @@ struct Histogram {
   void observe(std::chrono::microseconds duration);
 };
 
-struct McpServerName {
+// A name that owns an index of the counters (an MCP server, a model), claimed by whichever
+// process counts it first.
+struct SlotName {
   std::atomic<uint32_t> state{0};  // 0 free, 1 being claimed, 2 named
-  scoreboard::AtomicText<48> name;
+  scoreboard::AtomicText<64> name;
 };
 
 // Everything counted since the master started, by every worker. Zero-filled memory is a valid
@@ -63,8 +74,12 @@ struct Counters {
   std::array<std::array<Counter, kStatusCodes>, kProviderSlots> upstream_requests{};
   std::array<std::array<Counter, kUpstreamFailures.size()>, kProviderSlots> upstream_errors{};
   std::array<Counter, kProviderSlots> upstream_retries{};
-  std::array<McpServerName, kMaxMcpServers> mcp_servers{};
+  std::array<SlotName, kMaxMcpServers> mcp_servers{};
   std::array<std::array<Counter, kMcpResults.size()>, kMaxMcpServers + 1> mcp_calls{};
+  std::array<SlotName, kMaxModels> models{};
+  std::array<std::array<Counter, kCallKinds.size()>, kMaxModels + 1> model_calls{};
+  std::array<std::array<Counter, kTokenKinds.size()>, kMaxModels + 1> model_tokens{};
+  std::array<std::array<Counter, kCallKinds.size()>, kMaxModels + 1> model_cost_micros{};
   Counter db_pool_waits{0};
   Counter db_pool_wait_us{0};
   Counter db_pool_timeouts{0};
@@ -77,7 +92,18 @@ size_t status_index(long status);
 size_t provider_index(std::string_view type);
 // The metrics label of a provider index: its type, or "other".
 std::string_view provider_label(size_t index);
-// The server's index, claiming a free one for a new name; kMaxMcpServers when full or empty.
-size_t mcp_server_index(Counters& counters, std::string_view name);
+// The index of `name` among `slots`, claiming a free one for a new name; slots.size() when
+// they are full or the name is empty.
+size_t slot_index(SlotName* slots, size_t size, std::string_view name);
+inline size_t mcp_server_index(Counters& counters, std::string_view name) {
+  return slot_index(counters.mcp_servers.data(), kMaxMcpServers, name);
+}
+inline size_t model_index(Counters& counters, std::string_view name) {
+  return slot_index(counters.models.data(), kMaxModels, name);
+}
+// The name of slot `index` of `slots` (size `size`), or `fallback` for the last index; none
+// while it is not named.
+std::optional<std::string> slot_label(const SlotName* slots, size_t size, size_t index,
+                                      std::string_view fallback);
 
 }  // namespace chatd::metrics

@@ -123,6 +123,11 @@ std::vector<Command> command_table() {
        "reactivate a suspended user",
        add_username_argument,
        plain(users_activate)},
+      {{"users", "budget"},
+       "show a user's budget and spend, or set their own: 'period=day|week|month;limit-usd=N', "
+       "none (no budget) or default (the configuration's)",
+       add_users_budget_options,
+       plain(users_budget)},
       {{"tokens", "create"},
        "create an API token; prints it (only this once)",
        with(add_tokens_create_options),

@@ -127,14 +127,35 @@ std::string render(const scoreboard::Scoreboard& board) {
              "Tool calls to MCP servers, by server and result (ok, tool_error: the tool "
              "answered isError, failed: the model got an error).");
   for (size_t i = 0; i <= kMaxMcpServers; ++i) {
-    std::string name = "unknown";
-    if (i < kMaxMcpServers) {
-      if (c.mcp_servers[i].state.load(std::memory_order_acquire) != 2) continue;
-      name = c.mcp_servers[i].name.load();
-    }
+    auto name = slot_label(c.mcp_servers.data(), kMaxMcpServers, i, "unknown");
+    if (!name) continue;
     for (size_t r = 0; r < kMcpResults.size(); ++r)
       if (uint64_t n = load(c.mcp_calls[i][r]); n > 0)
-        out.sample("chatd_mcp_calls_total", {{"server", name}, {"result", kMcpResults[r]}}, n);
+        out.sample("chatd_mcp_calls_total", {{"server", *name}, {"result", kMcpResults[r]}}, n);
+  }
+
+  // The usage ledger's figures (API.md §9) as they were recorded, by model.
+  out.family("chatd_model_calls_total", "counter",
+             "Model calls a provider answered, by model and call (step of a reply, or title).");
+  out.family("chatd_model_tokens_total", "counter",
+             "Tokens the providers reported for model calls, by model and kind (input: read "
+             "from no cache; output includes reasoning).");
+  out.family("chatd_model_cost_dollars_total", "counter",
+             "What model calls cost at the configured prices (model-price), by model and call; "
+             "calls of unpriced models are not in it.");
+  for (size_t m = 0; m <= kMaxModels; ++m) {
+    auto model = slot_label(c.models.data(), kMaxModels, m, "other");
+    if (!model) continue;
+    for (size_t k = 0; k < kCallKinds.size(); ++k) {
+      if (uint64_t n = load(c.model_calls[m][k]); n > 0)
+        out.sample("chatd_model_calls_total", {{"model", *model}, {"call", kCallKinds[k]}}, n);
+      if (uint64_t micros = load(c.model_cost_micros[m][k]); micros > 0)
+        out.sample("chatd_model_cost_dollars_total", {{"model", *model}, {"call", kCallKinds[k]}},
+                   static_cast<double>(micros) / 1e6);
+    }
+    for (size_t k = 0; k < kTokenKinds.size(); ++k)
+      if (uint64_t n = load(c.model_tokens[m][k]); n > 0)
+        out.sample("chatd_model_tokens_total", {{"model", *model}, {"kind", kTokenKinds[k]}}, n);
   }
 
   out.family("chatd_db_pool_waits_total", "counter",
@@ -307,6 +328,22 @@ void WorkerObserver::upstream_call(std::string_view provider, long status,
   add(c.upstream_requests[p][status_index(status)]);
   if (failure != llm::UpstreamFailure::kNone)
     add(c.upstream_errors[p][static_cast<size_t>(failure) - 1]);
+}
+
+void WorkerObserver::model_call(std::string_view model, bool title, const llm::Usage& usage,
+                                std::optional<long long> cost_micros) {
+  if (!board_) return;
+  auto& c = board_->counters();
+  size_t m = model_index(c, model);
+  size_t call = title ? 1 : 0;
+  add(c.model_calls[m][call]);
+  const std::optional<long long> tokens[] = {usage.uncached_input(), usage.completion_tokens,
+                                             usage.cache_read_tokens, usage.cache_write_tokens,
+                                             usage.reasoning_tokens};
+  for (size_t k = 0; k < kTokenKinds.size(); ++k)
+    if (tokens[k] && *tokens[k] > 0) add(c.model_tokens[m][k], static_cast<uint64_t>(*tokens[k]));
+  if (cost_micros && *cost_micros > 0)
+    add(c.model_cost_micros[m][call], static_cast<uint64_t>(*cost_micros));
 }
 
 void WorkerObserver::upstream_retry(std::string_view provider) {

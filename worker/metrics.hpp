@@ -80,6 +80,8 @@ class WorkerObserver : public http::Observer, public llm::ReplyObserver {
   void part(char code) override;
   void upstream_call(std::string_view provider, long status, llm::UpstreamFailure failure) override;
   void upstream_retry(std::string_view provider) override;
+  void model_call(std::string_view model, bool title, const llm::Usage& usage,
+                  std::optional<long long> cost_micros) override;
 
  private:
   scoreboard::WorkerRecord* record() const;

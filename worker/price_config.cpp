@@ -42,4 +42,29 @@ llm::PriceTable prices(const std::vector<std::string>& specs) {
   return table;
 }
 
+sql::Budget parse_budget(const std::string& spec, const std::string& option) {
+  sql::Budget budget;
+  std::optional<long long> limit;
+  for (const auto& [key, value] : key_value_items(spec, option)) {
+    if (key == "period") {
+      if (value != "day" && value != "week" && value != "month")
+        throw ConfigError(option + ": period must be day, week or month, got \"" + value + "\"");
+      budget.period = value;
+    } else if (key == "limit-usd") {
+      limit = llm::parse_dollars(value);
+      if (!limit)
+        throw ConfigError(option +
+                          ": limit-usd must be US dollars such as 10 or 2.50 (at most 6 "
+                          "decimals), got \"" +
+                          value + "\"");
+    } else {
+      throw ConfigError(option + ": unknown key \"" + key + "\"");
+    }
+  }
+  if (budget.period.empty() || !limit)
+    throw ConfigError(option + ": needs period= and limit-usd=, as in period=month;limit-usd=10");
+  budget.limit_micros = *limit;
+  return budget;
+}
+
 }  // namespace chatd::config

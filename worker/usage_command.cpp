@@ -5,23 +5,13 @@
 #include <string>
 
 #include "base/clock.hpp"
+#include "llm/price.hpp"
 #include "sql/pool.hpp"
 #include "sql/store/usage.hpp"
 #include "worker/commands.hpp"
 #include "worker/config.hpp"
 
 namespace chatd::commands {
-
-namespace {
-
-// Micro-dollars as dollars, exactly: 1234567 -> "$1.234567".
-std::string dollars(long long micros) {
-  char text[32];
-  std::snprintf(text, sizeof text, "$%lld.%06lld", micros / 1'000'000, micros % 1'000'000);
-  return text;
-}
-
-}  // namespace
 
 void add_usage_options(po::options_description& options) {
   options.add_options()("start", po::value<std::string>(),
@@ -56,8 +46,8 @@ int usage(const po::variables_map& values) {
   for (const auto& u : page.users) {
     const auto& f = u.figures;
     std::printf("%-20s  %8lld  %16s  %12lld  %12lld  %12lld  %12lld  %12lld\n", u.username.c_str(),
-                f.calls, dollars(f.total_cost_micros).c_str(), f.input_tokens, f.output_tokens,
-                f.cache_read_tokens, f.cache_write_tokens, f.reasoning_tokens);
+                f.calls, llm::format_dollars(f.total_cost_micros).c_str(), f.input_tokens,
+                f.output_tokens, f.cache_read_tokens, f.cache_write_tokens, f.reasoning_tokens);
   }
   return 0;
 }

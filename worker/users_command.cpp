@@ -1,12 +1,14 @@
-// chatd users create|list|suspend|activate
+// chatd users create|list|suspend|activate|budget
 #include <iostream>
 #include <optional>
 #include <regex>
 
 #include "sql/pool.hpp"
 #include "sql/store/accounts.hpp"
+#include "sql/store/usage.hpp"
 #include "worker/commands.hpp"
 #include "worker/config.hpp"
+#include "worker/price_config.hpp"
 
 namespace chatd::commands {
 
@@ -84,5 +86,57 @@ void add_username_argument(po::options_description& options,
 int users_suspend(const po::variables_map& values) { return set_status(values, "suspended"); }
 
 int users_activate(const po::variables_map& values) { return set_status(values, "active"); }
+
+void add_users_budget_options(po::options_description& options,
+                              po::positional_options_description& positional) {
+  add_username_argument(options, positional);
+  options.add(config::serve_options());
+  options.add_options()("set", po::value<std::string>(),
+                        "'period=day|week|month;limit-usd=N', none or default");
+  positional.add("set", 1);
+}
+
+int users_budget(const po::variables_map& values) {
+  const auto& username = username_of(values);
+  std::optional<sql::Budget> default_budget;
+  try {
+    if (values.count("budget"))
+      default_budget = config::parse_budget(values["budget"].as<std::string>());
+    std::optional<sql::Budget> own;
+    if (values.count("set")) {
+      const auto& set = values["set"].as<std::string>();
+      if (set != "none" && set != "default")
+        own = config::parse_budget(set, "budget of " + username);
+      auto pool = connect(values);
+      sql::UsageStore ledger(pool);
+      bool known =
+          set == "default" ? ledger.clear_budget(username) : ledger.set_budget(username, own);
+      if (!known) {
+        std::cerr << "chatd: no user \"" << username << "\"\n";
+        return 1;
+      }
+    }
+  } catch (const config::ConfigError& e) {
+    std::cerr << "chatd: " << e.what() << "\n";
+    return 2;
+  }
+  auto pool = connect(values);
+  auto budget = sql::UsageStore(pool).budget_of(username, default_budget);
+  if (!budget) {
+    std::cerr << "chatd: no user \"" << username << "\"\n";
+    return 1;
+  }
+  const char* whose = budget->own ? "their own" : "the default";
+  if (!budget->state) {
+    std::cout << username << " has no budget (" << whose << ").\n";
+    return 0;
+  }
+  const auto& state = *budget->state;
+  std::cout << username << ": " << llm::format_dollars(state.budget.limit_micros) << " per "
+            << state.budget.period << " (" << whose << "), "
+            << llm::format_dollars(state.spent_micros) << " spent, resets at " << state.resets_at
+            << (state.reached() ? "; reached: their replies are refused" : "") << ".\n";
+  return 0;
+}
 
 }  // namespace chatd::commands

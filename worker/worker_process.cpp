@@ -92,6 +92,7 @@ http::ReplySettings reply_settings(const config::Serve& serve) {
   settings.options.on_disconnect =
       serve.on_disconnect == "stop" ? llm::OnDisconnect::kStop : llm::OnDisconnect::kContinue;
   settings.prices = serve.prices;
+  settings.budget = serve.budget;
   return settings;
 }
 

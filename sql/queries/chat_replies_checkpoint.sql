@@ -7,13 +7,15 @@
 -- checkpoint slow to get its row must not leave a heartbeat that recovery (5 s) already takes
 -- for stale.
 -- $1 a JSON array of {"chat_id", "message_id", "at" (characters of the reply's parts written
---    before), "parts" (the data-stream lines since)},
+--    before), "parts" (the data-stream lines since), "call" (the model call in flight:
+--    sql::OpenCall, or null)},
 -- $2 the prefix of the replies' channels (sql/channels.hpp).
 WITH progress AS (
     SELECT *
-      FROM json_to_recordset($1::json) AS p(chat_id uuid, message_id text, at bigint, parts text)
+      FROM json_to_recordset($1::json)
+           AS p(chat_id uuid, message_id text, at bigint, parts text, call jsonb)
 ), reply AS (
-    UPDATE chat_replies r SET heartbeat_at = clock_timestamp()
+    UPDATE chat_replies r SET heartbeat_at = clock_timestamp(), open_call = p.call
       FROM progress p
      WHERE r.chat_id = p.chat_id AND r.message_id = p.message_id AND r.finished_at IS NULL
     RETURNING r.chat_id, r.cancel_requested, r.readers

@@ -13,12 +13,13 @@ ReplyClaim ReplyStore::begin(const NewReply& r) {
       {"claimed", ReplyClaim::kClaimed},
       {"repeat", ReplyClaim::kRepeat},
       {"user_limit", ReplyClaim::kUserLimit},
+      {"budget", ReplyClaim::kBudgetReached},
       {"busy", ReplyClaim::kBusy}};
   auto row = exec1(kNoRetry, query::chat_replies_claim, r.chat_id, r.message_id, r.user_id, r.model,
                    r.provider, r.worker, r.seconds_since_request, r.idempotency_key, r.request_hash,
-                   r.max_user_replies);
+                   r.max_user_replies, period_of(r.budget), limit_of(r.budget));
   return {kOutcomes.at(row["outcome"].c_str()), row["first_message"].c_str(),
-          row["same_request"].as<bool>(), row["cancelled"].as<bool>()};
+          row["same_request"].as<bool>(), row["cancelled"].as<bool>(), budget_state(row)};
 }
 
 namespace {
@@ -26,11 +27,25 @@ namespace {
 // The statement's $1.
 std::string progress_json(const std::vector<ReplyCheckpoint>& batch) {
   auto rows = nlohmann::json::array();
-  for (const auto& c : batch)
+  auto value = [](const std::optional<long long>& v) -> nlohmann::json {
+    return v ? nlohmann::json(*v) : nlohmann::json();
+  };
+  for (const auto& c : batch) {
+    nlohmann::json call;  // null: none
+    if (const auto& open = c.progress.call)
+      call = {{"n", open->number},
+              {"input", value(open->input_tokens)},
+              {"output", value(open->output_tokens)},
+              {"cache_read", value(open->cache_read_tokens)},
+              {"cache_write", value(open->cache_write_tokens)},
+              {"reasoning", value(open->reasoning_tokens)},
+              {"cost", value(open->cost_micros)}};
     rows.push_back({{"chat_id", c.chat_id},
                     {"message_id", c.message_id},
                     {"at", c.progress.at},
-                    {"parts", c.progress.parts}});
+                    {"parts", c.progress.parts},
+                    {"call", std::move(call)}});
+  }
   return rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -101,6 +116,7 @@ size_t ReplyStore::recover(const Rebuild& rebuild) {
       // chat is freed all the same, without it.
       tx.exec0("SAVEPOINT recover");
       try {
+        exec(tx, query::usage_records_recover, chat_id);
         finish(rebuild(reply));
       } catch (const pqxx::broken_connection&) {
         throw;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sql/statement.hpp"
+#include "sql/store/usage.hpp"
 
 namespace chatd::sql {
 
@@ -24,18 +25,34 @@ struct NewReply {
   std::string request_hash;
   int max_user_replies = 0;          // replies the user may have running at once; 0: no limit
   double seconds_since_request = 0;  // how long ago its request arrived (for interrupts)
+  std::optional<Budget> budget;      // the default budget (none: none); a user's own wins
 };
 
 struct ReplyClaim {
-  enum Outcome { kClaimed, kBusy, kRepeat, kUserLimit } outcome;
-  std::string message_id;    // kRepeat: the reply the key started
-  bool same_request = true;  // kRepeat: the key came with the same request
-  bool cancelled = false;    // kClaimed: an interrupt came after the request did
+  enum Outcome { kClaimed, kBusy, kRepeat, kUserLimit, kBudgetReached } outcome;
+  std::string message_id;             // kRepeat: the reply the key started
+  bool same_request = true;           // kRepeat: the key came with the same request
+  bool cancelled = false;             // kClaimed: an interrupt came after the request did
+  std::optional<BudgetState> budget;  // kClaimed, kBudgetReached: the user's (none: none)
+};
+
+// A reply's model call in flight, as its checkpoints save it: what its provider reported so far,
+// and its cost at that. A worker that dies before the call ends leaves it to recovery, which
+// records it in the usage ledger (no call goes unrecorded).
+struct OpenCall {
+  int number = 0;  // among the reply's answered calls, from 1 (ModelCallRecord::call_number)
+  std::optional<long long> input_tokens;
+  std::optional<long long> output_tokens;
+  std::optional<long long> cache_read_tokens;
+  std::optional<long long> cache_write_tokens;
+  std::optional<long long> reasoning_tokens;
+  std::optional<long long> cost_micros;
 };
 
 struct ReplyProgress {
   size_t at = 0;      // characters of the reply's parts written before (PostgreSQL's substr)
   std::string parts;  // new data-stream lines since
+  std::optional<OpenCall> call = std::nullopt;  // none: no call in flight
 };
 
 struct CheckpointAnswer {

@@ -4,10 +4,46 @@
 
 namespace chatd::sql {
 
-void UsageStore::record(const ModelCallRecord& c) {
-  exec(kNoRetry, query::usage_records_insert, c.user_id, c.chat_id, c.message_id, c.kind, c.model,
-       c.provider, c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_tokens,
-       c.reasoning_tokens, c.cost_micros);
+std::optional<std::string> period_of(const std::optional<Budget>& budget) {
+  if (!budget) return std::nullopt;
+  return budget->period;
+}
+
+std::optional<long long> limit_of(const std::optional<Budget>& budget) {
+  if (!budget) return std::nullopt;
+  return budget->limit_micros;
+}
+
+std::optional<BudgetState> budget_state(const pqxx::row& row) {
+  if (row["budget_period"].is_null()) return std::nullopt;
+  return BudgetState{{row["budget_period"].c_str(), row["budget_limit_micros"].as<long long>()},
+                     row["budget_spent_micros"].as<long long>(),
+                     row["budget_resets_at"].c_str()};
+}
+
+std::optional<BudgetState> UsageStore::record(const ModelCallRecord& c,
+                                              const std::optional<Budget>& default_budget) {
+  auto row = exec1(kNoRetry, query::usage_records_insert, c.user_id, c.chat_id, c.message_id,
+                   c.kind, c.model, c.provider, c.input_tokens, c.output_tokens,
+                   c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.cost_micros,
+                   period_of(default_budget), limit_of(default_budget), c.call_number);
+  return budget_state(row);
+}
+
+bool UsageStore::set_budget(const std::string& username, const std::optional<Budget>& budget) {
+  return !exec(query::user_budgets_set, username, period_of(budget), limit_of(budget)).empty();
+}
+
+bool UsageStore::clear_budget(const std::string& username) {
+  return !exec(query::user_budgets_clear, username).empty();
+}
+
+std::optional<UsageStore::UserBudget> UsageStore::budget_of(
+    const std::string& username, const std::optional<Budget>& default_budget) {
+  auto rows =
+      exec(query::user_budgets_get, username, period_of(default_budget), limit_of(default_budget));
+  if (rows.empty()) return std::nullopt;
+  return UserBudget{rows[0]["own"].as<bool>(), budget_state(rows[0])};
 }
 
 namespace {

@@ -1,10 +1,12 @@
-// The usage ledger (API.md §9): what each model call used and cost.
+// The usage ledger (API.md §9): what each model call used and cost, and the budgets it holds
+// users to.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "sql/budget.hpp"
 #include "sql/statement.hpp"
 
 namespace chatd::sql {
@@ -23,7 +25,14 @@ struct ModelCallRecord {
   std::optional<long long> cache_write_tokens;
   std::optional<long long> reasoning_tokens;
   std::optional<long long> cost_micros;  // none: the model has no price
+  std::optional<int> call_number;        // a step's: its number among the reply's calls
 };
+
+// The budget_* columns of a row; none when they are NULL (the user has no budget).
+std::optional<BudgetState> budget_state(const pqxx::row& row);
+// A budget as statement parameters (NULL: none).
+std::optional<std::string> period_of(const std::optional<Budget>& budget);
+std::optional<long long> limit_of(const std::optional<Budget>& budget);
 
 // Sums of ledger rows.
 struct UsageFigures {
@@ -72,8 +81,23 @@ class UsageStore : Executor {
  public:
   using Executor::Executor;
 
-  // One statement per call.
-  void record(const ModelCallRecord& call);
+  // One statement per call. Answers the user's budget with this call counted (their own, else
+  // `default_budget`); none when they have none.
+  std::optional<BudgetState> record(const ModelCallRecord& call,
+                                    const std::optional<Budget>& default_budget);
+  // The user's own budget (`chatd users budget`): `budget` none means no budget at all for
+  // them. False when there is no such user.
+  bool set_budget(const std::string& username, const std::optional<Budget>& budget);
+  // The user goes back to the default budget. False when there is no such user.
+  bool clear_budget(const std::string& username);
+  // The user's budget now (their own, else `default_budget`), with `own` saying which; none
+  // when there is no such user.
+  struct UserBudget {
+    bool own = false;
+    std::optional<BudgetState> state;  // none: no budget
+  };
+  std::optional<UserBudget> budget_of(const std::string& username,
+                                      const std::optional<Budget>& default_budget);
   // The user's calls from `start` to `end` (RFC 3339; none: the current calendar month, UTC),
   // with at most `max_chats` chats; none when there is no such user.
   std::optional<UsageSummary> summary(const std::string& user_id,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <variant>
+#include <vector>
 
 namespace fake {
 
@@ -618,6 +620,41 @@ Reply Fake::handle(const HttpRequest& req) {
 
 // ---- Chat ----------------------------------------------------------------------------------
 
+namespace {
+
+// Anthropic's prompt-caching breakpoints (cache_control) on the system blocks, the tools and the
+// message blocks, checked as Anthropic does: at most 4, of type "ephemeral", none on a thinking
+// block or an empty text. Returns how many, or the 400's message.
+std::variant<int, std::string> cache_breakpoints(const json& body) {
+  std::vector<const json*> blocks;
+  for (const char* list : {"system", "tools"})
+    if (field(body, list).is_array())
+      for (const auto& block : field(body, list)) blocks.push_back(&block);
+  if (field(body, "messages").is_array())
+    for (const auto& message : field(body, "messages"))
+      if (field(message, "content").is_array())
+        for (const auto& block : field(message, "content")) blocks.push_back(&block);
+  int marks = 0;
+  for (const json* block : blocks) {
+    const json& mark = field(*block, "cache_control");
+    if (mark.is_null()) continue;
+    if (str(field(mark, "type")) != "ephemeral")
+      return std::string("cache_control.type: Input should be 'ephemeral'");
+    std::string type = str(field(*block, "type"));
+    if (type == "thinking" || type == "redacted_thinking")
+      return std::string("cache_control cannot be set for thinking blocks");
+    if (type == "text" && str(field(*block, "text")).empty())
+      return std::string("cache_control cannot be set for empty text blocks");
+    ++marks;
+  }
+  if (marks > 4)
+    return "A maximum of 4 blocks with cache_control may be provided. Found " +
+           std::to_string(marks) + ".";
+  return marks;
+}
+
+}  // namespace
+
 Reply Fake::chat(Provider provider, const HttpRequest& req, std::string model, bool stream,
                  bool gemini_sse) {
   auto bad = [&](std::string message) {  // a 400, logged with the model
@@ -634,6 +671,7 @@ Reply Fake::chat(Provider provider, const HttpRequest& req, std::string model, b
   }
 
   Conversation conv;
+  bool cache_marked = false;  // Anthropic: the request has prompt-caching breakpoints
   Plan plan;
   plan.provider = provider;
   plan.gemini_sse = gemini_sse;
@@ -659,6 +697,9 @@ Reply Fake::chat(Provider provider, const HttpRequest& req, std::string model, b
       if (!max.is_number_integer()) return bad("max_tokens: Field required");
       stream = field(body, "stream").is_boolean() && field(body, "stream").get<bool>();
       conv = read_anthropic(body);
+      auto marks = cache_breakpoints(body);
+      if (auto* error = std::get_if<std::string>(&marks)) return bad(*error);
+      cache_marked = std::get<int>(marks) > 0;
       if (conv.thinking && str(field(field(body, "thinking"), "type")) == "enabled") {
         const json& budget = field(field(body, "thinking"), "budget_tokens");
         if (!budget.is_number_integer() || budget.get<long long>() < 1024) {
@@ -801,6 +842,13 @@ Reply Fake::chat(Provider provider, const HttpRequest& req, std::string model, b
     }
     set_usage(plan, field(script, "usage"));
     truncate(plan, ends_of(script, step));
+  }
+
+  // Anthropic caches only up to a request's breakpoints: without any, nothing is read from a
+  // cache or written to one, and the whole prompt is input.
+  if (provider == Provider::kAnthropic && !cache_marked) {
+    plan.prompt_tokens += plan.cache_read_tokens + plan.cache_write_tokens;
+    plan.cache_read_tokens = plan.cache_write_tokens = 0;
   }
 
   if (stream) {

@@ -20,8 +20,9 @@ TEST_F(Checkpoints, ABatchWritesEveryReplyAndOneRefusedRecordFailsOnlyItsOwn) {
   std::vector<std::string> chats;
   for (int i = 0; i < 4; ++i) {
     chats.push_back(create_chat(token)["id"]);
-    auto claim = store.replies.begin({chats[i], "msg-" + std::to_string(i), stack_->user_id(user),
-                                      "fake-openai", "openai", "test:1", "", "", 0, 0.0});
+    auto claim =
+        store.replies.begin({chats[i], "msg-" + std::to_string(i), stack_->user_id(user),
+                             "fake-openai", "openai", "test:1", "", "", 0, 0.0, std::nullopt});
     ASSERT_EQ(claim.outcome, sql::ReplyClaim::kClaimed);
   }
   // The last one ended already: it has no answer.
@@ -92,7 +93,7 @@ TEST_F(Checkpoints, RecoveryStoresTheMessageItsPartsMake) {
   std::string chat = create_chat(token)["id"];
   ASSERT_EQ(store.replies
                 .begin({chat, "msg-dead", stack_->user_id(user), "fake-openai", "openai", "test:1",
-                        "", "", 0, 0.0})
+                        "", "", 0, 0.0, std::nullopt})
                 .outcome,
             sql::ReplyClaim::kClaimed);
   store.replies.checkpoint(
@@ -140,7 +141,7 @@ TEST_F(Checkpoints, RecoveryFreesTheChatWhenTheMessageIsRefused) {
   std::string chat = create_chat(token)["id"];
   ASSERT_EQ(store.replies
                 .begin({chat, "msg-refused", stack_->user_id(user), "fake-openai", "openai",
-                        "test:1", "", "", 0, 0.0})
+                        "test:1", "", "", 0, 0.0, std::nullopt})
                 .outcome,
             sql::ReplyClaim::kClaimed);
   store.replies.checkpoint({{chat, "msg-refused", {0, "0:\"RECOVERYREFUSEME\"\n"}}});

@@ -77,7 +77,7 @@ class ReplyTest : public StackTest {
                         const nlohmann::json& body) {
     return http_stream(
         "POST", stack_->url("/api/v2/chats/" + chat + "/messages"),
-        {"Coder-Session-Token: " + token, "Content-Type: application/nlohmann::json"}, body.dump());
+        {"Coder-Session-Token: " + token, "Content-Type: application/json"}, body.dump());
   }
 
   StreamedResponse send(const std::string& token, const std::string& chat, const std::string& model,

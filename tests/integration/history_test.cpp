@@ -99,6 +99,7 @@ class History : public ReplyTest {
             }
             reply = true;
             json body = json::parse(entry["body"].get<std::string>());
+            cache_key_ = body.value("prompt_cache_key", "");
             for (const auto& message : body["messages"])
               if (message["role"] != "system") texts.push_back(message["content"]);
           }
@@ -108,6 +109,7 @@ class History : public ReplyTest {
     return {texts, title};
   }
 
+  std::string cache_key_;  // the prompt_cache_key of send_and_see's reply request
   static inline std::unique_ptr<FakeProvider> fake_;
   static inline std::unique_ptr<Chatd> chatd_;
   static inline std::unique_ptr<Nginx> nginx_;
@@ -122,6 +124,7 @@ TEST_F(History, AShortChatGoesWhole) {
   auto [texts, title] = send_and_see(token, chat);
   EXPECT_EQ(texts, (Texts{"m0", "m1", "m2", "now"}));
   EXPECT_FALSE(title);
+  EXPECT_EQ(cache_key_, chat) << "the chat is the prompt cache key (API.md §9)";
 }
 
 TEST_F(History, ALongChatIsCutToTheNewestStartingOnAUserMessage) {

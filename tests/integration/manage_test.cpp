@@ -497,12 +497,16 @@ TEST_F(Manage, ArchivedChatsPastTheirRetentionAreDeleted) {
   std::string rearchived = create_chat(token)["id"];
   for (const auto& chat : {old_archived, fresh_archived, rearchived})
     ASSERT_EQ(patch(token, chat, R"({"archived":true})").status, 204);
-  stack_->sql("UPDATE chats SET archived_at = now() - interval '25 hours' WHERE id IN ('" +
-              old_archived + "', '" + rearchived + "')");
+  // Touched since it was archived (the archiving is moved back below): it goes all the same.
+  ASSERT_EQ(patch(token, old_archived, R"({"labels":{"k":"v"}})").status, 204);
+  // Archived 25 hours ago, past the retention; `rearchived` 23 hours ago, short of it (the
+  // expiry runs at any time and must not take it before it is unarchived).
+  stack_->sql("UPDATE chats SET archived_at = now() - interval '25 hours' WHERE id = '" +
+              old_archived + "'");
+  stack_->sql("UPDATE chats SET archived_at = now() - interval '23 hours' WHERE id = '" +
+              rearchived + "'");
   stack_->sql("UPDATE chats SET updated_at = now() - interval '25 hours' WHERE id = '" + old_kept +
               "'");
-  // Touched since it was archived: it goes all the same.
-  ASSERT_EQ(patch(token, old_archived, R"({"labels":{"k":"v"}})").status, 204);
   // Unarchived and archived again: its clock starts afresh.
   ASSERT_EQ(patch(token, rearchived, R"({"archived":false})").status, 204);
   ASSERT_EQ(patch(token, rearchived, R"({"archived":true})").status, 204);

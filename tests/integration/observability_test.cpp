@@ -195,6 +195,7 @@ TEST_F(Observability, AStreamedReplyRaisesPartsTokensAndUpstreamCalls) {
   std::string before = metrics();
   json script = {{"steps", {{{"text", "alpha beta gamma delta"}}}},
                  {"usage", {{"prompt", 11}, {"completion", 4}}},
+                 {"title_usage", {{"prompt", 3}, {"completion", 2}}},
                  {"id", unique("parts")}};
   auto r = send(token, chat, "fake-openai", script_message(script));
   ASSERT_EQ(r.status, 200) << r.error << r.body;
@@ -218,6 +219,16 @@ TEST_F(Observability, AStreamedReplyRaisesPartsTokensAndUpstreamCalls) {
       << upstream_lines(before) << "after:\n"
       << upstream_lines(after);
   EXPECT_EQ(delta(R"(chatd_upstream_errors_total{provider="openai",kind="status"})"), 0);
+  // The ledger's figures by model: fake-openai costs 2.50 in and 10 out per million tokens, so
+  // the step 11 × 2.5 + 4 × 10 = 67.5 → 68 micro-dollars, the title 7.5 + 20 → 28.
+  EXPECT_EQ(delta(R"(chatd_model_calls_total{model="fake-openai",call="step"})"), 1);
+  EXPECT_EQ(delta(R"(chatd_model_calls_total{model="fake-openai",call="title"})"), 1);
+  EXPECT_EQ(delta(R"(chatd_model_tokens_total{model="fake-openai",kind="input"})"), 14);
+  EXPECT_EQ(delta(R"(chatd_model_tokens_total{model="fake-openai",kind="output"})"), 6);
+  EXPECT_NEAR(delta(R"(chatd_model_cost_dollars_total{model="fake-openai",call="step"})"), 0.000068,
+              1e-12);
+  EXPECT_NEAR(delta(R"(chatd_model_cost_dollars_total{model="fake-openai",call="title"})"),
+              0.000028, 1e-12);
   EXPECT_EQ(
       delta(
           R"(chatd_http_requests_total{method="POST",route="/api/v2/chats/{chat}/messages",status="200"})"),

@@ -1,7 +1,9 @@
 // The usage ledger (API.md §9): a row per model call — every step and the title request —
 // with the tokens its provider reported, read the same way for all three wire formats, and the
 // cost of the configured price (the test stack prices fake-openai and fake-anthropic).
+#include <csignal>
 #include <set>
+#include <thread>
 
 #include "fixture.hpp"
 
@@ -108,6 +110,39 @@ TEST_F(Usage, ACallCutShortIsRecordedWithWhatCameBeforeTheCut) {
     EXPECT_EQ(rows[0][0], "step");
     EXPECT_EQ(std::vector<std::string>(rows[0].begin() + 1, rows[0].begin() + 7), counts);
   }
+}
+
+// A worker killed in the middle of a call leaves the call to recovery, which records what the
+// provider had reported by then (Anthropic: the input and cache counts, when the message starts)
+// at its cost, as the reply's checkpoints saw it: 1000×3 + 600×0.30 + 40×3.75 + 1×15 = 3345.
+TEST_F(Usage, ACallAKilledWorkerLeftIsRecordedByRecovery) {
+  auto token = stack_->new_user_token(unique("killedcall"));
+  std::string chat = create_chat(token)["id"];
+  // A first exchange, so that the reply asks for no title.
+  ASSERT_EQ(send(token, chat, "fake-anthropic", script_message({{"steps", {{{"text", "first"}}}}}))
+                .status,
+            200);
+  stack_->sql("DELETE FROM usage_records WHERE chat_id = '" + chat + "'");
+  std::string words;
+  for (int i = 0; i < 60; ++i) words += "w" + std::to_string(i) + " ";
+  std::thread streaming([&] {
+    send(token, chat, "fake-anthropic",
+         script_message({{"steps", {{{"text", words}, {"token_delay_ms", 100}}}},
+                         {"usage", {{"prompt", 1000}, {"cache_read", 600}, {"cache_write", 40}}}}));
+  });
+  const std::string reply_row = "FROM chat_replies WHERE chat_id = '" + chat + "'";
+  ASSERT_TRUE(wait_until(
+      [&] { return stack_->sql("SELECT open_call IS NOT NULL " + reply_row)[0][0] == "t"; }, 10s));
+  auto worker = stack_->sql("SELECT worker " + reply_row)[0][0];
+  ASSERT_EQ(::kill(std::stoi(worker.substr(worker.rfind(':') + 1)), SIGKILL), 0);
+  streaming.join();
+  ASSERT_TRUE(wait_until(
+      [&] { return stack_->sql("SELECT finished_at IS NOT NULL " + reply_row)[0][0] == "t"; },
+      15s));
+  auto rows = ledger(chat);
+  ASSERT_EQ(rows.size(), 1u) << "the killed call went unrecorded";
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"step", "1000", "1", "600", "40", "-", "3345",
+                                               "fake-anthropic"}));
 }
 
 // Spend outlives the chat: deleting it keeps its calls in the ledger (budgets count them).
@@ -294,9 +329,9 @@ TEST_F(Usage, EveryUsersCostsForAdminsPagedTheDearestFirst) {
   EXPECT_NE(at("From 2001-01-01T00:00:00.000000Z to 2001-02-01T00:00:00.000000Z"),
             std::string::npos)
       << printed.out;
-  EXPECT_NE(at("$0.000500"), std::string::npos) << printed.out;
-  EXPECT_LT(at("$0.000500"), at("$0.000300")) << printed.out;
-  EXPECT_LT(at("$0.000300"), at("$0.000000")) << printed.out;
+  EXPECT_NE(at("$0.0005 "), std::string::npos) << printed.out;
+  EXPECT_LT(at("$0.0005 "), at("$0.0003 ")) << printed.out;
+  EXPECT_LT(at("$0.0003 "), at("$0.00 ")) << printed.out;
   EXPECT_EQ(stack_->chatd->cli({"usage", "--start", "tomorrow"}).exit_code, 2);
 
   auto member = stack_->new_user_token(unique("costsmember"));

@@ -175,16 +175,27 @@ class Rendering : public ::testing::Test {
 TEST_F(Rendering, EveryDocumentedFamilyIsThereAndValid) {
   std::string text = render(board_);
   expect_valid_exposition(text);
-  for (const char* family :
-       {"chatd_http_requests_total counter", "chatd_http_request_duration_seconds histogram",
-        "chatd_http_requests_in_flight gauge", "chatd_replies_running gauge",
-        "chatd_replies_total counter", "chatd_reply_parts_total counter",
-        "chatd_reply_tokens_total counter", "chatd_upstream_requests_total counter",
-        "chatd_upstream_errors_total counter", "chatd_upstream_retries_total counter",
-        "chatd_mcp_calls_total counter", "chatd_db_pool_waits_total counter",
-        "chatd_db_pool_wait_seconds_total counter", "chatd_db_pool_timeouts_total counter",
-        "chatd_worker_restarts_total counter", "chatd_workers gauge", "chatd_worker_threads gauge",
-        "chatd_start_time_seconds gauge"})
+  for (const char* family : {"chatd_http_requests_total counter",
+                             "chatd_http_request_duration_seconds histogram",
+                             "chatd_http_requests_in_flight gauge",
+                             "chatd_replies_running gauge",
+                             "chatd_replies_total counter",
+                             "chatd_reply_parts_total counter",
+                             "chatd_reply_tokens_total counter",
+                             "chatd_upstream_requests_total counter",
+                             "chatd_upstream_errors_total counter",
+                             "chatd_upstream_retries_total counter",
+                             "chatd_mcp_calls_total counter",
+                             "chatd_model_calls_total counter",
+                             "chatd_model_tokens_total counter",
+                             "chatd_model_cost_dollars_total counter",
+                             "chatd_db_pool_waits_total counter",
+                             "chatd_db_pool_wait_seconds_total counter",
+                             "chatd_db_pool_timeouts_total counter",
+                             "chatd_worker_restarts_total counter",
+                             "chatd_workers gauge",
+                             "chatd_worker_threads gauge",
+                             "chatd_start_time_seconds gauge"})
     EXPECT_NE(text.find(std::string("# TYPE ") + family + "\n"), std::string::npos) << family;
   EXPECT_EQ(value_of(text, "chatd_reply_parts_total"), 0);
   EXPECT_EQ(value_of(text, "chatd_worker_restarts_total{reason=\"crash\"}"), 0);
@@ -250,6 +261,43 @@ TEST_F(Rendering, RequestsByRouteAndStatusWithLatency) {
           R"(chatd_http_request_duration_seconds_bucket{method="POST",route="/api/v2/chats",le="30"})"),
       1);
   EXPECT_EQ(board_.worker(*slot).requests.load(), 6u);
+}
+
+// The usage ledger's figures by model (API.md §9): calls by kind, tokens by kind, cost in
+// dollars; a model past the table's size counts under "other".
+TEST_F(Rendering, ModelCallsTokensAndCostByModel) {
+  auto slot = board_.claim();
+  ASSERT_TRUE(slot);
+  WorkerObserver observer(&board_, static_cast<int>(*slot));
+  llm::ReplyObserver& replies = *observer.replies();
+  llm::Usage usage;  // OpenAI's way: 1000 prompt of which 600 cached, 50 out of which 20 reasoning
+  usage.prompt_tokens = 1000;
+  usage.cache_read_tokens = 600;
+  usage.completion_tokens = 50;
+  usage.reasoning_tokens = 20;
+  replies.model_call("gpt-4o", false, usage, 2250);
+  replies.model_call("gpt-4o", false, usage, 2250);
+  replies.model_call("gpt-4o", true, llm::Usage{}, std::nullopt);
+  replies.model_call("llama3", false, usage, std::nullopt);
+  for (size_t i = 0; i < kMaxModels; ++i)
+    replies.model_call("m" + std::to_string(i), false, llm::Usage{}, std::nullopt);
+
+  std::string text = render(board_);
+  expect_valid_exposition(text);
+  EXPECT_EQ(value_of(text, R"(chatd_model_calls_total{model="gpt-4o",call="step"})"), 2);
+  EXPECT_EQ(value_of(text, R"(chatd_model_calls_total{model="gpt-4o",call="title"})"), 1);
+  EXPECT_EQ(value_of(text, R"(chatd_model_tokens_total{model="gpt-4o",kind="input"})"), 800);
+  EXPECT_EQ(value_of(text, R"(chatd_model_tokens_total{model="gpt-4o",kind="cache_read"})"), 1200);
+  EXPECT_EQ(value_of(text, R"(chatd_model_tokens_total{model="gpt-4o",kind="output"})"), 100);
+  EXPECT_EQ(value_of(text, R"(chatd_model_tokens_total{model="gpt-4o",kind="reasoning"})"), 40);
+  EXPECT_DOUBLE_EQ(value_of(text, R"(chatd_model_cost_dollars_total{model="gpt-4o",call="step"})"),
+                   0.0045);
+  EXPECT_EQ(text.find(R"(chatd_model_cost_dollars_total{model="llama3")"), std::string::npos)
+      << "an unpriced model has no cost";
+  EXPECT_EQ(value_of(text, R"(chatd_model_tokens_total{model="llama3",kind="input"})"), 400);
+  // gpt-4o, llama3 and m0..m61 took the 64 slots: m62 and m63 are "other".
+  EXPECT_EQ(value_of(text, R"(chatd_model_calls_total{model="m61",call="step"})"), 1);
+  EXPECT_EQ(value_of(text, R"(chatd_model_calls_total{model="other",call="step"})"), 2);
 }
 
 TEST_F(Rendering, RepliesUpstreamToolsPoolAndRestarts) {

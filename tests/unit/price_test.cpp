@@ -51,6 +51,36 @@ TEST(Price, ACallCostsEachKindAtItsPriceRoundedOnce) {
   EXPECT_GT(cost_micros(huge, price), 0);
 }
 
+TEST(Price, DollarsAreWrittenExactly) {
+  EXPECT_EQ(format_dollars(10'000'000), "$10.00");
+  EXPECT_EQ(format_dollars(1'234'567), "$1.234567");
+  EXPECT_EQ(format_dollars(10'500), "$0.0105");
+  EXPECT_EQ(format_dollars(120), "$0.00012");
+  EXPECT_EQ(format_dollars(0), "$0.00");
+  EXPECT_EQ(format_dollars(-2'500'000), "-$2.50");
+}
+
+TEST(PriceConfig, ABudgetIsAPeriodAndALimit) {
+  auto budget = config::parse_budget("period=week;limit-usd=12.5");
+  EXPECT_EQ(budget.period, "week");
+  EXPECT_EQ(budget.limit_micros, 12'500'000);
+  auto refused = [](const std::string& spec) -> std::string {
+    try {
+      config::parse_budget(spec);
+    } catch (const config::ConfigError& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  EXPECT_EQ(refused("period=year;limit-usd=1"),
+            "budget: period must be day, week or month, got \"year\"");
+  EXPECT_NE(refused("period=day;limit-usd=-1").find("limit-usd must be US dollars"),
+            std::string::npos);
+  EXPECT_EQ(refused("period=day"),
+            "budget: needs period= and limit-usd=, as in period=month;limit-usd=10");
+  EXPECT_EQ(refused("period=day;limit=1"), "budget: unknown key \"limit\"");
+}
+
 TEST(PriceConfig, EntriesAreCheckedByName) {
   auto [model, price] =
       config::parse_model_price("model=gpt-4o;input=2.50;output=10;cache-read=1.25");

@@ -1,6 +1,7 @@
 // Anthropic Messages: request JSON, stream mapping, errors, model list.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -100,6 +101,41 @@ TEST(AnthropicRequest, WithoutThinkingReasoningIsNotSentAndMaxTokensIsTheRequest
   EXPECT_FALSE(body.contains("system"));
   EXPECT_EQ(body["messages"][1]["content"][0],
             json::parse(R"({"type": "text", "text": "A cat. Let me check the weather."})"));
+}
+
+// Prompt caching (API.md §9): with the chat's cache key, breakpoints on the system prompt, the
+// last tool and the newest message's last block that may carry one — three of the four allowed;
+// without a key (a title request), none.
+TEST(AnthropicRequest, ACachedPromptMarksSystemToolsAndTheNewestMessage) {
+  auto provider = provider_of("anthropic");
+  ModelRequest request = golden_request("claude-sonnet-4-5");
+  request.cache_key = "chat-1";
+  json body = body_of(provider->stream_call(request));
+  const json ephemeral = {{"type", "ephemeral"}};
+  EXPECT_EQ(body["system"][0]["cache_control"], ephemeral);
+  EXPECT_EQ(body["tools"][1]["cache_control"], ephemeral);
+  EXPECT_FALSE(body["tools"][0].contains("cache_control"));
+  EXPECT_EQ(body["messages"].back()["content"].back(),
+            json::parse(R"({"type": "text", "text": "And Rome?",
+                            "cache_control": {"type": "ephemeral"}})"));
+  size_t marks = 0;
+  std::function<void(const json&)> count = [&](const json& j) {
+    if (j.is_object() && j.contains("cache_control")) ++marks;
+    if (j.is_structured())
+      for (const auto& child : j) count(child);
+  };
+  count(body);
+  EXPECT_EQ(marks, 3u);
+
+  // Whatever the newest message is, its last block is marked.
+  request.messages.erase(request.messages.end() - 1);
+  body = body_of(provider->stream_call(request));
+  EXPECT_EQ(body["messages"].back()["role"], "assistant");
+  EXPECT_EQ(body["messages"].back()["content"].back()["cache_control"], ephemeral);
+
+  request.cache_key.clear();
+  body = body_of(provider->stream_call(request));
+  EXPECT_EQ(body.dump().find("cache_control"), std::string::npos);
 }
 
 TEST(AnthropicRequest, ConsecutiveSameRoleMessagesAreMerged) {

@@ -88,6 +88,16 @@ TEST(OpenAiRequest, NoToolsNoThinkingNoMaxTokens) {
     "messages": [{"role": "user", "content": "Hi"}]})"));
 }
 
+// Prompt caching (API.md §9): a chat's requests carry its id as prompt_cache_key.
+TEST(OpenAiRequest, TheChatIsThePromptCacheKey) {
+  auto provider = provider_of("openai");
+  ModelRequest request = golden_request("gpt-4o");
+  request.cache_key = "3f1c2b9e-0000-4000-8000-000000000001";
+  EXPECT_EQ(body_of(provider->stream_call(request))["prompt_cache_key"], request.cache_key);
+  request.cache_key.clear();
+  EXPECT_FALSE(body_of(provider->stream_call(request)).contains("prompt_cache_key"));
+}
+
 TEST(OpenAiRequest, BaseUrlWithoutKey) {
   auto provider = provider_of("openai", "http://localhost:11434/v1/", "");
   ModelRequest request;

@@ -211,7 +211,7 @@ class ReplyRules : public ::testing::Test {
                      std::function<TickVerdict()> on_tick) {
     ReplyInputs in{*provider_, upstream, loop_,   {},       "msg-1", "2026-01-01T00:00:00Z",
                    tools,      title,    on_tick, options_, nullptr, nullptr,
-                   nullptr};
+                   nullptr,    nullptr};
     in.request.model = "m";
     in.request.messages = json::array({{{"role", "user"}, {"content", "hi"}}});
     in.observer = observer_;
@@ -393,11 +393,16 @@ TEST_F(ReplyRules, EveryAnsweredCallIsReportedOnceWithItsUsage) {
   ScriptedUpstream transport(loop_, {refused(503, "0"), first, cut});
   std::vector<Usage> calls;
   auto in = inputs(transport, &tools, std::nullopt, nullptr);
-  in.on_model_call = [&](const Usage& usage) { calls.push_back(usage); };
+  std::vector<int> numbers;
+  in.on_model_call = [&](int number, const Usage& usage) {
+    numbers.push_back(number);
+    calls.push_back(usage);
+  };
   Reply reply(std::move(in), sink_);
   finish(reply);
   EXPECT_EQ(transport.calls(), 3u);
   ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(numbers, (std::vector<int>{1, 2}));
   EXPECT_EQ(calls[0].prompt_tokens, 7);
   EXPECT_EQ(calls[0].uncached_input(), 5);
   EXPECT_EQ(calls[0].cache_read_tokens, 2);
@@ -405,6 +410,52 @@ TEST_F(ReplyRules, EveryAnsweredCallIsReportedOnceWithItsUsage) {
   EXPECT_FALSE(calls[1].prompt_tokens);
   EXPECT_FALSE(calls[1].completion_tokens);
   expect_one_ending();
+}
+
+// Each call after the first waits for before_model_call's answer, which may come later: "" goes
+// on; a refusal (a budget reached) ends the reply there with its `3:` part, after the step
+// whose `e` was sent, and no further call is made.
+TEST_F(ReplyRules, ACallAfterTheFirstGoesOnlyWhenAllowed) {
+  Tools tools;
+  ScriptedUpstream transport(loop_, {tool_call("call_1"), tool_call("call_2"), text("never")});
+  int asked = 0;
+  auto in = inputs(transport, &tools, std::nullopt, nullptr);
+  in.before_model_call = [&](std::function<void(std::string)> answer) {
+    ++asked;
+    std::string verdict = asked == 1 ? "" : "Usage limit reached. Spent.";
+    loop_.after(std::chrono::milliseconds(30),
+                [answer = std::move(answer), verdict] { answer(verdict); });
+  };
+  Reply reply(std::move(in), sink_);
+  auto result = finish(reply);
+  EXPECT_EQ(asked, 2);
+  EXPECT_EQ(transport.calls(), 2u);
+  EXPECT_EQ(count('e'), 2u) << stream();
+  EXPECT_EQ(result.finish_reason, FinishReason::kError);
+  EXPECT_EQ(result.error, "Usage limit reached. Spent.");
+  expect_one_ending();
+  EXPECT_EQ(sink_.lines.back(), "3:\"Usage limit reached. Spent.\"\n");
+}
+
+// An interrupt while the answer is awaited ends the reply as "stop"; the late answer is ignored.
+TEST_F(ReplyRules, AnInterruptWhileTheNextCallWaitsEndsTheReply) {
+  Tools tools;
+  ScriptedUpstream transport(loop_, {tool_call("call_1"), text("never")});
+  std::function<void(std::string)> pending;
+  auto in = inputs(transport, &tools, std::nullopt,
+                   [&] { return pending ? TickVerdict::kStop : TickVerdict::kGoOn; });
+  in.before_model_call = [&](std::function<void(std::string)> answer) {
+    pending = std::move(answer);
+  };
+  Reply reply(std::move(in), sink_);
+  auto result = finish(reply);
+  ASSERT_TRUE(pending);
+  pending("");
+  EXPECT_EQ(transport.calls(), 1u);
+  EXPECT_TRUE(result.interrupted);
+  EXPECT_EQ(result.finish_reason, FinishReason::kStop);
+  expect_one_ending();
+  EXPECT_EQ(sink_.lines.back().rfind("d:{\"finishReason\":\"stop\"", 0), 0u);
 }
 
 // The title arrives on the loop 200 ms after it was asked for, when the reply's text is long
