@@ -66,8 +66,10 @@ void cost_summary(Context& context, Request& request, ResponseWriter& out) {
   if (!user) throw ApiError(400, "Invalid user ID.");
   if (*user != caller.user_id && !caller.is_admin) throw resource_not_found();
   auto range = range_params(request);
-  auto summary = in_range(
-      [&] { return context.store.usage.summary(*user, range.start, range.end, kMaxChats); });
+  auto summary = in_range([&] {
+    return context.store.usage.summary(*user, range.start, range.end, kMaxChats,
+                                       context.reply.budget);
+  });
   if (!summary) throw resource_not_found();
   nlohmann::ordered_json body = {{"start_date", summary->start_date},
                                  {"end_date", summary->end_date}};
@@ -87,6 +89,14 @@ void cost_summary(Context& context, Request& request, ResponseWriter& out) {
   }
   body["by_model"] = std::move(by_model);
   body["by_chat"] = std::move(by_chat);
+  // Beside API.md §9's fields: the user's budget now, whatever the range (null: none).
+  nlohmann::ordered_json budget;
+  if (const auto& b = summary->budget)
+    budget = {{"period", b->budget.period},
+              {"limit_micros", b->budget.limit_micros},
+              {"spent_micros", b->spent_micros},
+              {"resets_at", b->resets_at}};
+  body["budget"] = std::move(budget);
   respond_json(out, 200, body);
 }
 

@@ -1,8 +1,10 @@
 -- GET /api/v2/chats/cost/{user}/summary (API.md §9): a user's model calls from $2 to $3 (NULL:
 -- the current calendar month in UTC) summed three ways in one pass: in all (the row with
 -- neither per_model nor per_chat), per model and per chat (a deleted chat's calls under a NULL
--- chat id), the dearest first. `known`: the user exists.
--- $1 user id, $2 start, $3 end (RFC 3339, checked by the caller).
+-- chat id), the dearest first. `known`: the user exists. Each row also holds the user's budget
+-- now (chatd_budget: NULL when none), whatever the range.
+-- $1 user id, $2 start, $3 end (RFC 3339, checked by the caller), $4 and $5 the default
+-- budget's period and limit in micro-dollars (NULL: none).
 WITH bounds AS (
     SELECT * FROM chatd_usage_range($2, $3)
 ), calls AS (
@@ -11,8 +13,12 @@ WITH bounds AS (
      WHERE u.user_id = $1 AND u.created_at >= b.start_date AND u.created_at < b.end_date
 )
 SELECT chatd_time(b.start_date) AS start_date, chatd_time(b.end_date) AS end_date,
-       EXISTS (SELECT FROM users WHERE id = $1) AS known, s.*
+       EXISTS (SELECT FROM users WHERE id = $1) AS known,
+       budget.period AS budget_period, budget.limit_micros AS budget_limit_micros,
+       budget.spent_micros AS budget_spent_micros,
+       chatd_time(budget.resets_at) AS budget_resets_at, s.*
   FROM bounds b
+  CROSS JOIN chatd_budget($1, $4, $5) budget
   LEFT JOIN LATERAL (
       SELECT grouping(c.model, c.provider) = 0 AS per_model, grouping(c.chat_id) = 0 AS per_chat,
              c.model, c.provider, c.chat_id,

@@ -68,10 +68,13 @@ std::optional<std::string> text_or_none(const pqxx::field& field) {
 std::optional<UsageSummary> UsageStore::summary(const std::string& user_id,
                                                 const std::optional<std::string>& start,
                                                 const std::optional<std::string>& end,
-                                                size_t max_chats) {
-  auto rows = exec(query::usage_summary, user_id, start, end);
+                                                size_t max_chats,
+                                                const std::optional<Budget>& default_budget) {
+  auto rows = exec(query::usage_summary, user_id, start, end, period_of(default_budget),
+                   limit_of(default_budget));
   if (rows.empty() || !rows[0]["known"].as<bool>()) return std::nullopt;
-  UsageSummary summary{rows[0]["start_date"].c_str(), rows[0]["end_date"].c_str(), {}, {}, {}};
+  UsageSummary summary{rows[0]["start_date"].c_str(), rows[0]["end_date"].c_str(), {}, {}, {},
+                       budget_state(rows[0])};
   for (const auto& row : rows) {
     if (row["per_model"].is_null()) continue;  // no call at all: no group
     if (row["per_model"].as<bool>()) {

@@ -62,6 +62,7 @@ struct UsageSummary {
     UsageFigures figures;
   };
   std::vector<Chat> by_chat;
+  std::optional<BudgetState> budget;  // the user's now; none: no budget
 };
 
 // Every user's calls over a time range (usage_users.sql), the dearest first.
@@ -99,10 +100,12 @@ class UsageStore : Executor {
   std::optional<UserBudget> budget_of(const std::string& username,
                                       const std::optional<Budget>& default_budget);
   // The user's calls from `start` to `end` (RFC 3339; none: the current calendar month, UTC),
-  // with at most `max_chats` chats; none when there is no such user.
+  // with at most `max_chats` chats, and their budget (their own, else `default_budget`); none
+  // when there is no such user.
   std::optional<UsageSummary> summary(const std::string& user_id,
                                       const std::optional<std::string>& start,
-                                      const std::optional<std::string>& end, size_t max_chats);
+                                      const std::optional<std::string>& end, size_t max_chats,
+                                      const std::optional<Budget>& default_budget);
   // Every user's calls from `start` to `end` (as summary()), at most `limit` users (none: all)
   // after user `after` (none: from the first) in that order.
   UsageByUser by_user(const std::optional<std::string>& start,

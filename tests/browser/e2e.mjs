@@ -1,11 +1,12 @@
 // End-to-end tests of the chat web page (web/) in headless Chromium, against the real stack:
 // nginx serving web/dist and passing /api/v2 to chatd, PostgreSQL, and the fake provider.
 //
-//   node tests/browser/e2e.mjs BASE_URL TOKEN ARTIFACTS_DIR [--mcp]
+//   node tests/browser/e2e.mjs BASE_URL TOKEN ARTIFACTS_DIR [--mcp] [--budgeted=TOKEN]
 //
 // BASE_URL is nginx (http://127.0.0.1:PORT), TOKEN an API token of a user with no chats yet,
 // ARTIFACTS_DIR where the screenshots go (main-view.png, main-view-phone.png, and one per
 // failed test). --mcp: the MCP server "everything" is configured, so its echo tool answers.
+// --budgeted: the token of another user, whose budget ($0.0001 a day) one reply reaches.
 // tests/integration/browser_test.cpp starts the stack and runs this. Prints one line per test
 // and a summary "browser: N passed, M failed"; exits 1 when a test failed.
 import { chromium } from "playwright-core";
@@ -19,6 +20,7 @@ if (!baseUrl || !token || !artifacts) {
   process.exit(2);
 }
 const withMcp = flags.includes("--mcp");
+const budgetedToken = flags.find((f) => f.startsWith("--budgeted="))?.slice("--budgeted=".length);
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const WRONG_TOKEN = "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB"; // well-formed, unknown to chatd
 
@@ -645,6 +647,37 @@ try {
     await lastAssistant().waitFor();
     await page.screenshot({ path: join(artifacts, "main-view-phone.png") });
     await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  await test("what a chat costs is shown under it; a reached budget is said plainly", async () => {
+    assert(budgetedToken, "--budgeted=TOKEN is given");
+    const status = page.locator('[data-testid="reply-status"]');
+    try {
+      await page.evaluate((t) => localStorage.setItem("chatd_token", t), budgetedToken);
+      await page.goto(baseUrl);
+      await newChat();
+      await waitModelsLoaded();
+      await selectModel("fake-openai");
+      // 100 tokens in and 10 out at $2.50 and $10 per million: $0.00035, and the title's.
+      await send(scripted("Costly question", { steps: [{ text: "a costly answer" }], usage: { prompt: 100, completion: 10 } }));
+      await waitReplyDone();
+      await waitFor(
+        async () =>
+          /^This chat \$0\.000\d+ · you spent \$0\.000\d+ of \$0\.0001 today: the limit is reached until /.test(await status.innerText()),
+        "the chat's cost and the reached budget under it",
+      );
+      assert(await status.evaluate((el) => el.classList.contains("reached")), "the reached budget stands out");
+      await send("And another thing");
+      await chatError().waitFor();
+      assertEqual(await chatError().getAttribute("data-kind"), "budget", "a reached budget");
+      const shown = await chatError().innerText();
+      assert(shown.includes("Usage limit reached.") && /resets at \d{4}-/.test(shown), shown);
+      assertEqual(await chatError().getByRole("button").count(), 0, "nothing to follow or retry");
+    } finally {
+      await page.evaluate((t) => localStorage.setItem("chatd_token", t), token);
+      await page.goto(baseUrl);
+      await composer().waitFor();
+    }
   });
 
   await test("an expired or revoked token sends the user back to sign-in with the reason", async () => {

@@ -46,6 +46,10 @@ TEST_F(Browser, EndToEnd) {
   std::vector<std::string> argv = {"node", kSource + "/tests/browser/e2e.mjs", web.base_url(),
                                    token, artifacts};
   if (stack_->mcp) argv.push_back("--mcp");
+  std::string budgeted = unique("budgeted");
+  argv.push_back("--budgeted=" + stack_->new_user_token(budgeted));
+  auto budget = stack_->chatd->cli({"users", "budget", budgeted, "period=day;limit-usd=0.0001"});
+  ASSERT_EQ(budget.exit_code, 0) << budget.err;
   std::string log = stack_->dir + "/browser.log";
   Process node(argv, log);
   int status = node.wait(300s);

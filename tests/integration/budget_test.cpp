@@ -93,6 +93,12 @@ TEST_F(Budgets, AUserAtTheLimitIsRefusedBeforeTheReply) {
             std::string::npos)
       << set.out;
 
+  // The cost summary has it beside its sums, for the page.
+  auto summary = json::parse(call("GET", "/api/v2/chats/cost/me/summary", token).body);
+  EXPECT_EQ(summary["budget"], (json{{"period", "month"},
+                                     {"limit_micros", 3500},
+                                     {"spent_micros", 3500},
+                                     {"resets_at", next_month_utc()}}));
   auto before = stack_->sql("SELECT count(*) FROM chat_messages WHERE chat_id = '" + chat + "'");
   auto refused = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"),
                              {"Coder-Session-Token: " + token, "Content-Type: application/json",
@@ -111,6 +117,8 @@ TEST_F(Budgets, AUserAtTheLimitIsRefusedBeforeTheReply) {
   auto none = stack_->chatd->cli({"users", "budget", user, "none"});
   ASSERT_EQ(none.exit_code, 0) << none.err;
   EXPECT_NE(none.out.find(user + " has no budget (their own)."), std::string::npos) << none.out;
+  EXPECT_TRUE(
+      json::parse(call("GET", "/api/v2/chats/cost/me/summary", token).body)["budget"].is_null());
   auto retried = http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"),
                              {"Coder-Session-Token: " + token, "Content-Type: application/json",
                               "Idempotency-Key: budget-retry"},

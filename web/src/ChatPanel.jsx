@@ -5,7 +5,9 @@ import { useChat } from "@ai-sdk/react";
 import {
   describeError,
   errorFromResponse,
+  formatDollars,
   getChat,
+  getCostSummary,
   getMessagesPage,
   getToken,
   interruptChat,
@@ -182,6 +184,7 @@ function ChatSession({
   setMessagesRef.current = setMessages;
 
   const streaming = status === "submitted" || status === "streaming";
+  const [cost, refreshCost] = useCost(chat);
 
   // Attach to a reply that is running (begun before a reload, or in another tab); send the
   // first message of a chat made on the landing view. Once per session.
@@ -219,13 +222,14 @@ function ChatSession({
       stopRef.current = { timer: null, whileSubmitted: false };
       setStopping(false);
       onReplyEnded();
+      refreshCost();
     }
     // Stop pressed before the reply had started: the server may not have known it yet.
     if (status === "streaming" && stopRef.current.whileSubmitted) {
       stopRef.current.whileSubmitted = false;
       interruptChat(chatId).catch(() => {});
     }
-  }, [status, streaming, chatId, onReplyEnded]);
+  }, [status, streaming, chatId, onReplyEnded, refreshCost]);
 
   const stopReply = useCallback(async () => {
     if (!streaming || stopping) return;
@@ -304,7 +308,7 @@ function ChatSession({
         onRegenerate={regenerate}
         onEdit={edit}
       />
-      <ReplyStatus messages={messages} streaming={streaming} />
+      <ReplyStatus messages={messages} streaming={streaming} cost={cost} />
       <ErrorBanner error={shownError} action={action} onAction={onReconnect} />
       <Composer
         streaming={streaming}
@@ -376,14 +380,50 @@ function MessageList({ messages, streaming, status, older, loadingOlder, onTop, 
   );
 }
 
-// One line between the messages and the composer, always there (empty when idle), so that a
-// reply starting or ending never moves anything.
-export function ReplyStatus({ messages = [], streaming = false }) {
+// The chat's cost since it was made and the user's spend this budget period (this month without
+// a budget), from the usage ledger (API.md §9); `refresh` reads them again (after a reply).
+// Null until read, or when they cannot be: they are extras, the chat works without them.
+function useCost(chat) {
+  const [cost, setCost] = useState(null);
+  const refresh = useCallback(async () => {
+    try {
+      const [sinceChat, thisMonth] = await Promise.all([getCostSummary(chat.created_at), getCostSummary()]);
+      const own = sinceChat.by_chat.find((c) => c.chat_id === chat.id);
+      setCost({ chat: own ? own.total_cost_micros : 0, month: thisMonth.total_cost_micros, budget: thisMonth.budget });
+    } catch {
+      // Left as it was.
+    }
+  }, [chat.id, chat.created_at]);
+  useEffect(() => {
+    refresh();
+  }, [refresh]);
+  return [cost, refresh];
+}
+
+const PERIOD_WORDS = { day: "today", week: "this week", month: "this month" };
+
+function costText({ chat, month, budget }) {
+  const own = `This chat ${formatDollars(chat)}`;
+  if (!budget) return `${own} · you spent ${formatDollars(month)} this month`;
+  const spent = `${own} · you spent ${formatDollars(budget.spent_micros)} of ${formatDollars(budget.limit_micros)} ${PERIOD_WORDS[budget.period] ?? ""}`;
+  if (budget.spent_micros < budget.limit_micros) return spent;
+  return `${spent}: the limit is reached until ${new Date(budget.resets_at).toLocaleString()}`;
+}
+
+// One line between the messages and the composer, always there, so that a reply starting or
+// ending never moves anything: the reply's state while one runs, else what things cost.
+export function ReplyStatus({ messages = [], streaming = false, cost = null }) {
   const last = messages[messages.length - 1];
   const waiting = streaming && (!last || last.role !== "assistant");
+  const reached = cost?.budget && cost.budget.spent_micros >= cost.budget.limit_micros;
+  const shown = streaming || cost !== null;
   return (
-    <div className={`reply-status${streaming ? " on" : ""}`} aria-hidden={!streaming}>
-      {waiting ? "Waiting for the model…" : streaming ? "Replying…" : ""}
+    <div
+      className={`reply-status${shown ? " on" : ""}${!streaming && reached ? " reached" : ""}`}
+      aria-hidden={!shown}
+      data-testid="reply-status"
+    >
+      {waiting ? "Waiting for the model…" : streaming ? "Replying…" : cost ? costText(cost) : ""}
     </div>
   );
 }

@@ -164,6 +164,23 @@ export const listModels = (token) => apiJson("/api/v2/deployment/llms", { token 
 export const interruptChat = (id) =>
   apiFetch(`/api/v2/chats/${encodeURIComponent(id)}/interrupt`, { method: "POST" });
 
+// GET /api/v2/chats/cost/me/summary (API.md §9): the user's model calls from `start` (RFC 3339;
+// default: the first of this month), with their budget now (null: none).
+export const getCostSummary = (start = null) =>
+  apiJson(`/api/v2/chats/cost/me/summary${start ? `?start_date=${encodeURIComponent(start)}` : ""}`);
+
+// Micro-dollars as dollars, exactly, with 2 to 6 decimals (as chatd writes them): 1234567 ->
+// "$1.234567", 10000000 -> "$10.00".
+export function formatDollars(micros) {
+  const sign = micros < 0 ? "-" : "";
+  const magnitude = Math.abs(Math.trunc(micros));
+  let fraction = String(magnitude % 1000000).padStart(6, "0");
+  while (fraction.length > 2 && fraction.endsWith("0")) fraction = fraction.slice(0, -1);
+  return `${sign}$${Math.floor(magnitude / 1000000)}.${fraction}`;
+}
+
+const USAGE_LIMIT = "Usage limit reached.";
+
 export const isUnauthorized = (error) => error instanceof ApiError && error.status === 401;
 
 // A network failure (server unreachable, connection dropped mid-stream), as fetch reports it.
@@ -172,7 +189,7 @@ export const isNetworkError = (error) =>
   (error && /network|failed to fetch|load failed|fetch failed/i.test(String(error.message)));
 
 // What to tell a person about an error: {title, detail, kind}.
-// kind: "auth" | "network" | "busy" | "reply" | "http".
+// kind: "auth" | "network" | "busy" | "budget" | "reply" | "http".
 export function describeError(error) {
   if (error instanceof ApiError) {
     if (error.status === 401)
@@ -181,6 +198,8 @@ export function describeError(error) {
         title: error.message || "You are signed out.",
         detail: error.detail,
       };
+    if (error.status === 409 && error.message === USAGE_LIMIT)
+      return { kind: "budget", title: USAGE_LIMIT, detail: error.detail };
     if (error.status === 409)
       return {
         kind: "busy",
@@ -198,6 +217,9 @@ export function describeError(error) {
       detail: "Check your connection; the reply goes on on the server and you can reconnect to it.",
     };
   // A `3:` part of the data stream: the reply failed after it had started.
+  const text = error && error.message ? String(error.message) : "";
+  if (text.startsWith(USAGE_LIMIT))
+    return { kind: "budget", title: USAGE_LIMIT, detail: text.slice(USAGE_LIMIT.length).trim() };
   return {
     kind: "reply",
     title: "The reply failed.",
