@@ -1,5 +1,7 @@
 #include "base/text.hpp"
 
+#include <openssl/evp.h>
+
 namespace chatd::base {
 
 namespace {
@@ -76,6 +78,15 @@ std::string percent_encode(std::string_view text) {
       out += kHex[byte & 15];
     }
   }
+  return out;
+}
+
+std::string base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock ends with a NUL
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()),
+                          static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
   return out;
 }
 

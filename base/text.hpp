@@ -1,5 +1,5 @@
-// Small ASCII text helpers every folder shares: trimming, case-insensitive comparison and
-// percent-decoding. Bytes outside ASCII are left as they are.
+// Small ASCII text helpers every folder shares: trimming, case-insensitive comparison,
+// percent-decoding and base64. Bytes outside ASCII are left as they are.
 #pragma once
 
 #include <string>
@@ -28,5 +28,7 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix);
 std::string percent_decode(std::string_view text, bool plus_is_space = false);
 // Every byte but RFC 3986's unreserved ones (A-Z a-z 0-9 - . _ ~) as %XX.
 std::string percent_encode(std::string_view text);
+// Base64 (RFC 4648, padded), as a data: URL carries bytes.
+std::string base64(std::string_view bytes);
 
 }  // namespace chatd::base

@@ -21,8 +21,10 @@ struct ReplySettings {
   int max_readers_per_reply = 256;
   int max_history_messages = 200;
   uint64_t max_history_bytes = 16 << 20;
-  uint64_t max_message_bytes = 4 << 20;          // a user message's JSON; 413 above
-  uint64_t max_chat_bytes = uint64_t{64} << 20;  // a chat's messages' JSON; 400 when reached
+  uint64_t max_message_bytes = 4 << 20;                 // a user message's JSON; 413 above
+  uint64_t max_chat_bytes = uint64_t{64} << 20;         // a chat's messages' JSON; 400 when reached
+  uint64_t max_file_bytes = 10 << 20;                   // an upload (API.md §10); 413 above
+  uint64_t max_file_storage_bytes = uint64_t{1} << 30;  // one user's files; 413 when reached
   llm::ReplyOptions options;
   llm::PriceTable prices;             // model-price: what each model's calls cost
   std::optional<sql::Budget> budget;  // every user's, but for their own; none: none

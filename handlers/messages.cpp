@@ -7,6 +7,7 @@
 #include "base/token.hpp"
 #include "handlers/chats.hpp"
 #include "handlers/error.hpp"
+#include "handlers/files.hpp"
 #include "handlers/live_reply.hpp"
 #include "handlers/observer.hpp"
 #include "handlers/replies.hpp"
@@ -176,6 +177,8 @@ void send_message(Context& context, Request& request, ResponseWriter& out,
   if (!model) throw ApiError(400, "Model not found");
   const std::string stored_message = base::json_text(decoded.message);
   check_stored_size(context.reply, chat, stored_message.size());
+  const std::string& user_id = request.identity->user_id;
+  std::vector<std::string> files = attached_files(context, user_id, decoded.message);
   Observer& observer = context.observer ? *context.observer : no_observer();
   observer.on_model(model->id);
 
@@ -215,7 +218,8 @@ void send_message(Context& context, Request& request, ResponseWriter& out,
   sql::RecentMessages before;
   try {
     before =
-        context.store.messages.append({chat.id, model->id, model->provider_type, stored_message},
+        context.store.messages.append({chat.id, model->id, model->provider_type, stored_message,
+                                       std::nullopt, std::nullopt, std::nullopt, std::move(files)},
                                       static_cast<int>(keep), context.reply.max_history_bytes,
                                       edited ? std::optional<std::string>(*edited) : std::nullopt);
   } catch (...) {
@@ -236,6 +240,9 @@ void send_message(Context& context, Request& request, ResponseWriter& out,
   }
   json history = history_window(before.newest_first, keep, before.whole);
   history.push_back(decoded.message);
+  // The model gets the bytes of uploaded attachments (a read of the database, before the
+  // headers: a failure here is still the request's error status).
+  inline_attachments(context, user_id, history);
   out.start(200, stream_headers());
   LiveReplyStart start{
       out.go_live(),      chat.id,          request.identity->user_id, *model,       message_id,

@@ -6,6 +6,7 @@
 #include "handlers/chats.hpp"
 #include "handlers/deployment.hpp"
 #include "handlers/error.hpp"
+#include "handlers/files.hpp"
 #include "handlers/health.hpp"
 #include "handlers/messages.hpp"
 #include "handlers/observability.hpp"
@@ -31,6 +32,8 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/v2/chats/watch", Access::kUser, watch_chats},
     {"GET", "/api/v2/chats/cost/users", Access::kUser, cost_users},
     {"GET", "/api/v2/chats/cost/{user}/summary", Access::kUser, cost_summary},
+    {"POST", "/api/v2/chats/files", Access::kUser, upload_file},
+    {"GET", "/api/v2/chats/files/{file}", Access::kUser, get_file},
     {"GET", "/api/v2/chats/{chat}", Access::kUserInRead, get_chat},
     {"PATCH", "/api/v2/chats/{chat}", Access::kUserInRead, update_chat},
     {"DELETE", "/api/v2/chats/{chat}", Access::kUserInRead, delete_chat},

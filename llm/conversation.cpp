@@ -28,37 +28,6 @@ std::string guess_media_type(std::string_view url) {
   return {};
 }
 
-std::string base64_encode(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    unsigned n = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                 static_cast<unsigned char>(bytes[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i + 1 == bytes.size()) {
-    unsigned n = static_cast<unsigned char>(bytes[i]) << 16;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == bytes.size()) {
-    unsigned n = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 // A file from a URL: a data: URL becomes inline base64, an http(s) URL stays remote. Anything
 // else (or an empty file) becomes the "omitted" text.
 UserItem file_item(std::string name, std::string_view content_type, std::string_view url) {
@@ -76,7 +45,7 @@ UserItem file_item(std::string name, std::string_view content_type, std::string_
         for (char c : payload)
           if (base::kAsciiWhitespace.find(c) == std::string_view::npos) file.base64 += c;
       } else {
-        file.base64 = base64_encode(base::percent_decode(payload));
+        file.base64 = base::base64(base::percent_decode(payload));
       }
     }
   } else if (base::starts_with_nocase(url, "http://") ||

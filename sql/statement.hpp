@@ -10,6 +10,7 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "sql/pool.hpp"
 
@@ -41,6 +42,14 @@ class ReferenceGone : public std::runtime_error {
 // of a retry on a fresh connection.
 struct NoRetry {};
 inline constexpr NoRetry kNoRetry;
+
+// A PostgreSQL array literal of UUIDs ("{a,b}") for a `$n::uuid[]` parameter: the ids must be
+// canonical UUIDs (base::parse_uuid), which need no quoting.
+inline std::string uuid_array(const std::vector<std::string>& ids) {
+  std::string out = "{";
+  for (const auto& id : ids) out += (out.size() > 1 ? "," : "") + id;
+  return out + "}";
+}
 
 // What every store shares: one statement per call on a connection borrowed from the pool
 // (outside a transaction), or on the caller's transaction.

@@ -12,6 +12,7 @@
 #include "sql/store/accounts.hpp"
 #include "sql/store/auth.hpp"
 #include "sql/store/chats.hpp"
+#include "sql/store/files.hpp"
 #include "sql/store/idempotency.hpp"
 #include "sql/store/messages.hpp"
 #include "sql/store/replies.hpp"
@@ -29,7 +30,8 @@ class Store : Executor {
         replies(pool),
         idempotency(pool),
         accounts(pool),
-        usage(pool) {}
+        usage(pool),
+        files(pool) {}
 
   // The database answers (GET /healthz).
   bool ping();
@@ -41,6 +43,7 @@ class Store : Executor {
   IdempotencyStore idempotency;
   AccountStore accounts;
   UsageStore usage;
+  FileStore files;
 };
 
 }  // namespace chatd::sql

@@ -136,6 +136,11 @@ po::options_description serve_options() {
                                            "recycle a worker after this many requests; 0 = never")(
       "max-body-size", po::value<std::string>()->default_value("4MiB"),
       "largest request body (bytes, or with KiB/MiB); larger ones get 413")(
+      "max-file-size", po::value<std::string>()->default_value("10MiB"),
+      "largest file upload (POST /api/v2/chats/files); larger ones get 413 (nginx's site must "
+      "let it through on that route)")(
+      "max-file-storage-per-user", po::value<std::string>()->default_value("1GiB"),
+      "what one user's uploaded files may take in all; an upload past it gets 413")(
       "shutdown-timeout", po::value<std::string>()->default_value("30s"),
       "on SIGTERM, how long in-flight requests may take to finish")(
       "provider", po::value<std::vector<std::string>>(), provider_help.c_str())(
@@ -288,6 +293,9 @@ Serve serve(const po::variables_map& values) {
                       "\"");
   out.max_requests = *requests;
   out.max_body_size = size_of(values, "max-body-size", 1, uint64_t{1} << 30, "1 byte to 1GiB");
+  out.max_file_size = size_of(values, "max-file-size", 1, uint64_t{1} << 30, "1 byte to 1GiB");
+  out.max_file_storage_per_user =
+      size_of(values, "max-file-storage-per-user", 0, uint64_t{1} << 40, "0 to 1024GiB");
   out.shutdown_timeout = duration_of(values, "shutdown-timeout");
   out.max_steps = static_cast<int>(bounded(values, "max-steps", 1, 100));
   out.upstream_connect_timeout = duration_of(values, "upstream-connect-timeout");

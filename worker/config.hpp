@@ -59,6 +59,8 @@ struct Serve {
   unsigned db_pool_size = 16;
   uint64_t max_requests = 0;
   uint64_t max_body_size = 4 << 20;
+  uint64_t max_file_size = 10 << 20;                       // an upload (API.md §10)
+  uint64_t max_file_storage_per_user = uint64_t{1} << 30;  // one user's files
   std::chrono::milliseconds shutdown_timeout{30'000};
   int max_steps = 10;
   std::chrono::milliseconds upstream_connect_timeout{10'000};

@@ -27,7 +27,7 @@ std::string header_name(std::string_view cgi_name) {
 
 }  // namespace
 
-BodyStatus read_request(FCGX_Request& raw, uint64_t max_body, http::Request& out) {
+BodyStatus read_request(FCGX_Request& raw, const BodyLimit& body_limit, http::Request& out) {
   std::string_view request_uri, document_uri, content_length;
   for (char** env = raw.envp; env && *env; ++env) {
     std::string_view param(*env);
@@ -57,9 +57,11 @@ BodyStatus read_request(FCGX_Request& raw, uint64_t max_body, http::Request& out
   out.path = uri.substr(0, uri.find('?'));
 
   // nginx always sends a length (it buffers the body); read to EOF when there is none.
+  const uint64_t max_body = body_limit(out.method, out.path);
   auto length = parse_unsigned(content_length);
   uint64_t want = length ? *length : UINT64_MAX;
   bool too_large = length && *length > max_body;
+  if (length && !too_large) out.body.reserve(*length);  // one buffer, never grown (uploads)
   char buf[16384];
   uint64_t total = 0;
   while (total < want) {

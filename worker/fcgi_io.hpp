@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 
 #include "handlers/http.hpp"
 #include "worker/live_connection.hpp"
@@ -14,8 +16,10 @@ namespace chatd {
 enum class BodyStatus { kOk, kTooLarge };
 
 // Copies the params (libfcgi frees them at the next accept) and reads the body, refusing one
-// over max_body: it is then read and dropped, so nginx never sees a half-read request.
-BodyStatus read_request(FCGX_Request& raw, uint64_t max_body, http::Request& out);
+// over its limit: it is then read and dropped, so nginx never sees a half-read request.
+// `max_body` says how large a body the request (by method and path) may have.
+using BodyLimit = std::function<uint64_t(std::string_view method, std::string_view path)>;
+BodyStatus read_request(FCGX_Request& raw, const BodyLimit& max_body, http::Request& out);
 
 // Once a client stops reading, nginx stops reading from chatd (its buffer for that client is
 // full) and a write to nginx would wait for as long as the client does, or for ever longer when

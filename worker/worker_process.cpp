@@ -93,6 +93,8 @@ http::ReplySettings reply_settings(const config::Serve& serve) {
       serve.on_disconnect == "stop" ? llm::OnDisconnect::kStop : llm::OnDisconnect::kContinue;
   settings.prices = serve.prices;
   settings.budget = serve.budget;
+  settings.max_file_bytes = serve.max_file_size;
+  settings.max_file_storage_bytes = serve.max_file_storage_per_user;
   return settings;
 }
 
@@ -218,6 +220,12 @@ class Worker {
   http::ReplyLoop reply_loop_;
   base::InFlight live_;  // live responses not yet ended
   http::Context context_;
+  // max-body-size, but max-file-size for an upload (API.md §10).
+  const BodyLimit body_limit_ = [this](std::string_view method, std::string_view path) {
+    if (method == "POST" && path == "/api/v2/chats/files")
+      return std::max(setup_.serve.max_body_size, setup_.serve.max_file_size);
+    return setup_.serve.max_body_size;
+  };
   // Readable once the worker stops accepting; every request thread waits on it.
   const int stop_fd_;
   std::vector<std::thread> threads_;
@@ -301,7 +309,8 @@ void Worker::listen_for_interrupts() {
 
 // Any worker finishes the replies of workers that died (no heartbeat for 5 s), on any host,
 // drops finished replies and old idempotency keys, and deletes the archived chats past their
-// retention (one worker at a time, in batches, until none is left).
+// retention and the uploaded files no message uses a day after their upload (each one worker
+// at a time, in batches, until none is left).
 void Worker::recover_dead_replies() {
   int round = 0;
   while (!stopping_.load()) {
@@ -312,6 +321,10 @@ void Worker::recover_dead_replies() {
       if (++round % 30 == 0) {
         store_.replies.prune();
         store_.idempotency.prune();
+        size_t files = 0;
+        for (size_t n = kExpireBatch; n == kExpireBatch && !stopping_.load();)
+          files += n = store_.files.prune(static_cast<int>(kExpireBatch));
+        if (files > 0) log::info("unused uploaded files deleted", {{"files", files}});
       }
       if (auto age = setup_.serve.archived_chat_retention; age.count() > 0) {
         size_t expired = 0;
@@ -347,7 +360,7 @@ bool Worker::handle(FCGX_Request& raw, unsigned thread) {
   const uint64_t statements_before = sql::statements_sent;
   http::Request request;
   FcgiResponseWriter fcgi(raw, live_);
-  BodyStatus body = read_request(raw, setup_.serve.max_body_size, request);
+  BodyStatus body = read_request(raw, body_limit_, request);
   const std::string id = request_id(request);
   log::RequestScope log_scope(id);
   metrics::WorkerObserver::Scope scope(observer_, thread, id, request.method);

@@ -12,7 +12,8 @@
 -- message and every later one (the other CTEs still see them, so they read only what comes
 -- before it), and stored_bytes loses their size.
 -- $1 chat id, $2 model, $3 provider, $4 the message (JSON), $5 finish reason, $6 and $7 prompt
--- and completion tokens ($5-$7 NULL for a user message), $10 the message edited (NULL: none).
+-- and completion tokens ($5-$7 NULL for a user message), $10 the message edited (NULL: none),
+-- $11 the ids of the files it references (a uuid[] literal; only the chat owner's count).
 WITH target AS (
     SELECT created_at, id FROM chat_messages
      WHERE chat_id = $1 AND message_id = $10::text AND content->>'role' = 'user'
@@ -26,7 +27,12 @@ WITH target AS (
     INSERT INTO chat_messages (chat_id, model, provider, content, finish_reason, prompt_tokens,
                                completion_tokens)
     VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
-    RETURNING created_at, octet_length(content::text) AS bytes
+    RETURNING id, created_at, octet_length(content::text) AS bytes
+), referenced AS (
+    INSERT INTO chat_message_files (message_id, file_id)
+    SELECT message.id, f.id
+      FROM message, chat_files f
+     WHERE f.id = ANY ($11::uuid[]) AND f.user_id = (SELECT user_id FROM chats WHERE id = $1)
 ), touched AS (
     UPDATE chats
        SET updated_at = message.created_at,

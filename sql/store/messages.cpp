@@ -40,7 +40,7 @@ RecentMessages MessageStore::append(const StoredMessage& m, int recent, uint64_t
                                     const std::optional<std::string>& edited) {
   auto rows = exec(kNoRetry, query::chat_messages_append, m.chat_id, m.model, m.provider, m.content,
                    m.finish_reason, m.prompt_tokens, m.completion_tokens, recent,
-                   static_cast<long long>(max_bytes), edited);
+                   static_cast<long long>(max_bytes), edited, uuid_array(m.file_ids));
   RecentMessages before;
   before.newest_first.reserve(rows.size());
   for (const auto& row : rows)

@@ -18,6 +18,7 @@ struct StoredMessage {
   std::optional<std::string> finish_reason = std::nullopt;  // none for a user message
   std::optional<long long> prompt_tokens = std::nullopt;    // none: unknown
   std::optional<long long> completion_tokens = std::nullopt;
+  std::vector<std::string> file_ids = {};  // the chat owner's files it references (API.md §10)
 };
 
 // What was in the chat before a message: its newest messages (JSON texts, newest first),

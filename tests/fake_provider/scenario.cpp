@@ -56,10 +56,51 @@ void append_text(std::string& out, const std::string& t) {
 
 struct Conversation {
   std::string system;
-  std::string user_text;  // the last user turn that has text
-  int tool_turns = 0;     // tool-result turns after it
+  std::vector<std::string> files;  // every inline file, in order: "TYPE SIZE" (decoded bytes)
+  std::string file_error;          // a file part the provider would refuse: its 400 message
+  std::string user_text;           // the last user turn that has text
+  int tool_turns = 0;              // tool-result turns after it
   bool thinking = false;
 };
+
+// The bytes a base64 payload decodes to; -1 when it is not base64.
+long long base64_size(const std::string& data) {
+  if (data.empty() || data.size() % 4 != 0) return -1;
+  for (size_t i = 0; i < data.size(); ++i) {
+    char c = data[i];
+    bool pad = c == '=' && i + 2 >= data.size();
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && !pad) return -1;
+  }
+  size_t padding = data.ends_with("==") ? 2 : data.ends_with("=") ? 1 : 0;
+  return static_cast<long long>(data.size() / 4 * 3 - padding);
+}
+
+// Notes one inline file of the request, checked as its provider checks it: a type it takes,
+// base64 that decodes.
+void add_file(Conversation& c, const std::string& media_type, const std::string& data,
+              const std::vector<std::string>& accepted) {
+  long long size = base64_size(data);
+  if (std::find(accepted.begin(), accepted.end(), media_type) == accepted.end()) {
+    c.file_error = "Unsupported file type: " + media_type;
+  } else if (size < 0) {
+    c.file_error = "The file data is not valid base64";
+  } else {
+    c.files.push_back(media_type + " " + std::to_string(size));
+  }
+}
+
+const std::vector<std::string> kImageTypes = {"image/png", "image/jpeg", "image/gif", "image/webp"};
+const std::vector<std::string> kPdf = {"application/pdf"};
+
+// "data:TYPE;base64,DATA" split; false when it is not such a URL.
+bool split_data_url(const std::string& url, std::string& media_type, std::string& data) {
+  if (url.rfind("data:", 0) != 0) return false;
+  size_t semi = url.find(";base64,");
+  if (semi == std::string::npos) return false;
+  media_type = url.substr(5, semi - 5);
+  data = url.substr(semi + 8);
+  return true;
+}
 
 // OpenAI content: a string, or an array of parts {"type":"text","text":…}.
 std::string openai_text(const json& content) {
@@ -76,6 +117,26 @@ std::string openai_text(const json& content) {
 Conversation read_openai(const json& body) {
   Conversation c;
   const json& msgs = field(body, "messages");
+  // Images as image_url parts, PDFs as file parts with file_data, both data: URLs.
+  for (const json& m : msgs.is_array() ? msgs : json::array()) {
+    const json& content = field(m, "content");
+    for (const json& p : content.is_array() ? content : json::array()) {
+      std::string type = str(field(p, "type")), media_type, data;
+      if (type == "image_url") {
+        if (!split_data_url(str(field(field(p, "image_url"), "url")), media_type, data))
+          continue;  // a remote image: nothing to check here
+        add_file(c, media_type, data, kImageTypes);
+      } else if (type == "file") {
+        const json& file = field(p, "file");
+        if (str(field(file, "filename")).empty() ||
+            !split_data_url(str(field(file, "file_data")), media_type, data)) {
+          c.file_error = "Invalid file part: filename and file_data are required";
+          continue;
+        }
+        add_file(c, media_type, data, kPdf);
+      }
+    }
+  }
   int user = -1;
   for (int i = static_cast<int>(msgs.size()) - 1; i >= 0 && user < 0; --i) {
     const json& m = msgs[i];
@@ -105,6 +166,18 @@ Conversation read_anthropic(const json& body) {
     for (const json& b : system) append_text(c.system, str(field(b, "text")));
   }
   const json& msgs = field(body, "messages");
+  // Images as image blocks, PDFs as document blocks, with base64 sources.
+  for (const json& m : msgs.is_array() ? msgs : json::array()) {
+    const json& content = field(m, "content");
+    for (const json& b : content.is_array() ? content : json::array()) {
+      std::string type = str(field(b, "type"));
+      if (type != "image" && type != "document") continue;
+      const json& source = field(b, "source");
+      if (str(field(source, "type")) != "base64") continue;
+      add_file(c, str(field(source, "media_type")), str(field(source, "data")),
+               type == "image" ? kImageTypes : kPdf);
+    }
+  }
   auto classify = [](const json& m, std::string& text) {  // 1 user text, 2 tool result, 0 other
     if (str(field(m, "role")) != "user") return 0;
     const json& content = field(m, "content");
@@ -145,6 +218,18 @@ Conversation read_google(const json& body) {
     append_text(c.system, str(field(p, "text")));
   }
   const json& contents = field(body, "contents");
+  // Images and PDFs alike as inlineData parts.
+  for (const json& content : contents.is_array() ? contents : json::array()) {
+    const json& parts = field(content, "parts");
+    for (const json& p : parts.is_array() ? parts : json::array()) {
+      const json& inline_data = field(p, "inlineData", "inline_data");
+      if (inline_data.is_null()) continue;
+      std::vector<std::string> accepted = kImageTypes;
+      accepted.push_back("application/pdf");
+      add_file(c, str(field(inline_data, "mimeType", "mime_type")), str(field(inline_data, "data")),
+               accepted);
+    }
+  }
   auto classify = [](const json& content, std::string& text) {
     bool tool = false;
     const json& parts = field(content, "parts");
@@ -733,6 +818,7 @@ Reply Fake::chat(Provider provider, const HttpRequest& req, std::string model, b
   std::string script_error;
   bool scripted = find_script(conv.user_text, raw, script, script_error);
   if (!script_error.empty()) return bad(script_error);
+  if (!conv.file_error.empty()) return bad(conv.file_error);
 
   Reply reply;
   reply.provider = provider_name(provider);
@@ -789,6 +875,12 @@ Reply Fake::chat(Provider provider, const HttpRequest& req, std::string model, b
 
     int delay = std::max(0, int_or(step, "token_delay_ms", int_or(script, "token_delay_ms", 10)));
     std::string text = nsteps == 0 ? "You said: " + conv.user_text : str(field(step, "text"));
+    // "describe_files": what inline files the request carried, as "files: TYPE SIZE, …".
+    if (field(script, "describe_files").is_boolean() &&
+        field(script, "describe_files").get<bool>()) {
+      text = "files:";
+      for (size_t i = 0; i < conv.files.size(); ++i) text += (i ? ", " : " ") + conv.files[i];
+    }
     // "repeat": the text that many times over (a large reply from a small request).
     for (int copies = std::clamp(int_or(step, "repeat", 1), 1, 100'000), base_size = text.size();
          copies > 1; --copies)

@@ -1,0 +1,216 @@
+// Files (API.md §10) through nginx: uploads judged by their bytes whatever Content-Type says,
+// read back by their owner alone, attached to messages by URL and sent to each provider inline
+// in its own format (checked by the fake provider as each provider checks it), deleted a day
+// after their upload once no message uses them.
+#include "sql/store/files.hpp"
+
+#include <pqxx/pqxx>
+
+#include "fixture.hpp"
+#include "sql/pool.hpp"
+
+namespace chatd::test {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::literals;
+
+// Real files, small: a 1×1 PNG, a 1×1 GIF, a JPEG's and a WebP's headers with a body, a PDF.
+const std::string kPng =
+    "\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\x0d"
+    "IDATx\xda\x63\xf8\xff\xff\x3f\0\x05\xfe\x02\xfe\xa7\xd6\xa4\xf9\0\0\0\0IEND\xae\x42\x60\x82"s;
+const std::string kGif =
+    "GIF89a\x01\0\x01\0\x80\0\0\xff\xff\xff\0\0\0!\xf9\x04\x01\0\0\0\0,\0\0\0\0\x01\0\x01\0\0\x02"
+    "\x02\x44\x01\0;"s;
+const std::string kJpeg = "\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xff\xd9"s;
+const std::string kWebp =
+    "RIFF\x1a\0\0\0WEBPVP8L\x0d\0\0\0\x2f\0\0\0\x10\x07\x10\x11\x11\x88\x88\xfe\x07\0"s;
+const std::string kPdf =
+    "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>"
+    "endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"s;
+
+class Files : public ReplyTest {
+ protected:
+  HttpResponse upload(const std::string& token, const std::string& bytes,
+                      const std::string& content_type = "application/octet-stream",
+                      const std::string& base = "") {
+    return http("POST", (base.empty() ? stack_->url("") : base) + "/api/v2/chats/files",
+                {"Coder-Session-Token: " + token, "Content-Type: " + content_type}, bytes);
+  }
+  std::string upload_id(const std::string& token, const std::string& bytes) {
+    auto r = upload(token, bytes);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body)["id"];
+  }
+  // A user message attaching uploaded files by URL.
+  static json with_files(json message,
+                         const std::vector<std::pair<std::string, std::string>>& files) {
+    auto attachments = json::array();
+    for (const auto& [id, type] : files)
+      attachments.push_back({{"name", "file-" + id.substr(0, 8)},
+                             {"contentType", type},
+                             {"url", "/api/v2/chats/files/" + id}});
+    message["experimental_attachments"] = attachments;
+    return message;
+  }
+};
+
+TEST_F(Files, TheTypeIsJudgedFromTheBytesNotFromContentType) {
+  auto token = stack_->new_user_token(unique("upload"));
+  const std::vector<std::tuple<std::string, std::string, std::string>> files = {
+      {kPng, "image/png", "text/html"},
+      {kJpeg, "image/jpeg", "image/png"},
+      {kGif, "image/gif", "application/pdf"},
+      {kWebp, "image/webp", ""},
+      {kPdf, "application/pdf", "image/jpeg"}};
+  for (const auto& [bytes, judged, claimed] : files) {
+    SCOPED_TRACE(judged);
+    auto r = upload(token, bytes, claimed);
+    ASSERT_EQ(r.status, 201) << r.body;
+    auto body = json::parse(r.body);
+    EXPECT_EQ(body["media_type"], judged);
+    EXPECT_EQ(body["size"], bytes.size());
+    EXPECT_TRUE(body["created_at"].is_string());
+    // The same bytes again are the same file.
+    auto again = upload(token, bytes, claimed);
+    ASSERT_EQ(again.status, 201) << again.body;
+    EXPECT_EQ(json::parse(again.body)["id"], body["id"]);
+  }
+  // Anything else: a text claiming to be an image, nothing at all, a PNG cut inside its
+  // header, a PDF header further in (a polyglot's trick).
+  for (const std::string& bytes :
+       {"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"s, ""s,
+        kPng.substr(0, 12), "<html>\n" + kPdf}) {
+    auto r = upload(token, bytes, "image/png");
+    EXPECT_EQ(r.status, 415) << r.body;
+    EXPECT_EQ(json::parse(r.body)["message"], "Unsupported file type.");
+  }
+  // A GIF that is also a script is a GIF, served as one with nosniff.
+  auto polyglot =
+      upload(token, "GIF89a/*\x01\0\x80\0\0*/=alert(document.domain);"s, "text/javascript");
+  ASSERT_EQ(polyglot.status, 201);
+  EXPECT_EQ(json::parse(polyglot.body)["media_type"], "image/gif");
+  EXPECT_EQ(upload("", kPng).status, 401);
+}
+
+// max-file-size (10 MiB): exactly that goes through nginx and chatd; one byte more is refused.
+TEST_F(Files, AnUploadMayHaveExactlyTheSizeLimit) {
+  auto token = stack_->new_user_token(unique("bigfile"));
+  std::string exact = kPng + std::string((10u << 20) - kPng.size(), '\0');
+  auto r = upload(token, exact);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::parse(r.body)["size"], 10u << 20);
+  auto over = upload(token, exact + "x");
+  EXPECT_EQ(over.status, 413) << over.body;
+}
+
+// max-file-storage-per-user: an upload past it is refused; the same bytes again cost nothing.
+TEST_F(Files, AUsersFilesStayWithinTheirStorageLimit) {
+  Instance small(*stack_, "filestorage", {{"--max-file-storage-per-user", "100"}});
+  auto token = stack_->new_user_token(unique("storage"));
+  ASSERT_EQ(upload(token, kPng, "image/png", small.url("")).status, 201);  // 67 bytes
+  auto full = upload(token, kGif, "image/gif", small.url(""));             // 43 more
+  EXPECT_EQ(full.status, 413) << full.body;
+  EXPECT_EQ(json::parse(full.body)["message"], "File storage limit reached.");
+  EXPECT_EQ(upload(token, kPng, "image/png", small.url("")).status, 201);
+}
+
+TEST_F(Files, OnlyTheOwnerReadsAFileAndAttachesIt) {
+  auto owner = stack_->new_user_token(unique("owner"));
+  auto other = stack_->new_user_token(unique("other"));
+  std::string png = upload_id(owner, kPng), pdf = upload_id(owner, kPdf);
+  auto got = call("GET", "/api/v2/chats/files/" + png, owner);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, kPng);
+  EXPECT_EQ(got.header("content-type"), "image/png");
+  EXPECT_EQ(got.header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(got.header("content-disposition"), "");
+  auto document = call("GET", "/api/v2/chats/files/" + pdf, owner);
+  ASSERT_EQ(document.status, 200);
+  EXPECT_EQ(document.header("content-type"), "application/pdf");
+  EXPECT_EQ(document.header("content-disposition"), "attachment");
+
+  EXPECT_EQ(call("GET", "/api/v2/chats/files/" + png, other).status, 404);
+  EXPECT_EQ(call("GET", "/api/v2/chats/files/not-a-uuid", owner).status, 404);
+  EXPECT_EQ(call("GET", "/api/v2/chats/files/00000000-0000-4000-8000-000000000000", owner).status,
+            404);
+
+  // Another user's file in a message: 400, and nothing is stored.
+  std::string chat = create_chat(other)["id"];
+  auto r =
+      send(other, chat, "fake-openai",
+           with_files(script_message({{"steps", {{{"text", "never"}}}}}), {{png, "image/png"}}));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(json::parse(r.body)["message"], "Invalid attachment.");
+  EXPECT_EQ(messages(other, chat).size(), 0u);
+  EXPECT_EQ(
+      send(other, chat, "fake-openai", script_message({{"steps", {{{"text", "fine"}}}}})).status,
+      200)
+      << "the refused send left the chat free";
+}
+
+// Each provider receives the bytes in its own format: OpenAI image_url and file parts,
+// Anthropic image and document blocks, Gemini inlineData — the fake checks them as the
+// provider does and says what it got. The stored message keeps the URLs, and the next turn
+// sends the files again from them.
+TEST_F(Files, EveryProviderGetsTheBytesInItsOwnFormat) {
+  auto token = stack_->new_user_token(unique("attach"));
+  std::string png = upload_id(token, kPng), pdf = upload_id(token, kPdf);
+  const std::string expected = "files: image/png " + std::to_string(kPng.size()) +
+                               ", application/pdf " + std::to_string(kPdf.size());
+  for (const auto& model : kModels) {
+    SCOPED_TRACE(model);
+    std::string chat = create_chat(token)["id"];
+    auto message = with_files(
+        script_message({{"steps", {{{"text", "x"}}}}, {"describe_files", true}}, "What are these?"),
+        {{png, "image/png"}, {pdf, "application/pdf"}});
+    auto r = send(token, chat, model, message);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(count_prefix(r.lines(), "d:"), 1u) << r.body;
+    auto stored = messages(token, chat);
+    ASSERT_EQ(stored.size(), 2u);
+    EXPECT_EQ(stored[1]["content"], expected) << r.body;
+    EXPECT_EQ(stored[0]["experimental_attachments"][0]["url"], "/api/v2/chats/files/" + png);
+    // The next turn: the history's files go again.
+    auto next =
+        send(token, chat, model,
+             script_message({{"steps", {{{"text", "y"}}}}, {"describe_files", true}}, "More"));
+    ASSERT_EQ(count_prefix(next.lines(), "d:"), 1u) << next.body;
+    EXPECT_EQ(messages(token, chat).back()["content"], expected) << next.body;
+  }
+}
+
+// Unused files go a day after their upload, by one worker at a time: a file some message uses
+// stays however old, and a chat's deletion leaves its files to that rule.
+TEST_F(Files, UnusedFilesGoADayAfterTheirUpload) {
+  auto token = stack_->new_user_token(unique("prune"));
+  std::string used = upload_id(token, kPng), unused = upload_id(token, kGif),
+              fresh = upload_id(token, kJpeg), orphaned = upload_id(token, kWebp);
+  std::string chat = create_chat(token)["id"], doomed = create_chat(token)["id"];
+  ASSERT_EQ(send(token, chat, "fake-openai",
+                 with_files(script_message({{"steps", {{{"text", "ok"}}}}}), {{used, "image/png"}}))
+                .status,
+            200);
+  ASSERT_EQ(
+      send(token, doomed, "fake-openai",
+           with_files(script_message({{"steps", {{{"text", "ok"}}}}}), {{orphaned, "image/webp"}}))
+          .status,
+      200);
+  ASSERT_EQ(call("DELETE", "/api/v2/chats/" + doomed, token).status, 204);
+  EXPECT_EQ(call("GET", "/api/v2/chats/files/" + orphaned, token).status, 200)
+      << "a deleted chat's files wait for the 24 h rule";
+  stack_->sql("UPDATE chat_files SET created_at = now() - interval '25 hours' WHERE id IN ('" +
+              used + "', '" + unused + "', '" + orphaned + "')");
+  sql::Pool pool(stack_->postgres->url(), 1, 5s);
+  sql::FileStore files(pool);
+  size_t deleted = 0;
+  for (size_t n = 500; n == 500;) deleted += n = files.prune(500);
+  EXPECT_GE(deleted, 2u);
+  EXPECT_EQ(call("GET", "/api/v2/chats/files/" + used, token).status, 200);
+  EXPECT_EQ(call("GET", "/api/v2/chats/files/" + unused, token).status, 404);
+  EXPECT_EQ(call("GET", "/api/v2/chats/files/" + orphaned, token).status, 404);
+  EXPECT_EQ(call("GET", "/api/v2/chats/files/" + fresh, token).status, 200);
+}
+
+}  // namespace
+}  // namespace chatd::test
