@@ -194,7 +194,9 @@ function watch(p) {
   });
   p.on("request", (request) => {
     const url = request.url();
-    if (!url.startsWith(origin + "/") && !url.startsWith("data:") && !url.startsWith("about:"))
+    // blob: URLs of this origin are the page's own object URLs (previews, uploaded files).
+    const local = url.startsWith(origin + "/") || url.startsWith(`blob:${origin}/`);
+    if (!local && !url.startsWith("data:") && !url.startsWith("about:"))
       problems.push(`request to another origin in "${current}": ${url}`);
   });
 }
@@ -647,6 +649,39 @@ try {
     await lastAssistant().waitFor();
     await page.screenshot({ path: join(artifacts, "main-view-phone.png") });
     await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  await test("a pasted image is previewed, sent, seen by the model, and shown again after a reload", async () => {
+    await newChat();
+    await waitModelsLoaded();
+    await selectModel("fake-openai");
+    // A real 1×1 PNG, pasted as a screenshot is.
+    await composer().focus();
+    await page.evaluate(() => {
+      const hex =
+        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154" +
+        "78da63f8ffff3f0005fe02fea7d6a4f90000000049454e44ae426082";
+      const bytes = new Uint8Array(hex.match(/../g).map((h) => parseInt(h, 16)));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], "shot.png", { type: "image/png" }));
+      const textarea = document.querySelector('textarea[aria-label="Message"]');
+      textarea.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+    });
+    const attached = page.locator('[data-testid="attached-file"]');
+    await attached.waitFor();
+    await waitFor(async () => (await attached.getAttribute("class")) === "ready", "the upload to finish");
+    assert(await attached.locator("img").count(), "an image preview");
+    await send(scripted("What is in this screenshot?", { steps: [{ text: "x" }], describe_files: true }));
+    await waitReplyDone();
+    await waitFor(async () => (await assistantText()) === "files: image/png 69", "the model to get the image");
+    assertEqual(await attached.count(), 0, "the composer is empty again");
+    await page.reload();
+    const shown = page.locator("article.message.user img.attachment-image").last();
+    await shown.waitFor();
+    await waitFor(
+      async () => (await shown.evaluate((img) => img.complete && img.naturalWidth)) === 1,
+      "the image to load again after the reload",
+    );
   });
 
   await test("what a chat costs is shown under it; a reached budget is said plainly", async () => {

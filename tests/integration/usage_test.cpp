@@ -112,6 +112,38 @@ TEST_F(Usage, ACallCutShortIsRecordedWithWhatCameBeforeTheCut) {
   }
 }
 
+// An interrupt in the middle of a call ends it; the call is recorded with what its provider had
+// reported by then (Anthropic: the input, when the message starts): 1000 × 3 + 1 × 15 = 3015.
+TEST_F(Usage, AnInterruptedCallIsRecordedWithWhatCameBeforeTheInterrupt) {
+  auto token = stack_->new_user_token(unique("interruptedcall"));
+  std::string chat = create_chat(token)["id"];
+  ASSERT_EQ(
+      send(token, chat, "fake-anthropic", script_message({{"steps", {{{"text", "first"}}}}})).status,
+      200);
+  stack_->sql("DELETE FROM usage_records WHERE chat_id = '" + chat + "'");
+  std::string words;
+  for (int i = 0; i < 60; ++i) words += "w" + std::to_string(i) + " ";
+  StreamedResponse r;
+  std::thread streaming([&] {
+    r = send(token, chat, "fake-anthropic",
+             script_message({{"steps", {{{"text", words}, {"token_delay_ms", 100}}}},
+                             {"usage", {{"prompt", 1000}}}}));
+  });
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return stack_->sql("SELECT open_call IS NOT NULL FROM chat_replies WHERE chat_id = '" +
+                           chat + "'")[0][0] == "t";
+      },
+      10s));
+  EXPECT_EQ(call("POST", "/api/v2/chats/" + chat + "/interrupt", token).status, 204);
+  streaming.join();
+  EXPECT_EQ(count_prefix(r.lines(), "d:"), 1u) << r.body;
+  auto rows = ledger(chat);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"step", "1000", "1", "0", "0", "-", "3015",
+                                               "fake-anthropic"}));
+}
+
 // A worker killed in the middle of a call leaves the call to recovery, which records what the
 // provider had reported by then (Anthropic: the input and cache counts, when the message starts)
 // at its cost, as the reply's checkpoints saw it: 1000×3 + 600×0.30 + 40×3.75 + 1×15 = 3345.

@@ -204,12 +204,12 @@ function Workspace({ onSignOut }) {
       }),
   };
 
-  const startChat = async (text) => {
+  const startChat = async (text, attachments = []) => {
     setStarting(true);
     setStartError(null);
     try {
       const chat = await createChat();
-      pendingRef.current = { chat, text };
+      pendingRef.current = { chat, text, attachments };
       setChats((list) => [chat, ...(list ?? []).filter((c) => c.id !== chat.id)]);
       navigate(chat.id);
       return true;

@@ -28,7 +28,7 @@ export default function ChatPanel({ chatId, pendingRef, modelPicker, onError, on
     const pending = pendingRef.current;
     if (!pending || pending.chat.id !== chatId) return null;
     pendingRef.current = null;
-    return { chat: pending.chat, messages: [], older: false, pending: pending.text };
+    return { chat: pending.chat, messages: [], older: false, pending };
   });
   const [loadError, setLoadError] = useState(null);
   const skipFirstLoad = useRef(loaded !== null);
@@ -85,6 +85,11 @@ export default function ChatPanel({ chatId, pendingRef, modelPicker, onError, on
       onReconnect={reconnect}
     />
   );
+}
+
+// A user message, with uploaded files as its attachments (by URL: chatd has their bytes).
+function sendMessage(append, text, attachments = []) {
+  append({ role: "user", content: text }, attachments.length ? { experimental_attachments: attachments } : undefined);
 }
 
 // useChat keeps its state in SWR's cache under its `id`. Each session gets an id of its own, so
@@ -192,7 +197,7 @@ function ChatSession({
   useEffect(() => {
     if (startedRef.current) return;
     startedRef.current = true;
-    if (pending) append({ role: "user", content: pending });
+    if (pending) sendMessage(append, pending.text, pending.attachments);
     else if (chat.status === "running") experimental_resume();
   }, [pending, chat.status, append, experimental_resume]);
 
@@ -252,9 +257,9 @@ function ChatSession({
     if (error) onError(error);
   }, [error, onError]);
 
-  const send = async (text) => {
+  const send = async (text, attachments) => {
     setNoticeError(null);
-    append({ role: "user", content: text });
+    sendMessage(append, text, attachments);
     return true;
   };
 

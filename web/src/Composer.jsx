@@ -1,7 +1,12 @@
 // The message box: Enter sends, Shift+Enter is a new line, Escape stops a running reply.
 // The Send and Stop buttons share one slot, so nothing moves when a reply starts or ends.
+// Files (images, PDFs) come by the Attach button, pasting or dropping; each is uploaded at once
+// and shown before sending.
 import { useEffect, useRef, useState } from "react";
-import { getDraft, setDraft } from "./api.js";
+import { describeError, fileAttachment, getDraft, setDraft, uploadFile } from "./api.js";
+
+const ACCEPTED = "image/png,image/jpeg,image/gif,image/webp,application/pdf";
+let fileCount = 0;
 
 export default function Composer({
   busy,
@@ -16,6 +21,31 @@ export default function Composer({
   draftKey = null, // where the unsent text is kept (api.js getDraft); null: nowhere
 }) {
   const [text, setText] = useState(() => (draftKey ? getDraft(draftKey) : ""));
+  // {key, name, preview (an object URL, images only), attachment (once uploaded), error}
+  const [files, setFiles] = useState([]);
+  const fileInputRef = useRef(null);
+  const uploading = files.some((f) => !f.attachment && !f.error);
+
+  const addFiles = (list) => {
+    for (const file of Array.from(list ?? [])) {
+      const key = ++fileCount;
+      const preview = file.type.startsWith("image/") ? URL.createObjectURL(file) : null;
+      const name = file.name || (file.type === "application/pdf" ? "document.pdf" : "pasted-image");
+      setFiles((all) => [...all, { key, name, preview, attachment: null, error: null }]);
+      uploadFile(file).then(
+        (uploaded) =>
+          setFiles((all) => all.map((f) => (f.key === key ? { ...f, attachment: fileAttachment(name, uploaded) } : f))),
+        (error) =>
+          setFiles((all) => all.map((f) => (f.key === key ? { ...f, error: describeError(error).title } : f))),
+      );
+    }
+  };
+  const removeFile = (key) =>
+    setFiles((all) => {
+      const gone = all.find((f) => f.key === key);
+      if (gone?.preview) URL.revokeObjectURL(gone.preview);
+      return all.filter((f) => f.key !== key);
+    });
 
   useEffect(() => {
     if (draftKey) setDraft(draftKey, text);
@@ -26,13 +56,23 @@ export default function Composer({
     if (autoFocus) textareaRef.current?.focus();
   }, [autoFocus]);
 
+  const attachments = files.filter((f) => f.attachment).map((f) => f.attachment);
+  const ready = (text.trim() || attachments.length > 0) && !uploading;
+
   const send = async () => {
     const message = text.trim();
-    if (!message || disabled || busy || streaming) return;
+    if (!ready || disabled || busy || streaming) return;
     const previous = text;
+    const previousFiles = files;
     setText("");
-    const ok = await onSend(message);
-    if (ok === false) setText(previous);
+    setFiles([]);
+    const ok = await onSend(message, attachments);
+    if (ok === false) {
+      setText(previous);
+      setFiles(previousFiles);
+    } else {
+      for (const f of previousFiles) if (f.preview) URL.revokeObjectURL(f.preview);
+    }
     textareaRef.current?.focus();
   };
 
@@ -55,7 +95,28 @@ export default function Composer({
         e.preventDefault();
         send();
       }}
+      onDragOver={(e) => {
+        if (e.dataTransfer?.types?.includes("Files")) e.preventDefault();
+      }}
+      onDrop={(e) => {
+        if (!e.dataTransfer?.files?.length) return;
+        e.preventDefault();
+        addFiles(e.dataTransfer.files);
+      }}
     >
+      {files.length > 0 && (
+        <ul className="attachments" aria-label="Attached files">
+          {files.map((f) => (
+            <li key={f.key} className={f.error ? "failed" : f.attachment ? "ready" : "uploading"} data-testid="attached-file">
+              {f.preview ? <img src={f.preview} alt={f.name} /> : <span className="file-name">{f.name}</span>}
+              <span className="file-state">{f.error ?? (f.attachment ? "" : "Uploading…")}</span>
+              <button type="button" className="button subtle small" aria-label={`Remove ${f.name}`} onClick={() => removeFile(f.key)}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       <div className="composer-box">
         <textarea
           ref={textareaRef}
@@ -67,6 +128,11 @@ export default function Composer({
           value={text}
           onChange={(e) => setText(e.target.value)}
           onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            if (!e.clipboardData?.files?.length) return;
+            e.preventDefault();
+            addFiles(e.clipboardData.files);
+          }}
         />
         {streaming ? (
           <button
@@ -79,12 +145,31 @@ export default function Composer({
             {stopping ? "Stopping…" : "Stop"}
           </button>
         ) : (
-          <button type="submit" className="button primary send" disabled={disabled || busy || !text.trim()}>
+          <button type="submit" className="button primary send" disabled={disabled || busy || !ready}>
             Send
           </button>
         )}
       </div>
       <div className="composer-tools">
+        <input
+          ref={fileInputRef}
+          type="file"
+          accept={ACCEPTED}
+          multiple
+          hidden
+          onChange={(e) => {
+            addFiles(e.target.files);
+            e.target.value = "";
+          }}
+        />
+        <button
+          type="button"
+          className="button subtle small attach"
+          onClick={() => fileInputRef.current?.click()}
+          disabled={loading}
+        >
+          Attach
+        </button>
         <label className="model">
           <span className="sr-only">Model</span>
           <select

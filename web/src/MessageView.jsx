@@ -1,6 +1,7 @@
 // One message: the user's text as typed; the assistant's parts as the AI SDK builds them
 // (text as sanitised Markdown, reasoning and tool calls folded away).
-import { memo, useMemo, useState } from "react";
+import { memo, useEffect, useMemo, useState } from "react";
+import { fileObjectUrl } from "./api.js";
 import { renderMarkdown } from "./markdown.js";
 
 function Markdown({ text }) {
@@ -75,6 +76,49 @@ function userText(message) {
   return texts.length ? texts.join("\n") : (message.content ?? "");
 }
 
+const FILE_URL = /^\/api\/v2\/chats\/files\/[0-9a-f-]+$/;
+
+// An uploaded file's bytes, read with the token, as an object URL while shown.
+function useFileUrl(url) {
+  const [objectUrl, setObjectUrl] = useState(null);
+  useEffect(() => {
+    if (!FILE_URL.test(url)) return undefined;
+    let made = null;
+    let cancelled = false;
+    fileObjectUrl(url).then(
+      (u) => {
+        if (cancelled) URL.revokeObjectURL(u);
+        else setObjectUrl((made = u));
+      },
+      () => {},
+    );
+    return () => {
+      cancelled = true;
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [url]);
+  return objectUrl;
+}
+
+// A user message's attachment: an image shown, a PDF (or anything else) as a link. Only data:
+// URLs and uploaded files are shown; any other URL is left as its name.
+function Attachment({ attachment }) {
+  const url = typeof attachment?.url === "string" ? attachment.url : "";
+  const inline = url.startsWith("data:") ? url : null;
+  const fetched = useFileUrl(url);
+  const href = inline ?? fetched;
+  const name = attachment?.name || "file";
+  if ((attachment?.contentType ?? "").startsWith("image/"))
+    return href ? <img className="attachment-image" src={href} alt={name} /> : <span className="attachment-name">{name}</span>;
+  return href ? (
+    <a className="attachment-link" href={href} download={name}>
+      {name}
+    </a>
+  ) : (
+    <span className="attachment-name">{name}</span>
+  );
+}
+
 function EditForm({ text, onSave, onCancel }) {
   const [value, setValue] = useState(text);
   return (
@@ -123,7 +167,14 @@ function UserMessage({ message, onEdit }) {
         />
       ) : (
         <>
-          <div className="bubble plain">{text}</div>
+          {Array.isArray(message.experimental_attachments) && message.experimental_attachments.length > 0 && (
+            <div className="attachments-shown">
+              {message.experimental_attachments.map((a, i) => (
+                <Attachment key={i} attachment={a} />
+              ))}
+            </div>
+          )}
+          {text && <div className="bubble plain">{text}</div>}
           {onEdit && (
             <div className="message-foot">
               <button type="button" className="button subtle small" onClick={() => setEditing(true)}>

@@ -91,14 +91,16 @@ export async function errorFromResponse(response) {
 }
 
 // fetch with the token; throws ApiError for an error status and TypeError when the network fails.
-export async function apiFetch(path, { method = "GET", body, token = getToken(), signal } = {}) {
+// `raw`: a Blob sent as it is (an upload), instead of `body` as JSON.
+export async function apiFetch(path, { method = "GET", body, raw, token = getToken(), signal } = {}) {
   const headers = {};
   if (token) headers["Coder-Session-Token"] = token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (raw !== undefined) headers["Content-Type"] = raw.type || "application/octet-stream";
   const response = await fetch(path, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
     credentials: "omit",
     cache: "no-store",
     signal,
@@ -163,6 +165,21 @@ export async function getMessagesPage(id, beforeId = null) {
 export const listModels = (token) => apiJson("/api/v2/deployment/llms", { token });
 export const interruptChat = (id) =>
   apiFetch(`/api/v2/chats/${encodeURIComponent(id)}/interrupt`, { method: "POST" });
+
+// POST /api/v2/chats/files (API.md §10): the file as the raw body; {id, media_type, size}. The
+// attachment a message carries for it is fileAttachment(name, uploaded).
+export const uploadFile = (file) => apiJson("/api/v2/chats/files", { method: "POST", raw: file });
+export const fileAttachment = (name, uploaded) => ({
+  name,
+  contentType: uploaded.media_type,
+  url: `/api/v2/chats/files/${uploaded.id}`,
+});
+// An uploaded file's bytes as an object URL (the token goes in a header: an <img src> could
+// not send it); the caller revokes it.
+export async function fileObjectUrl(url) {
+  const response = await apiFetch(url);
+  return URL.createObjectURL(await response.blob());
+}
 
 // GET /api/v2/chats/cost/me/summary (API.md §9): the user's model calls from `start` (RFC 3339;
 // default: the first of this month), with their budget now (null: none).
