@@ -23,8 +23,7 @@ TEST_F(Cli, HelpDocumentsEveryCommandAndOption) {
   EXPECT_EQ(r.exit_code, 0);
   for (const char* command :
        {"serve", "migrate", "config check", "users create", "users list", "users suspend",
-        "users activate", "users budget", "tokens create", "tokens list", "tokens revoke",
-        "usage"})
+        "users activate", "users budget", "tokens create", "tokens list", "tokens revoke", "usage"})
     EXPECT_NE(r.out.find(command), std::string::npos) << command;
   r = chatd({"serve", "--help"});
   EXPECT_EQ(r.exit_code, 0);

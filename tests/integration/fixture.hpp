@@ -75,9 +75,9 @@ class ReplyTest : public StackTest {
 
   StreamedResponse post(const std::string& token, const std::string& chat,
                         const nlohmann::json& body) {
-    return http_stream(
-        "POST", stack_->url("/api/v2/chats/" + chat + "/messages"),
-        {"Coder-Session-Token: " + token, "Content-Type: application/json"}, body.dump());
+    return http_stream("POST", stack_->url("/api/v2/chats/" + chat + "/messages"),
+                       {"Coder-Session-Token: " + token, "Content-Type: application/json"},
+                       body.dump());
   }
 
   StreamedResponse send(const std::string& token, const std::string& chat, const std::string& model,

@@ -117,9 +117,9 @@ TEST_F(Usage, ACallCutShortIsRecordedWithWhatCameBeforeTheCut) {
 TEST_F(Usage, AnInterruptedCallIsRecordedWithWhatCameBeforeTheInterrupt) {
   auto token = stack_->new_user_token(unique("interruptedcall"));
   std::string chat = create_chat(token)["id"];
-  ASSERT_EQ(
-      send(token, chat, "fake-anthropic", script_message({{"steps", {{{"text", "first"}}}}})).status,
-      200);
+  ASSERT_EQ(send(token, chat, "fake-anthropic", script_message({{"steps", {{{"text", "first"}}}}}))
+                .status,
+            200);
   stack_->sql("DELETE FROM usage_records WHERE chat_id = '" + chat + "'");
   std::string words;
   for (int i = 0; i < 60; ++i) words += "w" + std::to_string(i) + " ";
