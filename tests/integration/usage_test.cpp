@@ -23,6 +23,39 @@ class Usage : public ReplyTest {
         "FROM usage_records WHERE chat_id = '" +
         chat + "' ORDER BY id");
   }
+  // A thread joined however the test ends (an ASSERT must not leave it running).
+  struct JoinedThread {
+    std::thread thread;
+    ~JoinedThread() {
+      if (thread.joinable()) thread.join();
+    }
+  };
+  // A chat with a reply running on `streaming` into `response`: 60 words 100 ms apart from
+  // fake-anthropic, reporting `usage`, once a checkpoint holds its call in flight. A first
+  // exchange comes before it (so it asks for no title), and the ledger of the chat is emptied.
+  std::string chat_with_a_call_in_flight(const std::string& token, const json& usage,
+                                         std::thread& streaming, StreamedResponse& response) {
+    std::string chat = create_chat(token)["id"];
+    EXPECT_EQ(
+        send(token, chat, "fake-anthropic", script_message({{"steps", {{{"text", "first"}}}}}))
+            .status,
+        200);
+    stack_->sql("DELETE FROM usage_records WHERE chat_id = '" + chat + "'");
+    std::string words;
+    for (int i = 0; i < 60; ++i) words += "w" + std::to_string(i) + " ";
+    streaming = std::thread([this, token, chat, usage, words, &response] {
+      response = send(token, chat, "fake-anthropic",
+                      script_message({{"steps", {{{"text", words}, {"token_delay_ms", 100}}}},
+                                      {"usage", usage}}));
+    });
+    EXPECT_TRUE(wait_until(
+        [&] {
+          return stack_->sql("SELECT open_call IS NOT NULL FROM chat_replies WHERE chat_id = '" +
+                             chat + "'")[0][0] == "t";
+        },
+        10s));
+    return chat;
+  }
 };
 
 // Each step reports prompt 1000 (600 of it cache reads), 50 out (20 of it reasoning) and 40
@@ -116,27 +149,11 @@ TEST_F(Usage, ACallCutShortIsRecordedWithWhatCameBeforeTheCut) {
 // reported by then (Anthropic: the input, when the message starts): 1000 × 3 + 1 × 15 = 3015.
 TEST_F(Usage, AnInterruptedCallIsRecordedWithWhatCameBeforeTheInterrupt) {
   auto token = stack_->new_user_token(unique("interruptedcall"));
-  std::string chat = create_chat(token)["id"];
-  ASSERT_EQ(send(token, chat, "fake-anthropic", script_message({{"steps", {{{"text", "first"}}}}}))
-                .status,
-            200);
-  stack_->sql("DELETE FROM usage_records WHERE chat_id = '" + chat + "'");
-  std::string words;
-  for (int i = 0; i < 60; ++i) words += "w" + std::to_string(i) + " ";
-  StreamedResponse r;
-  std::thread streaming([&] {
-    r = send(token, chat, "fake-anthropic",
-             script_message({{"steps", {{{"text", words}, {"token_delay_ms", 100}}}},
-                             {"usage", {{"prompt", 1000}}}}));
-  });
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return stack_->sql("SELECT open_call IS NOT NULL FROM chat_replies WHERE chat_id = '" +
-                           chat + "'")[0][0] == "t";
-      },
-      10s));
+  StreamedResponse r;  // before the thread that writes it
+  JoinedThread streaming;
+  std::string chat = chat_with_a_call_in_flight(token, {{"prompt", 1000}}, streaming.thread, r);
   EXPECT_EQ(call("POST", "/api/v2/chats/" + chat + "/interrupt", token).status, 204);
-  streaming.join();
+  streaming.thread.join();
   EXPECT_EQ(count_prefix(r.lines(), "d:"), 1u) << r.body;
   auto rows = ledger(chat);
   ASSERT_EQ(rows.size(), 1u);
@@ -149,25 +166,14 @@ TEST_F(Usage, AnInterruptedCallIsRecordedWithWhatCameBeforeTheInterrupt) {
 // at its cost, as the reply's checkpoints saw it: 1000×3 + 600×0.30 + 40×3.75 + 1×15 = 3345.
 TEST_F(Usage, ACallAKilledWorkerLeftIsRecordedByRecovery) {
   auto token = stack_->new_user_token(unique("killedcall"));
-  std::string chat = create_chat(token)["id"];
-  // A first exchange, so that the reply asks for no title.
-  ASSERT_EQ(send(token, chat, "fake-anthropic", script_message({{"steps", {{{"text", "first"}}}}}))
-                .status,
-            200);
-  stack_->sql("DELETE FROM usage_records WHERE chat_id = '" + chat + "'");
-  std::string words;
-  for (int i = 0; i < 60; ++i) words += "w" + std::to_string(i) + " ";
-  std::thread streaming([&] {
-    send(token, chat, "fake-anthropic",
-         script_message({{"steps", {{{"text", words}, {"token_delay_ms", 100}}}},
-                         {"usage", {{"prompt", 1000}, {"cache_read", 600}, {"cache_write", 40}}}}));
-  });
+  StreamedResponse r;  // before the thread that writes it
+  JoinedThread streaming;
+  std::string chat = chat_with_a_call_in_flight(
+      token, {{"prompt", 1000}, {"cache_read", 600}, {"cache_write", 40}}, streaming.thread, r);
   const std::string reply_row = "FROM chat_replies WHERE chat_id = '" + chat + "'";
-  ASSERT_TRUE(wait_until(
-      [&] { return stack_->sql("SELECT open_call IS NOT NULL " + reply_row)[0][0] == "t"; }, 10s));
   auto worker = stack_->sql("SELECT worker " + reply_row)[0][0];
   ASSERT_EQ(::kill(std::stoi(worker.substr(worker.rfind(':') + 1)), SIGKILL), 0);
-  streaming.join();
+  streaming.thread.join();
   ASSERT_TRUE(wait_until(
       [&] { return stack_->sql("SELECT finished_at IS NOT NULL " + reply_row)[0][0] == "t"; },
       15s));
