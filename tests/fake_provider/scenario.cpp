@@ -224,9 +224,8 @@ Conversation read_google(const json& body) {
     for (const json& p : parts.is_array() ? parts : json::array()) {
       const json& inline_data = field(p, "inlineData", "inline_data");
       if (inline_data.is_null()) continue;
-      // Gemini's image types have no GIF.
-      const std::vector<std::string> accepted = {"image/png",  "image/jpeg", "image/webp",
-                                                 "image/heic", "image/heif", "application/pdf"};
+      std::vector<std::string> accepted = kImageTypes;
+      accepted.push_back("application/pdf");
       add_file(c, str(field(inline_data, "mimeType", "mime_type")), str(field(inline_data, "data")),
                accepted);
     }
