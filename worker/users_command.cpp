@@ -98,30 +98,23 @@ void add_users_budget_options(po::options_description& options,
 
 int users_budget(const po::variables_map& values) {
   const auto& username = username_of(values);
-  std::optional<sql::Budget> default_budget;
+  const std::string set = values.count("set") ? values["set"].as<std::string>() : "";
+  std::optional<sql::Budget> default_budget, own;
   try {
     if (values.count("budget"))
       default_budget = config::parse_budget(values["budget"].as<std::string>());
-    std::optional<sql::Budget> own;
-    if (values.count("set")) {
-      const auto& set = values["set"].as<std::string>();
-      if (set != "none" && set != "default")
-        own = config::parse_budget(set, "budget of " + username);
-      auto pool = connect(values);
-      sql::UsageStore ledger(pool);
-      bool known =
-          set == "default" ? ledger.clear_budget(username) : ledger.set_budget(username, own);
-      if (!known) {
-        std::cerr << "chatd: no user \"" << username << "\"\n";
-        return 1;
-      }
-    }
+    if (!set.empty() && set != "none" && set != "default")
+      own = config::parse_budget(set, "budget of " + username);
   } catch (const config::ConfigError& e) {
     std::cerr << "chatd: " << e.what() << "\n";
     return 2;
   }
   auto pool = connect(values);
-  auto budget = sql::UsageStore(pool).budget_of(username, default_budget);
+  sql::UsageStore ledger(pool);
+  bool known = set.empty()        ? true
+               : set == "default" ? ledger.clear_budget(username)
+                                  : ledger.set_budget(username, own);
+  auto budget = known ? ledger.budget_of(username, default_budget) : std::nullopt;
   if (!budget) {
     std::cerr << "chatd: no user \"" << username << "\"\n";
     return 1;

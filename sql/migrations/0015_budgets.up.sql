@@ -52,6 +52,14 @@ CREATE FUNCTION chatd_budget(p_user uuid, p_period text, p_limit bigint)
    WHERE c.period IS NOT NULL
 $$;
 
+-- Whether a budget may apply to the user (the default, or one of their own): then the checks of
+-- their spend take the user's lock, so that each sees every call recorded before it. Without one,
+-- nothing is locked (a user's many replies then record their calls side by side).
+CREATE FUNCTION chatd_budget_applies(p_user uuid, p_period text) RETURNS boolean
+    LANGUAGE sql STABLE AS $$
+  SELECT p_period IS NOT NULL OR EXISTS (SELECT FROM user_budgets o WHERE o.user_id = p_user)
+$$;
+
 -- Records a model call (a row of usage_records; a chat deleted meanwhile leaves its chat id
 -- NULL) and answers the user's budget with it counted: whether the reply may call the model
 -- again. Under the user's lock, as the claim's check: each of these checks sees every call
@@ -66,16 +74,19 @@ CREATE FUNCTION chatd_record_call(p_user uuid, p_chat uuid, p_message text, p_ki
                                   p_limit bigint, p_call integer)
     RETURNS chatd_budget_state LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-  IF p_call IS NOT NULL THEN
-    UPDATE chat_replies SET calls_recorded = greatest(calls_recorded, p_call), open_call = NULL
-     WHERE chat_id = p_chat AND message_id = p_message;
+  IF chatd_budget_applies(p_user, p_period) THEN
+    PERFORM pg_advisory_xact_lock(hashtextextended('chatd_user_' || p_user::text, 0));
   END IF;
-  PERFORM pg_advisory_xact_lock(hashtextextended('chatd_user_' || p_user::text, 0));
   INSERT INTO usage_records (user_id, chat_id, message_id, kind, model, provider, input_tokens,
                              output_tokens, cache_read_tokens, cache_write_tokens,
                              reasoning_tokens, cost_micros)
   VALUES (p_user, (SELECT id FROM chats WHERE id = p_chat), p_message, p_kind, p_model,
           p_provider, p_input, p_output, p_cache_read, p_cache_write, p_reasoning, p_cost);
+  -- The reply's row last: it is locked only until this statement commits.
+  IF p_call IS NOT NULL THEN
+    UPDATE chat_replies SET calls_recorded = greatest(calls_recorded, p_call), open_call = NULL
+     WHERE chat_id = p_chat AND message_id = p_message;
+  END IF;
   RETURN chatd_budget(p_user, p_period, p_limit);
 END $$;
 
@@ -111,9 +122,12 @@ BEGIN
       RETURN;
     END IF;
   END IF;
-  -- The user's lock, which chatd_record_call takes too: this check sees every call recorded
-  -- before it (a statement after the lock has a snapshot of its own).
-  PERFORM pg_advisory_xact_lock(hashtextextended('chatd_user_' || p_user::text, 0));
+  -- The user's lock, for their limit or their budget (which chatd_record_call takes too: this
+  -- check sees every call recorded before it, a statement after the lock having a snapshot of
+  -- its own). Neither applies: no lock.
+  IF p_max_user > 0 OR chatd_budget_applies(p_user, p_budget_period) THEN
+    PERFORM pg_advisory_xact_lock(hashtextextended('chatd_user_' || p_user::text, 0));
+  END IF;
   spending := chatd_budget(p_user, p_budget_period, p_budget_limit);
   IF spending.spent_micros >= spending.limit_micros THEN
     DELETE FROM idempotency_keys k
