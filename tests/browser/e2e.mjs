@@ -10,7 +10,7 @@
 // tests/integration/browser_test.cpp starts the stack and runs this. Prints one line per test
 // and a summary "browser: N passed, M failed"; exits 1 when a test failed.
 import { chromium } from "playwright-core";
-import { mkdtemp, mkdir, rm } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -83,6 +83,11 @@ const lastAssistant = () => assistantMessages().last();
 const chatError = () => page.locator('[data-testid="chat-error"]');
 const replyState = () => page.locator(".messages").first().getAttribute("data-status");
 const chatIdFromUrl = () => /\/chats\/([0-9a-f-]+)$/.exec(new URL(page.url()).pathname)?.[1];
+
+// A real 1×1 PNG (69 bytes), as hex.
+const PNG_HEX =
+  "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154" +
+  "78da63f8ffff3f0005fe02fea7d6a4f90000000049454e44ae426082";
 
 // A message whose SCRIPT line drives the fake provider (tests/fake_provider/README.md).
 const scripted = (text, script) => `${text}\nSCRIPT ${JSON.stringify(script)}`;
@@ -286,29 +291,41 @@ try {
     assertEqual(await composer().inputValue(), "Count for me\n", "Shift+Enter adds a line");
     assertEqual(await assistantMessages().count(), 0, "nothing was sent");
     const expected = words(24, "n");
+    // Each distinct text of the reply as the page shows it, recorded in the page itself (a probe
+    // from here, a round trip per look, would miss states on a busy machine).
+    await page.evaluate(() => {
+      window.__replyTexts = new Set();
+      new MutationObserver(() => {
+        const all = document.querySelectorAll("article.message.assistant");
+        if (!all.length) return;
+        const copy = all[all.length - 1].cloneNode(true);
+        copy.querySelectorAll(".message-foot").forEach((foot) => foot.remove());
+        const text = copy.textContent.trim();
+        if (text) window.__replyTexts.add(text);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await composer().pressSequentially(`SCRIPT ${JSON.stringify({ steps: [{ text: expected, token_delay_ms: 60 }], title: "Counting in the browser" })}`);
     await composer().press("Enter");
     // From here on (the composer emptied by the send) nothing may move while the reply streams.
     await waitFor(async () => (await composer().inputValue()) === "", "the composer to empty");
     await waitFor(async () => (await replyState()) !== null, "the chat to open");
+    streamChat = chatIdFromUrl();
+    assert(streamChat, `the chat's URL: ${page.url()}`);
     const composerBox = await page.locator(".composer").boundingBox();
     await page.evaluate(() => (window.__layoutShift = 0));
-    // Several partial texts before the end: the text arrives as it is generated.
-    const seen = new Set();
     const moves = [];
     await waitFor(async () => {
       const text = await assistantText();
-      if (text) seen.add(text);
       const box = await page.locator(".composer").boundingBox({ timeout: 1000 }).catch(() => null);
       if (!box || Math.abs(box.y - composerBox.y) >= 1 || Math.abs(box.height - composerBox.height) >= 1)
         moves.push(JSON.stringify(box));
       return (await replyState()) === "ready" && text === expected;
     }, "the whole reply", 20000, 15);
     assertEqual(moves.length, 0, `the composer stays put while streaming (was ${JSON.stringify(composerBox)}, moved to ${moves[0]})`);
-    assert(seen.size >= 5, `the text arrived in several steps (${seen.size} distinct states)`);
-    assert([...seen].some((t) => t.length < expected.length / 2), "a partial text was shown");
-    streamChat = chatIdFromUrl();
-    assert(streamChat, `the chat's URL: ${page.url()}`);
+    // Several partial texts before the end: the text arrives as it is generated.
+    const seen = await page.evaluate(() => [...window.__replyTexts]);
+    assert(seen.length >= 5, `the text arrived in several steps (${seen.length} distinct states)`);
+    assert(seen.some((t) => t.length < expected.length / 2), "a partial text was shown");
     const shift = await page.evaluate(() => window.__layoutShift);
     assert(shift < 0.02, `no layout shift while streaming (CLS ${shift})`);
     assertEqual(await composer().inputValue(), "", "the composer is empty after sending");
@@ -632,23 +649,26 @@ try {
 
   await test("phone width: no horizontal scrolling; the chat list is a drawer", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.goto(`${baseUrl}/chats/${toolChat}`);
-    await lastAssistant().waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert(overflow <= 0, `no horizontal overflow (${overflow}px)`);
-    const link = page.locator(`.chat-list a[data-chat-id="${streamChat}"]`);
-    assert(!(await link.isVisible()), "the chat list is hidden");
-    await page.getByRole("button", { name: "Show chats" }).click();
-    await link.waitFor({ state: "visible" });
-    await sleep(300); // the drawer slides in
-    await page.screenshot({ path: join(artifacts, "main-view-phone-drawer.png") });
-    await link.click();
-    await waitFor(async () => chatIdFromUrl() === streamChat, "the chat opened from the drawer");
-    await waitFor(async () => !(await link.isVisible()), "the drawer closes");
-    await page.goto(`${baseUrl}/chats/${toolChat}`);
-    await lastAssistant().waitFor();
-    await page.screenshot({ path: join(artifacts, "main-view-phone.png") });
-    await page.setViewportSize({ width: 1280, height: 800 });
+    try {
+      await page.goto(`${baseUrl}/chats/${toolChat}`);
+      await lastAssistant().waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert(overflow <= 0, `no horizontal overflow (${overflow}px)`);
+      const link = page.locator(`.chat-list a[data-chat-id="${streamChat}"]`);
+      assert(!(await link.isVisible()), "the chat list is hidden");
+      await page.getByRole("button", { name: "Show chats" }).click();
+      await link.waitFor({ state: "visible" });
+      await sleep(300); // the drawer slides in
+      await page.screenshot({ path: join(artifacts, "main-view-phone-drawer.png") });
+      await link.click();
+      await waitFor(async () => chatIdFromUrl() === streamChat, "the chat opened from the drawer");
+      await waitFor(async () => !(await link.isVisible()), "the drawer closes");
+      await page.goto(`${baseUrl}/chats/${toolChat}`);
+      await lastAssistant().waitFor();
+      await page.screenshot({ path: join(artifacts, "main-view-phone.png") });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
   });
 
   await test("a pasted image is previewed, sent, seen by the model, and shown again after a reload", async () => {
@@ -657,16 +677,13 @@ try {
     await selectModel("fake-openai");
     // A real 1×1 PNG, pasted as a screenshot is.
     await composer().focus();
-    await page.evaluate(() => {
-      const hex =
-        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154" +
-        "78da63f8ffff3f0005fe02fea7d6a4f90000000049454e44ae426082";
+    await page.evaluate((hex) => {
       const bytes = new Uint8Array(hex.match(/../g).map((h) => parseInt(h, 16)));
       const data = new DataTransfer();
       data.items.add(new File([bytes], "shot.png", { type: "image/png" }));
       const textarea = document.querySelector('textarea[aria-label="Message"]');
       textarea.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
-    });
+    }, PNG_HEX);
     const attached = page.locator('[data-testid="attached-file"]');
     await attached.waitFor();
     await waitFor(async () => (await attached.getAttribute("class")) === "ready", "the upload to finish");
@@ -682,6 +699,42 @@ try {
       async () => (await shown.evaluate((img) => img.complete && img.naturalWidth)) === 1,
       "the image to load again after the reload",
     );
+  });
+
+  await test("a PDF chosen with Attach and a dropped image: both reach the model, and show after a reload", async () => {
+    await newChat();
+    await waitModelsLoaded();
+    await selectModel("fake-anthropic");
+    const pdf = Buffer.from("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
+    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.getByRole("button", { name: "Attach" }).click()]);
+    await chooser.setFiles({ name: "report.pdf", mimeType: "application/pdf", buffer: pdf });
+    await page.evaluate((hex) => {
+      const bytes = new Uint8Array(hex.match(/../g).map((h) => parseInt(h, 16)));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], "dropped.png", { type: "image/png" }));
+      const form = document.querySelector("form.composer");
+      form.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+      form.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, PNG_HEX);
+    const attached = page.locator('[data-testid="attached-file"]');
+    await waitFor(
+      async () => (await attached.evaluateAll((items) => items.map((item) => item.className))).join() === "ready,ready",
+      "both uploads to finish",
+    );
+    assertEqual(await attached.locator("img").count(), 1, "a preview of the image, the PDF by name");
+    await send(scripted("What do these say?", { steps: [{ text: "x" }], describe_files: true }));
+    await waitReplyDone();
+    const expected = `files: application/pdf ${pdf.length}, image/png 69`;
+    await waitFor(async () => (await assistantText()) === expected, `the model to get both (${expected})`);
+    await page.reload();
+    const user = page.locator("article.message.user").last();
+    await user.locator("a.attachment-link", { hasText: "report.pdf" }).waitFor();
+    const image = user.locator("img.attachment-image");
+    await waitFor(async () => (await image.evaluate((img) => img.complete && img.naturalWidth)) === 1, "the image after the reload");
+    // The PDF link downloads the bytes that were uploaded, under the file's name.
+    const [download] = await Promise.all([page.waitForEvent("download"), user.locator("a.attachment-link").click()]);
+    assertEqual(download.suggestedFilename(), "report.pdf", "the download's name");
+    assertEqual((await readFile(await download.path())).equals(pdf), true, "the PDF's bytes");
   });
 
   await test("what a chat costs is shown under it; a reached budget is said plainly", async () => {

@@ -62,7 +62,8 @@ class ReplyLoop : public ReplyTest {
     return clients;
   }
   // kReplies replies of `words` words, 100 ms apart, sent at once to new chats of a new user
-  // through a new one-worker instance.
+  // through a new one-worker instance. The provider's idle timeout is the default's order (not
+  // the stack's 3 s): hundreds of streams at once load the machine, the fake provider too.
   struct Burst {
     std::unique_ptr<Instance> instance;
     std::vector<std::string> auth;
@@ -75,10 +76,11 @@ class ReplyLoop : public ReplyTest {
   };
   std::unique_ptr<Burst> start_burst(const std::string& name, int words) {
     auto burst = std::make_unique<Burst>();
-    burst->instance =
-        std::make_unique<Instance>(*stack_, name,
-                                   std::vector<std::pair<std::string, std::string>>{
-                                       {"--workers", "1"}, {"--max-replies-per-user", "0"}});
+    burst->instance = std::make_unique<Instance>(
+        *stack_, name,
+        std::vector<std::pair<std::string, std::string>>{{"--workers", "1"},
+                                                         {"--max-replies-per-user", "0"},
+                                                         {"--upstream-idle-timeout", "30s"}});
     auto token = stack_->new_user_token(unique(name));
     burst->auth = {"Coder-Session-Token: " + token, "Content-Type: application/json"};
     burst->chats = new_chats(*burst->instance, burst->auth, kReplies);
@@ -302,11 +304,13 @@ TEST_F(ReplyLoop, ACheckpointOnALostConnectionKeepsItsPartsForTheNext) {
 // kill -9 of a worker with kReplies replies on its loop: the replies' heartbeats stop with it, and
 // recovery (any worker, any host) stores every one as failed and frees its chat within 10 s.
 TEST_F(ReplyLoop, AKilledWorkerWithHundredsOfRepliesLeavesNoneStuck) {
-  auto burst = start_burst("loopkill", 100);  // 10 s each
+  // 30 s each: however slowly a busy machine starts them, the first still run when the last
+  // begin (the kill ends them all as soon as they do).
+  auto burst = start_burst("loopkill", 300);
   const auto& chats = burst->chats;
   // Killed once (nearly) every reply runs and has been checkpointed.
   bool checkpointed = wait_until(
-      [&] { return count("finished_at IS NULL AND " + kHasParts, chats) >= kReplies - 5; }, 30s,
+      [&] { return count("finished_at IS NULL AND " + kHasParts, chats) >= kReplies - 5; }, 60s,
       100ms);
   int with_text = count(
       "finished_at IS NULL AND EXISTS (SELECT FROM chat_reply_parts p WHERE p.chat_id = "
@@ -332,15 +336,18 @@ TEST_F(ReplyLoop, AKilledWorkerWithHundredsOfRepliesLeavesNoneStuck) {
 // SIGHUP replaces the workers one by one while kReplies replies run on the old worker's loop: the
 // old worker drains, its replies end whole, new requests go to the new worker.
 TEST_F(ReplyLoop, AReloadDuringHundredsOfRepliesDropsNone) {
-  auto burst = start_burst("loophup", 40);  // 4 s each
+  auto burst = start_burst("loophup", 80);  // 8 s each
   const auto& chats = burst->chats;
   auto& chatd = *burst->instance->chatd;
-  bool running =
-      wait_until([&] { return count("finished_at IS NULL", chats) >= kReplies - 5; }, 30s, 50ms);
+  // The reload once (nearly) every reply has begun; most of them still run then, however slowly
+  // a busy machine started them.
+  bool started = wait_until([&] { return count("true", chats) >= kReplies - 5; }, 30s, 50ms);
+  int running = count("finished_at IS NULL", chats);
   auto before = chatd.worker_pids();
   ASSERT_EQ(::kill(chatd.master().pid(), SIGHUP), 0);
   burst->join();
-  ASSERT_TRUE(running);
+  ASSERT_TRUE(started);
+  ASSERT_GE(running, kReplies / 2);
   // None was cut: every stream ends with its `d`, and what is stored is what was streamed.
   std::map<std::string, std::string> stored;
   for (const auto& row : stack_->sql("SELECT chat_id, content->>'content' FROM chat_messages "
