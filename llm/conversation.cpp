@@ -217,6 +217,25 @@ Conversation read_conversation(const ModelRequest& request) {
 
 }  // namespace detail
 
+std::optional<std::string> refused_attachment(
+    const ModelRequest& request, const std::function<bool(std::string_view, bool)>& takes) {
+  if (!request.messages.is_array()) return std::nullopt;
+  for (auto message = request.messages.rbegin(); message != request.messages.rend(); ++message) {
+    if (!message->is_object() || detail::string_member(*message, "role") != "user") continue;
+    for (const auto& item : detail::read_user(*message)) {
+      if (!item.file || takes(item.file->media_type, item.file->remote())) continue;
+      const auto& file = *item.file;
+      return "The model cannot take the attachment \"" +
+             (file.name.empty() ? std::string("file") : file.name) + "\" (" +
+             (file.media_type.empty() ? std::string("of unknown type") : file.media_type) +
+             (file.remote() ? ", by URL" : "") +
+             "); attach it in another form, or choose another model.";
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 bool has_user_content(const nlohmann::json& message) { return !detail::read_user(message).empty(); }
 
 }  // namespace chatd::llm

@@ -3,9 +3,11 @@
 // its own wire format.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llm/model.hpp"
@@ -79,4 +81,10 @@ struct Conversation {
 Conversation read_conversation(const ModelRequest& request);
 
 }  // namespace detail
+
+// The first file of the newest user message that `takes` refuses (by media type, and whether
+// it is by URL), as the text of the error that ends the reply; none when it takes them all.
+std::optional<std::string> refused_attachment(
+    const ModelRequest& request, const std::function<bool(std::string_view, bool)>& takes);
+
 }  // namespace chatd::llm

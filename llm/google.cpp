@@ -351,6 +351,10 @@ class GoogleProvider final : public Provider {
 
   const std::string& type() const override { return type_; }
 
+  bool takes_file(std::string_view media_type, bool /*remote*/) const override {
+    return supported_image(std::string(media_type)) || media_type == "application/pdf";
+  }
+
   HttpCall stream_call(const ModelRequest& request) const override {
     Conversation conversation = read_conversation(request);
     json contents = json::array();

@@ -415,6 +415,11 @@ class OpenAiProvider final : public Provider {
 
   const std::string& type() const override { return type_; }
 
+  bool takes_file(std::string_view media_type, bool remote) const override {
+    // Images by URL or inline; PDFs inline only (a file part has no URL).
+    return supported_image(std::string(media_type)) || (media_type == "application/pdf" && !remote);
+  }
+
   HttpCall stream_call(const ModelRequest& request) const override {
     Conversation conversation = read_conversation(request);
     json messages = json::array();

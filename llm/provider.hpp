@@ -45,6 +45,10 @@ class Provider {
   virtual ~Provider() = default;
   virtual const std::string& type() const = 0;
   virtual HttpCall stream_call(const ModelRequest& request) const = 0;
+  // Whether a user message may attach a file of this type (by URL when `remote`) in this
+  // provider's format. A file it cannot take is left out of older messages (the model reads
+  // that it was) and fails the reply when it is in the newest one (llm/reply.cpp).
+  virtual bool takes_file(std::string_view /*media_type*/, bool /*remote*/) const { return true; }
   virtual std::unique_ptr<StreamMapper> new_stream_mapper() const = 0;
   // `retry_after` is the Retry-After header's value, empty when absent.
   virtual ProviderError parse_error(long status, const std::string& body,

@@ -4,6 +4,7 @@
 #include <system_error>
 #include <thread>
 
+#include "llm/conversation.hpp"
 #include "llm/provider_registry.hpp"
 #include "llm/sse_parser.hpp"
 
@@ -388,6 +389,16 @@ void Reply::Machine::begin_step() {
   attempt_ = 0;
   // Interrupted (or unstorable) before the step begins: no model call is made for it.
   if (!tick()) return step_done();
+  // A file of the newest message that this provider cannot take is said plainly: no call.
+  if (index_ == 0) {
+    auto refusal = refused_attachment(in_.request, [&](std::string_view type, bool remote) {
+      return in_.provider.takes_file(type, remote);
+    });
+    if (refusal) {
+      step_.error = std::move(*refusal);
+      return step_done();
+    }
+  }
   call_ = in_.provider.stream_call(in_.request);
   attempt();
 }

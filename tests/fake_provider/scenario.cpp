@@ -224,8 +224,9 @@ Conversation read_google(const json& body) {
     for (const json& p : parts.is_array() ? parts : json::array()) {
       const json& inline_data = field(p, "inlineData", "inline_data");
       if (inline_data.is_null()) continue;
-      std::vector<std::string> accepted = kImageTypes;
-      accepted.push_back("application/pdf");
+      // Gemini's image types have no GIF.
+      const std::vector<std::string> accepted = {"image/png",  "image/jpeg", "image/webp",
+                                                 "image/heic", "image/heif", "application/pdf"};
       add_file(c, str(field(inline_data, "mimeType", "mime_type")), str(field(inline_data, "data")),
                accepted);
     }

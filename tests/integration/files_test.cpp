@@ -180,6 +180,27 @@ TEST_F(Files, EveryProviderGetsTheBytesInItsOwnFormat) {
   }
 }
 
+// A type a provider has no place for (Gemini takes no GIF) ends the reply with a `3:` that says
+// so, before any call; the others take it.
+TEST_F(Files, AProviderThatCannotTakeATypeSaysSo) {
+  auto token = stack_->new_user_token(unique("gif"));
+  std::string gif = upload_id(token, kGif);
+  auto message =
+      with_files(script_message({{"steps", {{{"text", "x"}}}}, {"describe_files", true}}),
+                 {{gif, "image/gif"}});
+  std::string chat = create_chat(token)["id"];
+  auto r = send(token, chat, "fake-google", message);
+  ASSERT_EQ(r.status, 200);
+  auto lines = r.lines();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back().rfind("3:\"The model cannot take the attachment \\\"file-", 0), 0u)
+      << r.body;
+  EXPECT_NE(lines.back().find("(image/gif)"), std::string::npos) << r.body;
+  std::string other = create_chat(token)["id"];
+  auto taken = send(token, other, "fake-anthropic", message);
+  EXPECT_EQ(count_prefix(taken.lines(), "d:"), 1u) << taken.body;
+}
+
 // Unused files go a day after their upload, by one worker at a time: a file some message uses
 // stays however old, and a chat's deletion leaves its files to that rule.
 TEST_F(Files, UnusedFilesGoADayAfterTheirUpload) {

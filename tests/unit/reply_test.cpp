@@ -437,6 +437,44 @@ TEST_F(ReplyRules, ACallAfterTheFirstGoesOnlyWhenAllowed) {
   EXPECT_EQ(sink_.lines.back(), "3:\"Usage limit reached. Spent.\"\n");
 }
 
+// A file of the newest message that the provider has no place for (OpenAI: a text file, a PDF
+// by URL) ends the reply with a `3:` that says so, before any call; in older messages it is left
+// out and the model is told it was.
+TEST_F(ReplyRules, AnAttachmentTheProviderCannotTakeIsSaidPlainly) {
+  ScriptedUpstream transport(loop_, {text("never")});
+  auto in = inputs(transport, nullptr, std::nullopt, nullptr);
+  in.request.messages = json::array({{{"role", "user"},
+                                      {"content", "read this"},
+                                      {"experimental_attachments",
+                                       {{{"name", "notes.txt"},
+                                         {"contentType", "text/plain"},
+                                         {"url", "data:text/plain;base64,aGk="}}}}}});
+  Reply reply(std::move(in), sink_);
+  auto result = finish(reply);
+  EXPECT_EQ(transport.calls(), 0u);
+  EXPECT_EQ(result.finish_reason, FinishReason::kError);
+  EXPECT_EQ(result.error,
+            "The model cannot take the attachment \"notes.txt\" (text/plain); attach it in another "
+            "form, or choose another model.");
+  expect_one_ending();
+
+  ScriptedUpstream older(loop_, {text("fine")});
+  result_.reset();
+  sink_ = Lines();
+  auto again = inputs(older, nullptr, std::nullopt, nullptr);
+  again.request.messages = json::array({{{"role", "user"},
+                                         {"content", "a PDF by URL"},
+                                         {"experimental_attachments",
+                                          {{{"name", "a.pdf"},
+                                            {"contentType", "application/pdf"},
+                                            {"url", "https://example.com/a.pdf"}}}}},
+                                        {{"role", "assistant"}, {"content", "ok"}},
+                                        {{"role", "user"}, {"content", "go on"}}});
+  Reply next(std::move(again), sink_);
+  EXPECT_EQ(finish(next).finish_reason, FinishReason::kStop);
+  EXPECT_EQ(older.calls(), 1u);
+}
+
 // An interrupt while the answer is awaited ends the reply as "stop"; the late answer is ignored.
 TEST_F(ReplyRules, AnInterruptWhileTheNextCallWaitsEndsTheReply) {
   Tools tools;
