@@ -42,15 +42,32 @@ std::vector<std::string> file_ids(const nlohmann::json& messages) {
 }  // namespace
 
 void upload_file(Context& context, Request& request, ResponseWriter& out) {
-  if (request.body.size() > context.reply.max_file_bytes) throw body_too_large();
-  auto media_type = base::sniff_media_type(request.body);
+  // The body comes in pieces, each passed on to the database before the next is read; the
+  // first one judges the type, before anything is stored.
+  const uint64_t max_bytes = context.reply.max_file_bytes;
+  std::string chunk(sql::FileStore::kChunkBytes, '\0');
+  uint64_t total = 0;
+  auto next = [&]() -> std::string_view {
+    size_t got = request.read(chunk.data(), chunk.size());
+    total += got;
+    if (total > max_bytes) throw body_too_large();
+    return {chunk.data(), got};
+  };
+  std::string_view first = next();
+  auto media_type = base::sniff_media_type(first);
   if (!media_type)
     throw ApiError(415, "Unsupported file type.",
                    "PNG, JPEG, GIF, WebP and PDF files can be uploaded; this file is none of "
                    "them (its type is judged from its bytes, not from Content-Type).");
-  auto stored =
-      context.store.files.store(request.identity->user_id, *media_type, std::move(request.body),
-                                static_cast<long long>(context.reply.max_file_storage_bytes));
+  bool first_given = false;
+  auto stored = context.store.files.store(
+      request.identity->user_id, *media_type,
+      [&]() -> std::string_view {
+        if (first_given) return next();
+        first_given = true;
+        return first;
+      },
+      static_cast<long long>(context.reply.max_file_storage_bytes));
   if (!stored)
     throw ApiError(413, "File storage limit reached.",
                    "Your files may take at most " +

@@ -1,5 +1,6 @@
 #include "handlers/http.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "base/json_text.hpp"
@@ -16,6 +17,22 @@ const std::string kEmpty;
 const std::string* Request::header(std::string_view name) const {
   auto it = headers.find(name);
   return it == headers.end() ? nullptr : &it->second;
+}
+
+size_t Request::read(char* to, size_t n) {
+  size_t got = 0;
+  if (!read_body) {  // a body read whole: handed out from `body`
+    got = std::min(n, body.size() - std::min(body.size(), body_read));
+    std::copy_n(body.data() + body_read, got, to);
+    body_read += got;
+    return got;
+  }
+  while (got < n) {
+    size_t more = read_body(to + got, n - got);
+    if (more == 0) break;
+    got += more;
+  }
+  return got;
 }
 
 const std::string& Request::path_param(std::string_view name) const {

@@ -43,6 +43,11 @@ struct Request {
   // Request headers by lower-case name with '-' ("coder-session-token").
   std::map<std::string, std::string, std::less<>> headers;
   std::string body;
+  // A route that streams its body (an upload) finds it here instead of in `body`: reads up to
+  // `n` bytes into `to`, as they come; 0 at the end.
+  using BodyReader = std::function<size_t(char* to, size_t n)>;
+  BodyReader read_body;
+  size_t body_read = 0;  // how much of `body` read() has handed out
   std::string remote_addr;
   std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
 
@@ -52,6 +57,8 @@ struct Request {
   std::optional<Identity> identity;  // set when the credentials were checked in the database
 
   const std::string* header(std::string_view name) const;
+  // Fills `to` from the body (streamed or not) as far as it goes; how much it put there.
+  size_t read(char* to, size_t n);
   const std::string& path_param(std::string_view name) const;
   // The first value of a query parameter, percent-decoded.
   std::optional<std::string> query_param(std::string_view name) const;

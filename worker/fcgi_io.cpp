@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <string_view>
@@ -27,7 +28,7 @@ std::string header_name(std::string_view cgi_name) {
 
 }  // namespace
 
-BodyStatus read_request(FCGX_Request& raw, const BodyLimit& body_limit, http::Request& out) {
+BodyStatus read_request(FCGX_Request& raw, const BodyRules& rules, http::Request& out) {
   std::string_view request_uri, document_uri, content_length;
   for (char** env = raw.envp; env && *env; ++env) {
     std::string_view param(*env);
@@ -57,11 +58,22 @@ BodyStatus read_request(FCGX_Request& raw, const BodyLimit& body_limit, http::Re
   out.path = uri.substr(0, uri.find('?'));
 
   // nginx always sends a length (it buffers the body); read to EOF when there is none.
-  const uint64_t max_body = body_limit(out.method, out.path);
+  const BodyRule rule = rules(out.method, out.path);
+  const uint64_t max_body = rule.max;
   auto length = parse_unsigned(content_length);
   uint64_t want = length ? *length : UINT64_MAX;
   bool too_large = length && *length > max_body;
-  if (length && !too_large) out.body.reserve(*length);  // one buffer, never grown (uploads)
+  if (rule.streamed && !too_large) {
+    out.read_body = [in = raw.in, left = want](char* to, size_t n) mutable -> size_t {
+      int chunk = static_cast<int>(std::min<uint64_t>({n, left, size_t{1} << 30}));
+      int got = chunk > 0 ? FCGX_GetStr(to, chunk, in) : 0;
+      if (got <= 0) return 0;
+      left -= static_cast<uint64_t>(got);
+      return static_cast<size_t>(got);
+    };
+    return BodyStatus::kOk;
+  }
+  if (length && !too_large) out.body.reserve(*length);  // one buffer, never grown
   char buf[16384];
   uint64_t total = 0;
   while (total < want) {
@@ -74,6 +86,12 @@ BodyStatus read_request(FCGX_Request& raw, const BodyLimit& body_limit, http::Re
   }
   if (too_large) out.body.clear();
   return too_large ? BodyStatus::kTooLarge : BodyStatus::kOk;
+}
+
+void drain_body(FCGX_Request& raw) {
+  char buf[16384];
+  while (FCGX_GetStr(buf, sizeof buf, raw.in) > 0) {
+  }
 }
 
 bool FcgiResponseWriter::write_head(int status, const http::Headers& headers) {

@@ -15,11 +15,21 @@ namespace chatd {
 
 enum class BodyStatus { kOk, kTooLarge };
 
+// How a request (by method and path) takes its body: at most `max` bytes, read whole into
+// Request::body before the handler runs, or `streamed` to it (Request::read_body) as it comes.
+struct BodyRule {
+  uint64_t max = 0;
+  bool streamed = false;
+};
+using BodyRules = std::function<BodyRule(std::string_view method, std::string_view path)>;
+
 // Copies the params (libfcgi frees them at the next accept) and reads the body, refusing one
-// over its limit: it is then read and dropped, so nginx never sees a half-read request.
-// `max_body` says how large a body the request (by method and path) may have.
-using BodyLimit = std::function<uint64_t(std::string_view method, std::string_view path)>;
-BodyStatus read_request(FCGX_Request& raw, const BodyLimit& max_body, http::Request& out);
+// over its limit: it is then read and dropped, so nginx never sees a half-read request. A
+// streamed body is left to the handler (its length, when given, checked first), and to
+// drain_body after it.
+BodyStatus read_request(FCGX_Request& raw, const BodyRules& rules, http::Request& out);
+// Reads and drops what the handler left of a streamed body.
+void drain_body(FCGX_Request& raw);
 
 // Once a client stops reading, nginx stops reading from chatd (its buffer for that client is
 // full) and a write to nginx would wait for as long as the client does, or for ever longer when

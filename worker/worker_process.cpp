@@ -220,11 +220,11 @@ class Worker {
   http::ReplyLoop reply_loop_;
   base::InFlight live_;  // live responses not yet ended
   http::Context context_;
-  // max-body-size, but max-file-size for an upload (API.md §10).
-  const BodyLimit body_limit_ = [this](std::string_view method, std::string_view path) {
+  // max-body-size, but max-file-size for an upload (API.md §10), streamed to the database.
+  const BodyRules body_rules_ = [this](std::string_view method, std::string_view path) {
     if (method == "POST" && path == "/api/v2/chats/files")
-      return std::max(setup_.serve.max_body_size, setup_.serve.max_file_size);
-    return setup_.serve.max_body_size;
+      return BodyRule{std::max(setup_.serve.max_body_size, setup_.serve.max_file_size), true};
+    return BodyRule{setup_.serve.max_body_size, false};
   };
   // Readable once the worker stops accepting; every request thread waits on it.
   const int stop_fd_;
@@ -360,7 +360,7 @@ bool Worker::handle(FCGX_Request& raw, unsigned thread) {
   const uint64_t statements_before = sql::statements_sent;
   http::Request request;
   FcgiResponseWriter fcgi(raw, live_);
-  BodyStatus body = read_request(raw, body_limit_, request);
+  BodyStatus body = read_request(raw, body_rules_, request);
   const std::string id = request_id(request);
   log::RequestScope log_scope(id);
   metrics::WorkerObserver::Scope scope(observer_, thread, id, request.method);
@@ -370,6 +370,7 @@ bool Worker::handle(FCGX_Request& raw, unsigned thread) {
     http::write_error(out, http::body_too_large());
   } else {
     outcome = http::handle_request(context_, request, out);
+    if (request.read_body) drain_body(raw);
   }
 
   const auto& notes = scope.notes();

@@ -1,18 +1,40 @@
 #include "sql/store/files.hpp"
 
+#include <openssl/evp.h>
+
+#include <memory>
+#include <stdexcept>
+
 #include "sql_queries.hpp"
 
 namespace chatd::sql {
 
 std::optional<StoredFile> FileStore::store(const std::string& user_id, std::string_view media_type,
-                                           std::string data, long long max_bytes) {
-  pqxx::binarystring bytes(data.data(), data.size());
-  std::string().swap(data);
-  auto row =
-      exec1(kNoRetry, query::chat_files_insert, user_id, std::string(media_type), bytes, max_bytes);
-  if (std::string_view(row["outcome"].c_str()) != "stored") return std::nullopt;
-  return StoredFile{row["id"].c_str(), std::string(media_type), row["size"].as<long long>(),
-                    row["created_at"].c_str()};
+                                           const Chunks& next, long long max_bytes) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!sha || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 is not available");
+  return transaction(kNoRetry, [&](pqxx::work& tx) -> std::optional<StoredFile> {
+    std::string file =
+        exec1(tx, query::chat_files_begin, user_id, std::string(media_type))["id"].c_str();
+    long long size = 0;
+    int n = 0;
+    for (std::string_view chunk = next(); !chunk.empty(); chunk = next()) {
+      EVP_DigestUpdate(sha.get(), chunk.data(), chunk.size());
+      size += static_cast<long long>(chunk.size());
+      exec(tx, query::chat_file_chunks_insert, file, n++,
+           pqxx::binarystring(chunk.data(), chunk.size()));
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    EVP_DigestFinal_ex(sha.get(), digest, &digest_size);
+    auto row = exec1(tx, query::chat_files_finish, user_id, file,
+                     pqxx::binarystring(digest, digest_size), size, max_bytes);
+    tx.commit();
+    if (std::string_view(row["outcome"].c_str()) != "stored") return std::nullopt;
+    return StoredFile{row["id"].c_str(), std::string(media_type), row["size"].as<long long>(),
+                      row["created_at"].c_str()};
+  });
 }
 
 std::vector<FileData> FileStore::read(const std::string& user_id,

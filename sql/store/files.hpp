@@ -2,6 +2,7 @@
 // owner alone, deleted 24 hours after their upload once no message references them.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,12 +30,16 @@ class FileStore : Executor {
  public:
   using Executor::Executor;
 
-  // Stores `data` (of the type judged from it) for the user, or finds the same bytes they
-  // uploaded before; none when it would take their files past `max_bytes`. The bytes go to
-  // PostgreSQL as a binary parameter, no escaping; `data` is let go once libpqxx has its copy,
-  // so that an upload never holds more than two copies (that one, and libpq's message).
+  // The next piece of an upload's bytes (any size up to kChunkBytes); empty at their end.
+  using Chunks = std::function<std::string_view()>;
+  static constexpr size_t kChunkBytes = 256 * 1024;
+
+  // Stores the bytes `next` gives (of the type judged from their start) for the user, or finds
+  // the same bytes they uploaded before; none when it would take their files past `max_bytes`.
+  // Each piece goes to PostgreSQL as it comes, a binary parameter of its own, and the digest
+  // is taken on the way: no copy of the whole file is made.
   std::optional<StoredFile> store(const std::string& user_id, std::string_view media_type,
-                                  std::string data, long long max_bytes);
+                                  const Chunks& next, long long max_bytes);
   // The user's files among `ids` (canonical UUIDs), with their bytes or without; another
   // user's are not there.
   std::vector<FileData> read(const std::string& user_id, const std::vector<std::string>& ids,

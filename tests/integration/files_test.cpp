@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "fixture.hpp"
+#include "sql/migrate.hpp"
 #include "sql/pool.hpp"
 
 namespace chatd::test {
@@ -41,6 +42,14 @@ class Files : public ReplyTest {
     auto r = upload(token, bytes);
     EXPECT_EQ(r.status, 201) << r.body;
     return json::parse(r.body)["id"];
+  }
+  // How many files and pieces the user has in the database.
+  std::string stored_of(const std::string& username) {
+    auto row = stack_->sql(
+        "SELECT count(DISTINCT f.id), count(c.n) FROM chat_files f JOIN users u ON u.id = "
+        "f.user_id LEFT JOIN chat_file_chunks c ON c.file_id = f.id WHERE u.username = '" +
+        username + "'")[0];
+    return row[0] + " files, " + row[1] + " pieces";
   }
   // A user message attaching uploaded files by URL.
   static json with_files(json message,
@@ -104,15 +113,59 @@ TEST_F(Files, AnUploadMayHaveExactlyTheSizeLimit) {
   EXPECT_EQ(over.status, 413) << over.body;
 }
 
+// An upload goes to the database in pieces as it comes (migration 0017): a file of several
+// pieces comes back whole and in order; the same bytes again are the same file, and neither
+// that upload nor a refused one leaves a row or a piece behind.
+TEST_F(Files, ALargeFileIsStoredInPiecesAndComesBackWhole) {
+  auto name = unique("pieces");
+  auto token = stack_->new_user_token(name);
+  std::string bytes = kPdf;
+  for (size_t i = 0; bytes.size() < 1'100'000; ++i) bytes += std::to_string(i * 7919) + ",";
+  auto id = upload_id(token, bytes);
+  auto got = call("GET", "/api/v2/chats/files/" + id, token);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_TRUE(got.body == bytes) << "the bytes differ (" << got.body.size() << " of "
+                                 << bytes.size() << ")";
+  auto pieces = [&] {
+    return stack_->sql("SELECT count(*) FROM chat_file_chunks WHERE file_id = '" + id + "'")[0][0];
+  };
+  size_t expected = (bytes.size() + sql::FileStore::kChunkBytes - 1) / sql::FileStore::kChunkBytes;
+  EXPECT_EQ(pieces(), std::to_string(expected));
+  EXPECT_EQ(upload_id(token, bytes), id);
+  EXPECT_EQ(stored_of(name), "1 files, " + std::to_string(expected) + " pieces");
+}
+
+// A file stored whole before migration 0017 is its one piece after it.
+TEST_F(Files, FilesStoredBeforeThePiecesMigrationAreKept) {
+  stack_->sql("CREATE DATABASE files_0016");
+  pqxx::connection conn("host=" + stack_->dir + "/pg dbname=files_0016 user=postgres");
+  auto migrations = sql::order_migrations(sql::embedded_migrations());
+  ASSERT_EQ(migrations.at(16).version, 17);
+  sql::migrate(conn, {migrations.begin(), migrations.begin() + 16});
+  pqxx::nontransaction(conn).exec(
+      "INSERT INTO users (username) VALUES ('older'); INSERT INTO chat_files (user_id, sha256, "
+      "media_type, size, data) SELECT id, sha256('\\x0102'::bytea), 'application/pdf', 2, "
+      "'\\x0102'::bytea FROM users");
+  sql::migrate(conn, migrations);
+  pqxx::nontransaction tx(conn);
+  EXPECT_EQ(tx.exec("SELECT encode(data, 'hex'), n FROM chat_file_chunks")[0][0].c_str(), "0102"s);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                    "'chat_files' AND column_name = 'data'")[0][0]
+                .as<int>(),
+            0);
+}
+
 // max-file-storage-per-user: an upload past it is refused; the same bytes again cost nothing.
 TEST_F(Files, AUsersFilesStayWithinTheirStorageLimit) {
   Instance small(*stack_, "filestorage", {{"--max-file-storage-per-user", "100"}});
-  auto token = stack_->new_user_token(unique("storage"));
+  auto name = unique("storage");
+  auto token = stack_->new_user_token(name);
   ASSERT_EQ(upload(token, kPng, "image/png", small.url("")).status, 201);  // 67 bytes
   auto full = upload(token, kGif, "image/gif", small.url(""));             // 43 more
   EXPECT_EQ(full.status, 413) << full.body;
   EXPECT_EQ(json::parse(full.body)["message"], "File storage limit reached.");
   EXPECT_EQ(upload(token, kPng, "image/png", small.url("")).status, 201);
+  EXPECT_EQ(stored_of(name), "1 files, 1 pieces");  // nothing of the refused upload
 }
 
 TEST_F(Files, OnlyTheOwnerReadsAFileAndAttachesIt) {
