@@ -12,9 +12,10 @@ CREATE TABLE chat_file_chunks (
 -- Images and PDFs are compressed already: stored out of line as they are.
 ALTER TABLE chat_file_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 
-INSERT INTO chat_file_chunks (file_id, n, data) SELECT id, 0, data FROM chat_files;
-ALTER TABLE chat_files DROP COLUMN data;
-DROP FUNCTION chatd_store_file(uuid, text, bytea, bigint);
+-- Only added to, as every migration (README "Upgrade"): a file stored whole before keeps its
+-- bytes in chat_files.data, which a piecewise upload leaves empty, and readers take the pieces
+-- where there are any, else that column; chatd_store_file stays for the hosts not yet upgraded.
+ALTER TABLE chat_files ALTER COLUMN data SET DEFAULT ''::bytea;
 
 -- The end of an upload whose pieces are in (the row p_file, written in this transaction): the
 -- file, or the same bytes the user uploaded before (their upload time renewed; p_file goes),
