@@ -11,6 +11,7 @@
 #include "worker/commands.hpp"
 #include "worker/config.hpp"
 #include "worker/log.hpp"
+#include "worker/manual.hpp"
 #include "worker/master.hpp"
 #include "worker/mcp_config.hpp"
 #include "worker/provider_config.hpp"
@@ -64,6 +65,33 @@ int config_check(const po::variables_map& values, const std::vector<std::string>
   shown.add(config::general_options()).add(config::serve_options());
   std::cout << config::describe(values, shown) << config::describe_providers(settings.providers)
             << config::describe_mcp_servers(settings.mcp_servers);
+  return 0;
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+std::vector<Command> command_table();
+
+// chatd manual chatd.8 | chatd.conf.5: the manual page, in roff (worker/manual.hpp).
+int manual(const po::variables_map& values) {
+  std::string page = values.count("page") ? values["page"].as<std::string>() : "";
+  if (page == "chatd.8") {
+    std::vector<ManualCommand> commands;
+    for (const auto& c : command_table())
+      if (c.words.front() != "manual") commands.push_back({joined(c.words), c.summary});
+    std::cout << manual_chatd(CHATD_VERSION, commands, config::general_options());
+  } else if (page == "chatd.conf.5") {
+    po::options_description keys;
+    keys.add(config::general_options()).add(config::serve_options());
+    std::cout << manual_chatd_conf(CHATD_VERSION, keys);
+  } else {
+    std::cerr << "chatd manual: which page? chatd.8 or chatd.conf.5\n";
+    return 2;
+  }
   return 0;
 }
 
@@ -140,13 +168,14 @@ std::vector<Command> command_table() {
        "revoke a token by its id",
        add_token_id_argument,
        plain(tokens_revoke)},
+      {{"manual"},
+       "print a manual page in roff: chatd.8 or chatd.conf.5 (for the package build)",
+       [](po::options_description& o, po::positional_options_description& p) {
+         o.add_options()("page", po::value<std::string>(), "chatd.8 or chatd.conf.5");
+         p.add("page", 1);
+       },
+       plain(manual)},
   };
-}
-
-std::string joined(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
-  return out;
 }
 
 void usage(std::ostream& out, const std::vector<Command>& table) {
@@ -173,6 +202,10 @@ int main(int argc, char** argv) {
   for (const auto& c : table) {
     if (args.size() >= c.words.size() && std::equal(c.words.begin(), c.words.end(), args.begin()))
       command = &c;
+  }
+  if (args.size() == 1 && (args[0] == "--version" || args[0] == "version")) {
+    std::cout << "chatd " << CHATD_VERSION << "\n";
+    return 0;
   }
   if (!command) {
     bool asked = !args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help");
