@@ -1,6 +1,7 @@
 #include "handlers/files.hpp"
 
 #include <set>
+#include <utility>
 
 #include "base/media_type.hpp"
 #include "base/text.hpp"
@@ -53,20 +54,15 @@ void upload_file(Context& context, Request& request, ResponseWriter& out) {
     if (total > max_bytes) throw body_too_large();
     return {chunk.data(), got};
   };
-  std::string_view first = next();
-  auto media_type = base::sniff_media_type(first);
+  std::string_view pending = next();  // handed to the store first; never empty once typed
+  auto media_type = base::sniff_media_type(pending);
   if (!media_type)
     throw ApiError(415, "Unsupported file type.",
                    "PNG, JPEG, GIF, WebP and PDF files can be uploaded; this file is none of "
                    "them (its type is judged from its bytes, not from Content-Type).");
-  bool first_given = false;
   auto stored = context.store.files.store(
       request.identity->user_id, *media_type,
-      [&]() -> std::string_view {
-        if (first_given) return next();
-        first_given = true;
-        return first;
-      },
+      [&]() { return pending.empty() ? next() : std::exchange(pending, {}); },
       static_cast<long long>(context.reply.max_file_storage_bytes));
   if (!stored)
     throw ApiError(413, "File storage limit reached.",
