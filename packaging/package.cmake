@@ -4,24 +4,14 @@
 # /usr/share/chatd/web, the manual pages generated from the option table.
 #
 # Everything here but the programs belongs to the component "deb", which a plain
-# `cmake --install` leaves alone (scripts/quickstart installs to /usr/local with it, and must not
-# write /etc); the package takes both components.
+# `cmake --install` leaves alone (it must not write /etc); the package takes both components.
 
 # cpack builds what it installs only (not the tests), as scripts/package does.
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
 set(chatd_package_dir ${CMAKE_CURRENT_BINARY_DIR}/package)
 set(chatd_packaging ${CMAKE_CURRENT_SOURCE_DIR}/packaging)
-
-# The tree's units name /usr/local/bin, where scripts/quickstart installs; the package's name
-# /usr/bin.
-foreach(unit chatd.service chatd-mock-llm.service)
-  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-               ${CMAKE_CURRENT_SOURCE_DIR}/systemd/${unit})
-  file(READ ${CMAKE_CURRENT_SOURCE_DIR}/systemd/${unit} chatd_unit)
-  string(REPLACE "/usr/local/bin/" "/usr/bin/" chatd_unit "${chatd_unit}")
-  file(WRITE ${chatd_package_dir}/${unit} "${chatd_unit}")
-endforeach()
+file(MAKE_DIRECTORY ${chatd_package_dir})
 
 # chatd(8) and chatd.conf(5), written by chatd itself from its command and option tables; and
 # the changelog, compressed as Debian keeps them. Built for the package only (scripts/package,
@@ -46,8 +36,9 @@ install(CODE [[
                     "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/bin/chatd-mock-llm" COMMAND_ERROR_IS_FATAL ANY)
   endif()
 ]] COMPONENT deb EXCLUDE_FROM_ALL)
-install(FILES ${chatd_package_dir}/chatd.service ${CMAKE_CURRENT_SOURCE_DIR}/systemd/chatd.socket
-              ${chatd_package_dir}/chatd-mock-llm.service
+install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/systemd/chatd.service
+              ${CMAKE_CURRENT_SOURCE_DIR}/systemd/chatd.socket
+              ${CMAKE_CURRENT_SOURCE_DIR}/systemd/chatd-mock-llm.service
         DESTINATION /lib/systemd/system COMPONENT deb EXCLUDE_FROM_ALL)
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/systemd/chatd.sysusers
         DESTINATION lib/sysusers.d RENAME chatd.conf COMPONENT deb EXCLUDE_FROM_ALL)

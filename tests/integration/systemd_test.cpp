@@ -77,13 +77,13 @@ TEST(SystemdUnits, PassSystemdAnalyzeVerify) {
   std::string analyze = find_program("systemd-analyze");
   if (analyze.empty()) GTEST_SKIP() << "systemd-analyze is not installed";
   // verify checks that ExecStart= names an executable: the installed paths of the units.
-  const fs::path chatd_link = "/usr/local/bin/chatd";
-  const fs::path mock_link = "/usr/local/bin/chatd-mock-llm";
+  const fs::path chatd_link = "/usr/bin/chatd";
+  const fs::path mock_link = "/usr/bin/chatd-mock-llm";
   std::error_code ec;
   bool missing = !fs::exists(fs::symlink_status(chatd_link, ec)) ||
                  !fs::exists(fs::symlink_status(mock_link, ec));
   if (missing && ::geteuid() != 0)
-    GTEST_SKIP() << "linking the binaries into /usr/local/bin needs root";
+    GTEST_SKIP() << "linking the binaries into /usr/bin needs root";
   TemporaryLinks links;
   links.add(chatd_link, CHATD_BINARY);
   links.add(mock_link, FAKE_PROVIDER_BINARY);
