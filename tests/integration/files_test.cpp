@@ -4,10 +4,17 @@
 // after their upload once no message uses them.
 #include "sql/store/files.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "fixture.hpp"
 #include "sql/pool.hpp"
+#include "tests/unit/fcgi_records.hpp"
 
 namespace chatd::test {
 namespace {
@@ -28,6 +35,74 @@ const std::string kWebp =
 const std::string kPdf =
     "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>"
     "endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"s;
+
+// One FastCGI request straight to chatd's socket, as a front end other than nginx may send it:
+// the body in FCGI_STDIN records to its end, with no CONTENT_LENGTH unless `params` has one
+// (FastCGI 1.0: 5.1 FCGI_BEGIN_REQUEST, 5.2 name-value pairs, 3.3 records). Returns the
+// response's FCGI_STDOUT content once FCGI_END_REQUEST came, or "" when it did not.
+std::string fastcgi_call(const std::string& socket_path,
+                         const std::vector<std::pair<std::string, std::string>>& params,
+                         std::string_view body) {
+  auto record = [](std::string& out, uint8_t type, std::string_view content) {
+    const char header[fcgi::kHeaderSize] = {1,
+                                            static_cast<char>(type),
+                                            0,
+                                            1,
+                                            static_cast<char>(content.size() >> 8),
+                                            static_cast<char>(content.size() & 0xff),
+                                            0,
+                                            0};
+    out.append(header, sizeof header).append(content);
+  };
+  auto length = [](std::string& out, size_t n) {
+    if (n < 128) {
+      out += static_cast<char>(n);
+      return;
+    }
+    for (int shift : {24, 16, 8, 0}) out += static_cast<char>(((n | 0x80000000u) >> shift) & 0xff);
+  };
+  std::string request, pairs;
+  record(request, 1, std::string_view("\0\1\0\0\0\0\0\0", 8));  // responder, close after
+  for (const auto& [name, value] : params) {
+    length(pairs, name.size());
+    length(pairs, value.size());
+    pairs += name + value;
+  }
+  record(request, 4, pairs);
+  record(request, 4, "");
+  for (size_t at = 0; at < body.size(); at += fcgi::kMaxContent)
+    record(request, 5, body.substr(at, fcgi::kMaxContent));
+  record(request, 5, "");
+
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  const timeval deadline{.tv_sec = 60, .tv_usec = 0};  // a hung response fails, not hangs
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof deadline);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &deadline, sizeof deadline);
+  // Written beside the reading: chatd may answer before it has read the whole body.
+  std::thread writer([&] {
+    for (size_t at = 0; at < request.size();) {
+      ssize_t n = ::send(fd, request.data() + at, request.size() - at, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      at += static_cast<size_t>(n);
+    }
+  });
+  std::string response;
+  char buffer[65536];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
+  writer.join();
+  ::close(fd);
+  std::string out;
+  bool ended = false;
+  for (const auto& r : fcgi::testing::decode(response)) {
+    if (r.type == fcgi::kStdout) out += r.content;
+    ended = ended || r.type == fcgi::kEndRequest;
+  }
+  return ended ? out : "";
+}
 
 class Files : public ReplyTest {
  protected:
@@ -146,6 +221,35 @@ TEST_F(Files, AFileStoredWholeIsReadAsBefore) {
   auto got = call("GET", "/api/v2/chats/files/" + id, token);
   ASSERT_EQ(got.status, 200);
   EXPECT_EQ(got.body, "\x01\x02"s);
+}
+
+// A FastCGI front end may send an upload without CONTENT_LENGTH (nginx never does): one past
+// max-file-size is then found too large only as it is read, after pieces of it went to the
+// database; it is refused with 413 and leaves nothing (its transaction rolled back). A body
+// refused by its first piece (415) is read to its end, and the worker goes on answering.
+TEST_F(Files, AnUploadWithoutALengthIsLimitedAsItComesAndLeavesNothing) {
+  Instance small(*stack_, "nolength", {{"--max-file-size", "600000"}});
+  auto name = unique("nolength");
+  auto token = stack_->new_user_token(name);
+  const std::vector<std::pair<std::string, std::string>> params = {
+      {"REQUEST_METHOD", "POST"},
+      {"REQUEST_URI", "/api/v2/chats/files"},
+      {"CONTENT_TYPE", "image/png"},
+      {"HTTP_CODER_SESSION_TOKEN", token},
+      {"REMOTE_ADDR", "127.0.0.1"}};
+  auto status_of = [](const std::string& response) { return response.substr(0, 11); };
+  const std::string socket = small.chatd->socket_path();
+
+  auto over = fastcgi_call(socket, params, kPng + std::string(700'000, 'x'));
+  EXPECT_EQ(status_of(over), "Status: 413") << over.substr(0, 300);
+  EXPECT_EQ(stored_of(name), "0 files, 0 pieces");
+
+  auto refused = fastcgi_call(socket, params, std::string(2'000'000, 'x'));
+  EXPECT_EQ(status_of(refused), "Status: 415") << refused.substr(0, 300);
+
+  auto fits = fastcgi_call(socket, params, kPng + std::string(500'000, 'y'));
+  EXPECT_EQ(status_of(fits), "Status: 201") << fits.substr(0, 300);
+  EXPECT_EQ(stored_of(name), "1 files, 2 pieces");
 }
 
 // max-file-storage-per-user: an upload past it is refused; the same bytes again cost nothing.
