@@ -82,8 +82,7 @@ TEST(SystemdUnits, PassSystemdAnalyzeVerify) {
   std::error_code ec;
   bool missing = !fs::exists(fs::symlink_status(chatd_link, ec)) ||
                  !fs::exists(fs::symlink_status(mock_link, ec));
-  if (missing && ::geteuid() != 0)
-    GTEST_SKIP() << "linking the binaries into /usr/bin needs root";
+  if (missing && ::geteuid() != 0) GTEST_SKIP() << "linking the binaries into /usr/bin needs root";
   TemporaryLinks links;
   links.add(chatd_link, CHATD_BINARY);
   links.add(mock_link, FAKE_PROVIDER_BINARY);
