@@ -153,9 +153,12 @@ void ReplyRecorder::finish(std::string message, llm::FinishReason finish_reason,
               reason = llm::wire_name(finish_reason), interrupted, usage]() {
     if (!refused_) {
       try {
-        context_.store.replies.finish(chat_id_, message_id_, progress, message,
-                                      {std::string(reason), interrupted}, usage.prompt_tokens,
-                                      usage.completion_tokens);
+        if (!context_.store.replies.finish(chat_id_, message_id_, progress, message,
+                                           {std::string(reason), interrupted}, usage.prompt_tokens,
+                                           usage.completion_tokens))
+          // Its heartbeat was missed for 5 s (a stalled worker): what recovery stored from
+          // the checkpoints stands, not what was streamed. Said in the request's log line.
+          failure_ = "the reply was recovered as dead before it ended";
         return;
       } catch (const sql::DatabaseUnavailable& e) {
         failure_ = sql::error_text(e);  // recovery finishes it from its parts

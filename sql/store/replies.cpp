@@ -85,13 +85,14 @@ ReplyStore::BatchAnswer ReplyStore::checkpoint(const std::vector<ReplyCheckpoint
   return answer;
 }
 
-void ReplyStore::finish(const std::string& chat_id, const std::string& message_id,
+bool ReplyStore::finish(const std::string& chat_id, const std::string& message_id,
                         const ReplyProgress& p, const std::optional<std::string>& message,
                         const ReplyEnd& end, std::optional<long long> prompt_tokens,
                         std::optional<long long> completion_tokens) {
-  exec(kNoRetry, query::chat_replies_finish, chat_id, message_id, static_cast<long long>(p.at),
-       p.parts, message, end.finish_reason, prompt_tokens, completion_tokens,
-       reply_channel(chat_id), end.interrupted);
+  return !exec(kNoRetry, query::chat_replies_finish, chat_id, message_id,
+               static_cast<long long>(p.at), p.parts, message, end.finish_reason, prompt_tokens,
+               completion_tokens, reply_channel(chat_id), end.interrupted)
+              .empty();
 }
 
 void ReplyStore::heartbeat(const std::vector<std::string>& chat_ids) {

@@ -103,8 +103,9 @@ class ReplyStore : Executor {
   };
   BatchAnswer checkpoint(const std::vector<ReplyCheckpoint>& batch);
   // Writes the last parts, stores the assistant message (JSON; when there is one and it has
-  // parts), with how it ended, and marks the reply finished.
-  void finish(const std::string& chat_id, const std::string& message_id,
+  // parts), with how it ended, and marks the reply finished. False, and nothing written, when
+  // the reply was not running any more (another worker's recovery finished it first).
+  bool finish(const std::string& chat_id, const std::string& message_id,
               const ReplyProgress& progress, const std::optional<std::string>& message,
               const ReplyEnd& end, std::optional<long long> prompt_tokens,
               std::optional<long long> completion_tokens);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sstream>
 #include <thread>
 
 #include "fixture.hpp"
@@ -230,6 +231,49 @@ TEST_F(HostileReply, AReplyIsKeptAliveByItsWorkerWhateverItsThreadDoes) {
   auto reason = stack_->sql("SELECT finish_reason FROM chat_messages WHERE chat_id = '" + chat +
                             "' AND content->>'role' = 'assistant'");
   EXPECT_EQ(reason.at(0).at(0), "stop") << "taken for dead while it ran";
+}
+
+// A worker so stalled that its replies miss their heartbeat for 5 s loses them to recovery,
+// which stores what their checkpoints hold; the reply, when it ends, finds itself finished
+// already and writes nothing over that, and its request's log line says so. Here a trigger
+// keeps every write of a running reply (the heartbeat's and the checkpoints') from moving its
+// heartbeat, as if its worker were stuck.
+TEST_F(HostileReply, AReplyTakenForDeadIsLoggedAsSuch) {
+  auto token = stack_->new_user_token(unique("stalled"));
+  std::string chat = create_chat(token)["id"];
+  stack_->sql(R"(
+    CREATE OR REPLACE FUNCTION stall_heartbeat() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.chat_id = ')" +
+              chat + R"(' AND NEW.finished_at IS NULL THEN
+        NEW.heartbeat_at := OLD.heartbeat_at;
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER stall_heartbeat BEFORE UPDATE ON chat_replies
+      FOR EACH ROW EXECUTE FUNCTION stall_heartbeat();)");
+  std::string words;
+  for (int i = 0; i < 100; ++i) words += "w" + std::to_string(i) + " ";
+  auto r = send(token, chat, "fake-openai",
+                script_message({{"steps", {{{"text", words}, {"token_delay_ms", 100}}}}}));
+  stack_->sql("DROP TRIGGER stall_heartbeat ON chat_replies; DROP FUNCTION stall_heartbeat();");
+  ASSERT_EQ(r.status, 200);
+  auto reason = stack_->sql("SELECT finish_reason FROM chat_messages WHERE chat_id = '" + chat +
+                            "' AND content->>'role' = 'assistant'");
+  ASSERT_EQ(reason.size(), 1u);
+  EXPECT_EQ(reason.at(0).at(0), "error") << "not recovered";
+  EXPECT_TRUE(wait_until(
+      [&] {
+        std::istringstream log(read_file(stack_->chatd->log_path()));
+        for (std::string line; std::getline(log, line);) {
+          auto entry = json::parse(line, nullptr, false);
+          if (entry.is_object() && entry.value("chat_id", "") == chat &&
+              entry.value("error", "") == "the reply was recovered as dead before it ended")
+            return true;
+        }
+        return false;
+      },
+      10s));
 }
 
 // Followers must not take PostgreSQL's connections: they share their worker's one LISTEN

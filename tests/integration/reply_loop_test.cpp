@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "fixture.hpp"
@@ -102,6 +103,22 @@ class ReplyLoop : public ReplyTest {
   int count(const std::string& where, const std::vector<std::string>& chats) {
     return std::stoi(stack_->sql("SELECT count(*) FROM chat_replies WHERE chat_id IN " +
                                  in_list(chats) + " AND " + where)[0][0]);
+  }
+  // What chatd logged as gone wrong (each distinct "error" of its log, counted): why replies
+  // were not stored, when a test finds that they were not.
+  static std::string failures_logged(const Chatd& chatd) {
+    std::map<std::string, int> errors;
+    std::istringstream log(read_file(chatd.log_path()));
+    for (std::string line; std::getline(log, line);) {
+      auto entry = json::parse(line, nullptr, false);
+      if (entry.is_object() && entry.contains("error")) ++errors[entry["error"].dump()];
+      if (entry.is_object() &&
+          entry.value("msg", "") == "replies of a dead worker stored as failed")
+        errors["recovered as dead: " + entry["replies"].dump()]++;
+    }
+    std::string out = "chatd logged:";
+    for (const auto& [error, n] : errors) out += "\n  " + std::to_string(n) + " × " + error;
+    return out;
   }
   // The text of a stream's `0:` parts, and whether it ended with one `d`.
   static std::pair<std::string, bool> text_of(const StreamedResponse& r) {
@@ -377,7 +394,7 @@ TEST_F(ReplyLoop, AReloadDuringHundredsOfRepliesDropsNone) {
     EXPECT_EQ(stored[chats[i]], text) << i;
     whole += ended && stored[chats[i]] == text && !text.empty();
   }
-  EXPECT_EQ(whole, kReplies);
+  EXPECT_EQ(whole, kReplies) << failures_logged(chatd);
   ASSERT_TRUE(wait_until([&] { return chatd.worker_pids() != before; }, 20s));
 }
 
