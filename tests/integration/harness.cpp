@@ -157,6 +157,16 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+std::vector<nlohmann::json> log_entries(const std::string& path) {
+  std::vector<nlohmann::json> entries;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    auto entry = nlohmann::json::parse(line, nullptr, false);
+    if (entry.is_object()) entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
 std::vector<std::string> new_sanitizer_reports() {
   static std::set<std::string> seen;
   std::vector<std::string> reports;

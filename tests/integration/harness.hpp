@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ std::vector<std::string> new_sanitizer_reports();
 
 // The whole contents of a file ("" when it cannot be read).
 std::string read_file(const std::string& path);
+
+// The entries of chatd's log (one JSON object per line), lines that are not one left out.
+std::vector<nlohmann::json> log_entries(const std::string& path);
 
 // A loopback TCP port nothing listens on (at the moment of asking).
 int free_port();

@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <sstream>
 #include <thread>
 
 #include "fixture.hpp"
@@ -264,13 +263,10 @@ TEST_F(HostileReply, AReplyTakenForDeadIsLoggedAsSuch) {
   EXPECT_EQ(reason.at(0).at(0), "error") << "not recovered";
   EXPECT_TRUE(wait_until(
       [&] {
-        std::istringstream log(read_file(stack_->chatd->log_path()));
-        for (std::string line; std::getline(log, line);) {
-          auto entry = json::parse(line, nullptr, false);
-          if (entry.is_object() && entry.value("chat_id", "") == chat &&
+        for (const auto& entry : log_entries(stack_->chatd->log_path()))
+          if (entry.value("chat_id", "") == chat &&
               entry.value("error", "") == "the reply was recovered as dead before it ended")
             return true;
-        }
         return false;
       },
       10s));

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "fixture.hpp"
@@ -108,12 +107,9 @@ class ReplyLoop : public ReplyTest {
   // were not stored, when a test finds that they were not.
   static std::string failures_logged(const Chatd& chatd) {
     std::map<std::string, int> errors;
-    std::istringstream log(read_file(chatd.log_path()));
-    for (std::string line; std::getline(log, line);) {
-      auto entry = json::parse(line, nullptr, false);
-      if (entry.is_object() && entry.contains("error")) ++errors[entry["error"].dump()];
-      if (entry.is_object() &&
-          entry.value("msg", "") == "replies of a dead worker stored as failed")
+    for (const auto& entry : log_entries(chatd.log_path())) {
+      if (entry.contains("error")) ++errors[entry["error"].dump()];
+      if (entry.value("msg", "") == "replies of a dead worker stored as failed")
         errors["recovered as dead: " + entry["replies"].dump()]++;
     }
     std::string out = "chatd logged:";
